@@ -1,0 +1,136 @@
+//! What happened when a sample ran: one record per sample, one outcome per test.
+//! These are the lines of `runs.jsonl`.
+
+use serde::{Deserialize, Serialize};
+
+/// The result of running one sample against every test of its problem.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Execution {
+    pub problem_id: String,
+    pub sample_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    pub status: ProgramStatus,
+    /// Every test passed.
+    pub passed: bool,
+    /// One entry per test of the problem, in the problem's order, even after a failure.
+    pub tests: Vec<TestResult>,
+    /// Wall time of the whole sample, in milliseconds.
+    pub duration_ms: f64,
+    /// How many times the program had to be started again after a test killed or hung it.
+    #[serde(default)]
+    pub restarts: u32,
+    /// Standard output, cut to the capture limit.
+    #[serde(default)]
+    pub stdout: String,
+    #[serde(default)]
+    pub stderr: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stdout_truncated: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stderr_truncated: bool,
+}
+
+/// Whether the program could be compiled at all.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ProgramStatus {
+    Ok,
+    SyntaxError { line: Option<u32>, message: String },
+}
+
+/// One test's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestResult {
+    pub name: String,
+    #[serde(flatten)]
+    pub outcome: TestOutcome,
+    /// Time spent in the test as measured inside the program, when it finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<f64>,
+}
+
+/// How a test ended. A wrong answer, a crash or a hang is an outcome, never an error of
+/// the tool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum TestOutcome {
+    Passed,
+    /// A wrong answer: the assertion's source, and for value checks both values as `repr`s.
+    Failed {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        assertion: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expected: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        actual: Option<String>,
+    },
+    /// An exception, with the line of the candidate's code where it was raised (if it was).
+    Error {
+        exc_type: String,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        line: Option<u32>,
+    },
+    Timeout {
+        limit_s: f64,
+    },
+    MemoryLimit,
+    OutputLimit,
+    /// The process died from a signal (a segfault, say).
+    Killed {
+        signal: i32,
+    },
+}
+
+/// A sample's verdict in one word, for summaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Passed,
+    Failed,
+    Error,
+    Timeout,
+}
+
+impl TestOutcome {
+    pub fn is_passed(&self) -> bool {
+        matches!(self, TestOutcome::Passed)
+    }
+
+    /// The outcome's name as it appears in `runs.jsonl`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            TestOutcome::Passed => "passed",
+            TestOutcome::Failed { .. } => "failed",
+            TestOutcome::Error { .. } => "error",
+            TestOutcome::Timeout { .. } => "timeout",
+            TestOutcome::MemoryLimit => "memory_limit",
+            TestOutcome::OutputLimit => "output_limit",
+            TestOutcome::Killed { .. } => "killed",
+        }
+    }
+
+    fn verdict(&self) -> Verdict {
+        match self {
+            TestOutcome::Passed => Verdict::Passed,
+            TestOutcome::Failed { .. } => Verdict::Failed,
+            TestOutcome::Timeout { .. } => Verdict::Timeout,
+            _ => Verdict::Error,
+        }
+    }
+}
+
+impl Execution {
+    /// Passed when every test passed; otherwise what the first test that did not pass did
+    /// (a syntax error counts as an error).
+    pub fn verdict(&self) -> Verdict {
+        if matches!(self.status, ProgramStatus::SyntaxError { .. }) {
+            return Verdict::Error;
+        }
+        self.tests
+            .iter()
+            .find(|t| !t.outcome.is_passed())
+            .map_or(Verdict::Passed, |t| t.outcome.verdict())
+    }
+}

@@ -1,0 +1,21 @@
+//! tracealign's data model and file formats.
+//!
+//! The types at the centre of everything: [`Problem`] (with [`TestCase`]s), [`Sample`] (a
+//! program to judge), [`Execution`] (what happened, one [`TestOutcome`] per test) and
+//! [`Value`] (a Python value carried out of the candidate's process). The [`formats`] module
+//! reads and writes them as JSON Lines in our own format and in HumanEval, MBPP and EvalPlus
+//! formats. Nothing here runs code.
+
+pub mod embedded;
+pub mod error;
+pub mod execution;
+pub mod formats;
+pub mod problem;
+pub mod sample;
+pub mod value;
+
+pub use error::{Error, Result};
+pub use execution::{Execution, ProgramStatus, TestOutcome, TestResult, Verdict};
+pub use problem::{Args, Language, Problem, TestCase, TestKind};
+pub use sample::Sample;
+pub use value::Value;

@@ -1,0 +1,496 @@
+//! Python values as they cross the process boundary, and Python's `==` over them.
+//!
+//! The harness serializes a returned value by its *exact* type (see `encode` in the
+//! harness): plain JSON for `None`, `bool`, `int`, `float`, `str` and `list`, one-key tagged
+//! objects for the rest (`{"tuple": [...]}`, `{"set": [...]}`, `{"dict": [[k, v], ...]}`,
+//! `{"int": "digits"}`, `{"float": "nan"}`, `{"bytes": "hex"}`, `{"complex": [re, im]}`) and
+//! `{"other": type, "repr": ...}` for everything else. Comparing these trees outside the
+//! candidate's process is what makes verdicts ungameable: an object whose `__eq__` always
+//! returns `True` arrives as `Other` and equals nothing.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Number, Value as Json};
+
+/// A Python value of a builtin type, or an opaque description of any other object.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    None,
+    Bool(bool),
+    Int(i128),
+    /// An int too large for `i128`, as decimal digits.
+    BigInt(String),
+    Float(f64),
+    Complex(f64, f64),
+    Str(String),
+    Bytes(Vec<u8>),
+    List(Vec<Value>),
+    Tuple(Vec<Value>),
+    Set(Vec<Value>),
+    Dict(Vec<(Value, Value)>),
+    /// An object of a non-builtin type (or a builtin that could not be carried): never equal
+    /// to anything, itself included.
+    Other { type_name: String, repr: String },
+}
+
+impl Value {
+    /// Reads the harness's wire form.
+    pub fn from_wire(json: &Json) -> Value {
+        match json {
+            Json::Null => Value::None,
+            Json::Bool(b) => Value::Bool(*b),
+            Json::Number(n) => number_from_wire(n),
+            Json::String(s) => Value::Str(s.clone()),
+            Json::Array(items) => Value::List(items.iter().map(Value::from_wire).collect()),
+            Json::Object(map) => tagged_from_wire(map),
+        }
+    }
+
+    /// Reads a plain JSON value as Python's `json.loads` would (arrays are lists, objects are
+    /// dicts with string keys). Used for `expected` values written in problem files.
+    pub fn from_plain_json(json: &Json) -> Value {
+        match json {
+            Json::Array(items) => Value::List(items.iter().map(Value::from_plain_json).collect()),
+            Json::Object(map) => Value::Dict(
+                map.iter()
+                    .map(|(k, v)| (Value::Str(k.clone()), Value::from_plain_json(v)))
+                    .collect(),
+            ),
+            other => Value::from_wire(other),
+        }
+    }
+
+    /// The wire form (inverse of [`Value::from_wire`]).
+    pub fn to_wire(&self) -> Json {
+        let tagged = |tag: &str, value: Json| {
+            let mut map = Map::new();
+            map.insert(tag.to_string(), value);
+            Json::Object(map)
+        };
+        let seq = |items: &[Value]| Json::Array(items.iter().map(Value::to_wire).collect());
+        match self {
+            Value::None => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Int(i) => match i64::try_from(*i) {
+                Ok(small) if small.unsigned_abs() < (1 << 53) => Json::from(small),
+                _ => tagged("int", Json::String(i.to_string())),
+            },
+            Value::BigInt(digits) => tagged("int", Json::String(digits.clone())),
+            Value::Float(f) if f.is_finite() => Number::from_f64(*f).map_or(Json::Null, Json::Number),
+            Value::Float(f) => tagged("float", Json::String(float_repr(*f))),
+            Value::Complex(re, im) => tagged(
+                "complex",
+                Json::Array(vec![Value::Float(*re).to_wire(), Value::Float(*im).to_wire()]),
+            ),
+            Value::Str(s) => Json::String(s.clone()),
+            Value::Bytes(b) => tagged("bytes", Json::String(hex(b))),
+            Value::List(items) => seq(items),
+            Value::Tuple(items) => tagged("tuple", seq(items)),
+            Value::Set(items) => tagged("set", seq(items)),
+            Value::Dict(pairs) => tagged(
+                "dict",
+                Json::Array(
+                    pairs
+                        .iter()
+                        .map(|(k, v)| Json::Array(vec![k.to_wire(), v.to_wire()]))
+                        .collect(),
+                ),
+            ),
+            Value::Other { type_name, repr } => {
+                let mut map = Map::new();
+                map.insert("other".into(), Json::String(type_name.clone()));
+                map.insert("repr".into(), Json::String(repr.clone()));
+                Json::Object(map)
+            }
+        }
+    }
+
+    /// Python's `==` for builtin values (`1 == 1.0 == True`, `[1] != (1,)`,
+    /// `{1} == frozenset({1})`, `nan != nan`); `Other` equals nothing.
+    pub fn py_eq(&self, other: &Value) -> bool {
+        use Value::*;
+        if let (Some(a), Some(b)) = (self.as_number(), other.as_number()) {
+            return a.eq(&b);
+        }
+        match (self, other) {
+            (None, None) => true,
+            (Str(a), Str(b)) => a == b,
+            (Bytes(a), Bytes(b)) => a == b,
+            (List(a), List(b)) | (Tuple(a), Tuple(b)) => seq_eq(a, b, Value::py_eq),
+            (Set(a), Set(b)) => unordered_eq(a, b),
+            (Dict(a), Dict(b)) => dict_eq(a, b),
+            _ => false,
+        }
+    }
+
+    /// EvalPlus's comparison: `==`, or else, when the expected value is made of floats,
+    /// closeness within `atol` (default 1e-6) and a relative 1e-7, element by element.
+    pub fn matches(&self, expected: &Value, atol: f64) -> bool {
+        if self.py_eq(expected) {
+            return true;
+        }
+        if !expected.is_floats() {
+            return false;
+        }
+        let atol = if atol > 0.0 { atol } else { 1e-6 };
+        self.close_to(expected, atol)
+    }
+
+    fn close_to(&self, expected: &Value, atol: f64) -> bool {
+        use Value::*;
+        match (self, expected) {
+            (List(a), List(b)) | (Tuple(a), Tuple(b)) => {
+                seq_eq(a, b, |x, y| x.close_to(y, atol))
+            }
+            _ => match (self.as_number(), expected.as_number()) {
+                (Some(a), Some(b)) => {
+                    let (a, b) = (a.as_f64(), b.as_f64());
+                    (a - b).abs() <= atol + 1e-7 * b.abs()
+                }
+                _ => false,
+            },
+        }
+    }
+
+    /// A float, or a list/tuple of floats (EvalPlus's `is_floats`).
+    fn is_floats(&self) -> bool {
+        match self {
+            Value::Float(_) => true,
+            Value::List(items) | Value::Tuple(items) => {
+                !items.is_empty() && items.iter().all(|v| matches!(v, Value::Float(_)))
+            }
+            _ => false,
+        }
+    }
+
+    /// Python truthiness; `None` for an object whose truth only its own code knows.
+    pub fn truthy(&self) -> Option<bool> {
+        use Value::*;
+        Some(match self {
+            None => false,
+            Bool(b) => *b,
+            Int(i) => *i != 0,
+            BigInt(_) => true,
+            Float(f) => *f != 0.0,
+            Complex(re, im) => *re != 0.0 || *im != 0.0,
+            Str(s) => !s.is_empty(),
+            Bytes(b) => !b.is_empty(),
+            List(v) | Tuple(v) | Set(v) => !v.is_empty(),
+            Dict(v) => !v.is_empty(),
+            Other { .. } => return Option::None,
+        })
+    }
+
+    /// The value as a real number, if it is one (`bool` counts, as in Python).
+    pub fn as_number(&self) -> Option<Real> {
+        match self {
+            Value::Bool(b) => Some(Real::Int(*b as i128)),
+            Value::Int(i) => Some(Real::Int(*i)),
+            Value::BigInt(d) => Some(Real::Big(d.clone())),
+            Value::Float(f) => Some(Real::Float(*f)),
+            _ => None,
+        }
+    }
+
+    /// Python's `repr`, cut to about `limit` characters.
+    pub fn py_repr(&self, limit: usize) -> String {
+        let mut out = String::new();
+        self.write_repr(&mut out, limit);
+        if out.len() > limit {
+            let mut cut = limit.saturating_sub(3);
+            while !out.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            out.truncate(cut);
+            out.push_str("...");
+        }
+        out
+    }
+
+    fn write_repr(&self, out: &mut String, limit: usize) {
+        use Value::*;
+        if out.len() > limit {
+            return;
+        }
+        match self {
+            None => out.push_str("None"),
+            Bool(b) => out.push_str(if *b { "True" } else { "False" }),
+            Int(i) => out.push_str(&i.to_string()),
+            BigInt(d) => out.push_str(d),
+            Float(f) => out.push_str(&float_repr(*f)),
+            Complex(re, im) => out.push_str(&format!("({}{:+}j)", float_repr(*re), im)),
+            Str(s) => out.push_str(&str_repr(s)),
+            Bytes(b) => out.push_str(&format!("bytes.fromhex('{}')", hex(b))),
+            List(items) => write_seq(out, "[", items, "]", limit),
+            Tuple(items) if items.len() == 1 => write_seq(out, "(", items, ",)", limit),
+            Tuple(items) => write_seq(out, "(", items, ")", limit),
+            Set(items) if items.is_empty() => out.push_str("set()"),
+            Set(items) => write_seq(out, "{", items, "}", limit),
+            Dict(pairs) => {
+                out.push('{');
+                for (n, (k, v)) in pairs.iter().enumerate() {
+                    if n > 0 {
+                        out.push_str(", ");
+                    }
+                    k.write_repr(out, limit);
+                    out.push_str(": ");
+                    v.write_repr(out, limit);
+                    if out.len() > limit {
+                        break;
+                    }
+                }
+                out.push('}');
+            }
+            Other { repr, .. } => out.push_str(repr),
+        }
+    }
+}
+
+/// A real number in Python's numeric tower (`bool` ⊂ `int`, arbitrary-size ints, `float`).
+#[derive(Debug, Clone)]
+pub enum Real {
+    Int(i128),
+    Big(String),
+    Float(f64),
+}
+
+impl Real {
+    fn eq(&self, other: &Real) -> bool {
+        use Real::*;
+        match (self, other) {
+            (Int(a), Int(b)) => a == b,
+            (Big(a), Big(b)) => a == b,
+            // Exact, as Python compares: the float must be integral and equal as an int.
+            (Int(i), Float(f)) | (Float(f), Int(i)) => {
+                f.fract() == 0.0 && f.abs() < 1.7e38 && (*f as i128) == *i
+            }
+            (Float(a), Float(b)) => a == b,
+            (Big(d), Float(f)) | (Float(f), Big(d)) => d.parse::<f64>().is_ok_and(|x| x == *f),
+            (Big(_), Int(_)) | (Int(_), Big(_)) => false,
+        }
+    }
+
+    /// The number as a float (for tolerance checks).
+    pub fn as_f64(&self) -> f64 {
+        match self {
+            Real::Int(i) => *i as f64,
+            Real::Big(d) => d.parse().unwrap_or(f64::INFINITY),
+            Real::Float(f) => *f,
+        }
+    }
+}
+
+fn seq_eq(a: &[Value], b: &[Value], eq: impl Fn(&Value, &Value) -> bool) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| eq(x, y))
+}
+
+fn unordered_eq(a: &[Value], b: &[Value]) -> bool {
+    a.len() == b.len()
+        && a.iter().all(|x| b.iter().any(|y| x.py_eq(y)))
+        && b.iter().all(|y| a.iter().any(|x| x.py_eq(y)))
+}
+
+fn dict_eq(a: &[(Value, Value)], b: &[(Value, Value)]) -> bool {
+    a.len() == b.len()
+        && a.iter().all(|(ka, va)| {
+            b.iter()
+                .find(|(kb, _)| ka.py_eq(kb))
+                .is_some_and(|(_, vb)| va.py_eq(vb))
+        })
+}
+
+fn number_from_wire(n: &Number) -> Value {
+    if let Some(i) = n.as_i64() {
+        Value::Int(i as i128)
+    } else if let Some(u) = n.as_u64() {
+        Value::Int(u as i128)
+    } else {
+        Value::Float(n.as_f64().unwrap_or(f64::NAN))
+    }
+}
+
+fn tagged_from_wire(map: &Map<String, Json>) -> Value {
+    let items = |v: &Json| match v {
+        Json::Array(items) => items.iter().map(Value::from_wire).collect(),
+        _ => Vec::new(),
+    };
+    let text = |v: &Json| v.as_str().unwrap_or_default().to_string();
+    let Some((tag, body)) = map.iter().next() else {
+        return Value::Other { type_name: "dict".into(), repr: "{}".into() };
+    };
+    match tag.as_str() {
+        "tuple" => Value::Tuple(items(body)),
+        "set" => Value::Set(items(body)),
+        "dict" => Value::Dict(
+            body.as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|pair| match pair.as_array().map(Vec::as_slice) {
+                    Some([k, v]) => Some((Value::from_wire(k), Value::from_wire(v))),
+                    _ => None,
+                })
+                .collect(),
+        ),
+        "int" => {
+            let digits = text(body);
+            digits.parse::<i128>().map_or(Value::BigInt(digits), Value::Int)
+        }
+        "float" => Value::Float(match text(body).as_str() {
+            "inf" => f64::INFINITY,
+            "-inf" => f64::NEG_INFINITY,
+            _ => f64::NAN,
+        }),
+        "complex" => {
+            let parts = items(body);
+            let part = |i: usize| parts.get(i).and_then(Value::as_number).map_or(0.0, |n| n.as_f64());
+            Value::Complex(part(0), part(1))
+        }
+        "bytes" => Value::Bytes(unhex(&text(body))),
+        _ => Value::Other {
+            type_name: map.get("other").map(text).unwrap_or_else(|| tag.clone()),
+            repr: map.get("repr").map(text).unwrap_or_default(),
+        },
+    }
+}
+
+impl Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_wire().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Json::deserialize(d).map(|json| Value::from_wire(&json))
+    }
+}
+
+/// Python's `repr` of a float (shortest round-trip digits, `.0` on integral values).
+pub fn float_repr(f: f64) -> String {
+    if f.is_nan() {
+        return "nan".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    let plain = format!("{f}");
+    let exp = format!("{f:e}");
+    let magnitude = f.abs();
+    if magnitude != 0.0 && !(1e-4..1e16).contains(&magnitude) {
+        // Python switches to exponent notation: 1e-05, 1.5e+16.
+        let (mantissa, power) = exp.split_once('e').unwrap_or((&exp, "0"));
+        let power: i32 = power.parse().unwrap_or(0);
+        return format!("{mantissa}e{}{:02}", if power < 0 { '-' } else { '+' }, power.abs());
+    }
+    if plain.contains('.') {
+        plain
+    } else {
+        format!("{plain}.0")
+    }
+}
+
+/// Python's `repr` of a str: single quotes unless the text holds one and no double quote.
+pub fn str_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+fn write_seq(out: &mut String, open: &str, items: &[Value], close: &str, limit: usize) {
+    out.push_str(open);
+    for (n, item) in items.iter().enumerate() {
+        if n > 0 {
+            out.push_str(", ");
+        }
+        item.write_repr(out, limit);
+        if out.len() > limit {
+            break;
+        }
+    }
+    out.push_str(close);
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Vec<u8> {
+    (0..text.len() / 2)
+        .filter_map(|i| u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn wire(j: Json) -> Value {
+        Value::from_wire(&j)
+    }
+
+    #[test]
+    fn numbers_compare_like_python() {
+        assert!(wire(json!(1)).py_eq(&wire(json!(1.0))));
+        assert!(wire(json!(true)).py_eq(&wire(json!(1))));
+        assert!(!wire(json!(1)).py_eq(&wire(json!(1.5))));
+        assert!(!wire(json!({"float": "nan"})).py_eq(&wire(json!({"float": "nan"}))));
+        assert!(wire(json!({"int": "123456789012345678901234567890123456789012"}))
+            .py_eq(&wire(json!({"int": "123456789012345678901234567890123456789012"}))));
+    }
+
+    #[test]
+    fn containers_compare_by_type_and_content() {
+        assert!(!wire(json!([1, 2])).py_eq(&wire(json!({"tuple": [1, 2]}))));
+        assert!(wire(json!({"set": [1, 2]})).py_eq(&wire(json!({"set": [2, 1]}))));
+        assert!(wire(json!({"dict": [["a", 1], ["b", [2]]]}))
+            .py_eq(&wire(json!({"dict": [["b", [2]], ["a", 1.0]]}))));
+        assert!(!wire(json!({"dict": [["a", 1]]})).py_eq(&wire(json!({"dict": [["a", 2]]}))));
+    }
+
+    #[test]
+    fn foreign_objects_equal_nothing() {
+        let liar = wire(json!({"other": "AlwaysEqual", "repr": "<AlwaysEqual>"}));
+        assert!(!liar.py_eq(&liar.clone()));
+        assert!(!liar.py_eq(&Value::Int(3)));
+        assert_eq!(liar.truthy(), None);
+    }
+
+    #[test]
+    fn floats_match_within_evalplus_tolerance() {
+        assert!(Value::Float(0.1 + 0.2).matches(&Value::Float(0.3), 0.0));
+        assert!(!Value::Float(0.31).matches(&Value::Float(0.3), 0.0));
+        assert!(Value::Float(0.31).matches(&Value::Float(0.3), 0.02));
+        assert!(!Value::Int(3).matches(&Value::Str("3".into()), 1.0));
+    }
+
+    #[test]
+    fn repr_is_pythonic() {
+        let v = wire(json!({"tuple": [1, "a'b", [1.0, {"float": "inf"}], null, {"set": []}]}));
+        assert_eq!(v.py_repr(200), "(1, \"a'b\", [1.0, inf], None, set())");
+        assert_eq!(Value::Float(1e-5).py_repr(20), "1e-05");
+        assert_eq!(Value::Float(2.5e16).py_repr(20), "2.5e+16");
+        assert_eq!(Value::Tuple(vec![Value::Int(1)]).py_repr(20), "(1,)");
+    }
+
+    #[test]
+    fn wire_form_round_trips() {
+        let v = wire(json!({"dict": [[{"tuple": [1, 2]}, {"bytes": "00ff"}]]}));
+        assert_eq!(Value::from_wire(&v.to_wire()), v);
+    }
+}
