@@ -17,7 +17,7 @@ pub enum Value {
     None,
     Bool(bool),
     Int(i128),
-    /// An int too large for `i128`, as decimal digits.
+    /// An int too large for `i128`, as Python's `hex()` writes it (`-0x1f...`).
     BigInt(String),
     Float(f64),
     Complex(f64, f64),
@@ -27,9 +27,19 @@ pub enum Value {
     Tuple(Vec<Value>),
     Set(Vec<Value>),
     Dict(Vec<(Value, Value)>),
+    /// A large value carried as the SHA-256 of its wire text (see `encode_result` in the
+    /// harness): equal exactly when the digests are.
+    Digest {
+        sha256: String,
+        size: u64,
+        preview: String,
+    },
     /// An object of a non-builtin type (or a builtin that could not be carried): never equal
     /// to anything, itself included.
-    Other { type_name: String, repr: String },
+    Other {
+        type_name: String,
+        repr: String,
+    },
 }
 
 impl Value {
@@ -72,14 +82,19 @@ impl Value {
             Value::Bool(b) => Json::Bool(*b),
             Value::Int(i) => match i64::try_from(*i) {
                 Ok(small) if small.unsigned_abs() < (1 << 53) => Json::from(small),
-                _ => tagged("int", Json::String(i.to_string())),
+                _ => tagged("int", Json::String(int_hex(*i))),
             },
             Value::BigInt(digits) => tagged("int", Json::String(digits.clone())),
-            Value::Float(f) if f.is_finite() => Number::from_f64(*f).map_or(Json::Null, Json::Number),
+            Value::Float(f) if f.is_finite() => {
+                Number::from_f64(*f).map_or(Json::Null, Json::Number)
+            }
             Value::Float(f) => tagged("float", Json::String(float_repr(*f))),
             Value::Complex(re, im) => tagged(
                 "complex",
-                Json::Array(vec![Value::Float(*re).to_wire(), Value::Float(*im).to_wire()]),
+                Json::Array(vec![
+                    Value::Float(*re).to_wire(),
+                    Value::Float(*im).to_wire(),
+                ]),
             ),
             Value::Str(s) => Json::String(s.clone()),
             Value::Bytes(b) => tagged("bytes", Json::String(hex(b))),
@@ -95,6 +110,17 @@ impl Value {
                         .collect(),
                 ),
             ),
+            Value::Digest {
+                sha256,
+                size,
+                preview,
+            } => {
+                let mut map = Map::new();
+                map.insert("digest".into(), Json::String(sha256.clone()));
+                map.insert("size".into(), Json::from(*size));
+                map.insert("preview".into(), Json::String(preview.clone()));
+                Json::Object(map)
+            }
             Value::Other { type_name, repr } => {
                 let mut map = Map::new();
                 map.insert("other".into(), Json::String(type_name.clone()));
@@ -118,6 +144,7 @@ impl Value {
             (List(a), List(b)) | (Tuple(a), Tuple(b)) => seq_eq(a, b, Value::py_eq),
             (Set(a), Set(b)) => unordered_eq(a, b),
             (Dict(a), Dict(b)) => dict_eq(a, b),
+            (Digest { sha256: a, .. }, Digest { sha256: b, .. }) => a == b,
             _ => false,
         }
     }
@@ -138,9 +165,7 @@ impl Value {
     fn close_to(&self, expected: &Value, atol: f64) -> bool {
         use Value::*;
         match (self, expected) {
-            (List(a), List(b)) | (Tuple(a), Tuple(b)) => {
-                seq_eq(a, b, |x, y| x.close_to(y, atol))
-            }
+            (List(a), List(b)) | (Tuple(a), Tuple(b)) => seq_eq(a, b, |x, y| x.close_to(y, atol)),
             _ => match (self.as_number(), expected.as_number()) {
                 (Some(a), Some(b)) => {
                     let (a, b) = (a.as_f64(), b.as_f64());
@@ -176,6 +201,7 @@ impl Value {
             Bytes(b) => !b.is_empty(),
             List(v) | Tuple(v) | Set(v) => !v.is_empty(),
             Dict(v) => !v.is_empty(),
+            Digest { .. } => true,
             Other { .. } => return Option::None,
         })
     }
@@ -240,6 +266,9 @@ impl Value {
                 }
                 out.push('}');
             }
+            Digest { preview, size, .. } => {
+                out.push_str(&format!("<{size} bytes of JSON: {preview}...>"))
+            }
             Other { repr, .. } => out.push_str(repr),
         }
     }
@@ -264,7 +293,7 @@ impl Real {
                 f.fract() == 0.0 && f.abs() < 1.7e38 && (*f as i128) == *i
             }
             (Float(a), Float(b)) => a == b,
-            (Big(d), Float(f)) | (Float(f), Big(d)) => d.parse::<f64>().is_ok_and(|x| x == *f),
+            (Big(d), Float(f)) | (Float(f), Big(d)) => hex_to_f64(d) == *f,
             (Big(_), Int(_)) | (Int(_), Big(_)) => false,
         }
     }
@@ -273,7 +302,7 @@ impl Real {
     pub fn as_f64(&self) -> f64 {
         match self {
             Real::Int(i) => *i as f64,
-            Real::Big(d) => d.parse().unwrap_or(f64::INFINITY),
+            Real::Big(d) => hex_to_f64(d),
             Real::Float(f) => *f,
         }
     }
@@ -315,7 +344,10 @@ fn tagged_from_wire(map: &Map<String, Json>) -> Value {
     };
     let text = |v: &Json| v.as_str().unwrap_or_default().to_string();
     let Some((tag, body)) = map.iter().next() else {
-        return Value::Other { type_name: "dict".into(), repr: "{}".into() };
+        return Value::Other {
+            type_name: "dict".into(),
+            repr: "{}".into(),
+        };
     };
     match tag.as_str() {
         "tuple" => Value::Tuple(items(body)),
@@ -332,7 +364,7 @@ fn tagged_from_wire(map: &Map<String, Json>) -> Value {
         ),
         "int" => {
             let digits = text(body);
-            digits.parse::<i128>().map_or(Value::BigInt(digits), Value::Int)
+            parse_int(&digits).map_or(Value::BigInt(digits), Value::Int)
         }
         "float" => Value::Float(match text(body).as_str() {
             "inf" => f64::INFINITY,
@@ -341,10 +373,20 @@ fn tagged_from_wire(map: &Map<String, Json>) -> Value {
         }),
         "complex" => {
             let parts = items(body);
-            let part = |i: usize| parts.get(i).and_then(Value::as_number).map_or(0.0, |n| n.as_f64());
+            let part = |i: usize| {
+                parts
+                    .get(i)
+                    .and_then(Value::as_number)
+                    .map_or(0.0, |n| n.as_f64())
+            };
             Value::Complex(part(0), part(1))
         }
         "bytes" => Value::Bytes(unhex(&text(body))),
+        "digest" => Value::Digest {
+            sha256: text(body),
+            size: map.get("size").and_then(Json::as_u64).unwrap_or(0),
+            preview: map.get("preview").map(text).unwrap_or_default(),
+        },
         _ => Value::Other {
             type_name: map.get("other").map(text).unwrap_or_else(|| tag.clone()),
             repr: map.get("repr").map(text).unwrap_or_default(),
@@ -379,7 +421,11 @@ pub fn float_repr(f: f64) -> String {
         // Python switches to exponent notation: 1e-05, 1.5e+16.
         let (mantissa, power) = exp.split_once('e').unwrap_or((&exp, "0"));
         let power: i32 = power.parse().unwrap_or(0);
-        return format!("{mantissa}e{}{:02}", if power < 0 { '-' } else { '+' }, power.abs());
+        return format!(
+            "{mantissa}e{}{:02}",
+            if power < 0 { '-' } else { '+' },
+            power.abs()
+        );
     }
     if plain.contains('.') {
         plain
@@ -390,7 +436,11 @@ pub fn float_repr(f: f64) -> String {
 
 /// Python's `repr` of a str: single quotes unless the text holds one and no double quote.
 pub fn str_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
@@ -403,7 +453,9 @@ pub fn str_repr(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -423,6 +475,40 @@ fn write_seq(out: &mut String, open: &str, items: &[Value], close: &str, limit: 
         }
     }
     out.push_str(close);
+}
+
+/// Reads an int written as Python's `hex()` (`-0x1f`) or as decimal digits.
+fn parse_int(text: &str) -> Option<i128> {
+    let (negative, magnitude) = text
+        .strip_prefix('-')
+        .map_or((false, text), |rest| (true, rest));
+    let value = match magnitude.strip_prefix("0x") {
+        Some(hex) => i128::from_str_radix(hex, 16).ok()?,
+        None => magnitude.parse::<i128>().ok()?,
+    };
+    Some(if negative { -value } else { value })
+}
+
+fn int_hex(value: i128) -> String {
+    let sign = if value < 0 { "-" } else { "" };
+    format!("{sign}0x{:x}", value.unsigned_abs())
+}
+
+fn hex_to_f64(text: &str) -> f64 {
+    let (negative, magnitude) = text
+        .strip_prefix('-')
+        .map_or((false, text), |rest| (true, rest));
+    let Some(hex) = magnitude.strip_prefix("0x") else {
+        return magnitude.parse().unwrap_or(f64::NAN);
+    };
+    let value = hex.chars().fold(0.0, |acc, c| {
+        acc * 16.0 + c.to_digit(16).unwrap_or(0) as f64
+    });
+    if negative {
+        -value
+    } else {
+        value
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -450,8 +536,16 @@ mod tests {
         assert!(wire(json!(true)).py_eq(&wire(json!(1))));
         assert!(!wire(json!(1)).py_eq(&wire(json!(1.5))));
         assert!(!wire(json!({"float": "nan"})).py_eq(&wire(json!({"float": "nan"}))));
-        assert!(wire(json!({"int": "123456789012345678901234567890123456789012"}))
-            .py_eq(&wire(json!({"int": "123456789012345678901234567890123456789012"}))));
+        let big = wire(json!({"int": "-0x1234567890abcdef1234567890abcdef1234567890"}));
+        assert!(big.py_eq(&big.clone()));
+        assert!(!big.py_eq(&wire(
+            json!({"int": "0x1234567890abcdef1234567890abcdef1234567890"})
+        )));
+        assert_eq!(
+            wire(json!({"int": "-0x20000000000000"})),
+            Value::Int(-(1 << 53))
+        );
+        assert!(wire(json!({"int": "0x20000000000000"})).py_eq(&Value::Float(9007199254740992.0)));
     }
 
     #[test]
@@ -461,6 +555,15 @@ mod tests {
         assert!(wire(json!({"dict": [["a", 1], ["b", [2]]]}))
             .py_eq(&wire(json!({"dict": [["b", [2]], ["a", 1.0]]}))));
         assert!(!wire(json!({"dict": [["a", 1]]})).py_eq(&wire(json!({"dict": [["a", 2]]}))));
+    }
+
+    #[test]
+    fn digests_compare_by_hash() {
+        let a = wire(json!({"digest": "ab", "size": 70000, "preview": "[1, 2"}));
+        let b = wire(json!({"digest": "cd", "size": 70000, "preview": "[1, 2"}));
+        assert!(a.py_eq(&a.clone()));
+        assert!(!a.py_eq(&b));
+        assert!(!a.py_eq(&Value::List(vec![])));
     }
 
     #[test]

@@ -24,7 +24,10 @@ pub fn read_records(path: &Path, what: &'static str) -> Result<Vec<Record>> {
 
 /// Reads a file's text, gunzipping it when it starts with the gzip magic number.
 pub fn read_text(path: &Path) -> Result<String> {
-    let read_error = |source| Error::Read { path: path.to_path_buf(), source };
+    let read_error = |source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    };
     let bytes = std::fs::read(path).map_err(read_error)?;
     if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut text = String::new();
@@ -34,7 +37,10 @@ pub fn read_text(path: &Path) -> Result<String> {
         Ok(text)
     } else {
         String::from_utf8(bytes).map_err(|e| {
-            read_error(std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()))
+            read_error(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                e.utf8_error(),
+            ))
         })
     }
 }
@@ -59,10 +65,17 @@ pub fn parse_records(path: &Path, text: &str, what: &'static str) -> Result<Vec<
                 message: format!("expected a JSON object (one {what} per line)"),
             });
         };
-        records.push(Record { path: path.to_path_buf(), line: line_number, fields });
+        records.push(Record {
+            path: path.to_path_buf(),
+            line: line_number,
+            fields,
+        });
     }
     if records.is_empty() {
-        return Err(Error::Empty { path: path.to_path_buf(), what });
+        return Err(Error::Empty {
+            path: path.to_path_buf(),
+            what,
+        });
     }
     Ok(records)
 }
@@ -70,7 +83,11 @@ pub fn parse_records(path: &Path, text: &str, what: &'static str) -> Result<Vec<
 impl Record {
     /// An error about this record.
     pub fn error(&self, message: impl Into<String>) -> Error {
-        Error::Record { path: self.path.clone(), line: self.line, message: message.into() }
+        Error::Record {
+            path: self.path.clone(),
+            line: self.line,
+            message: message.into(),
+        }
     }
 
     pub fn has(&self, field: &str) -> bool {
@@ -119,7 +136,11 @@ impl Record {
 
     /// The record's keys, for "cannot tell the format" messages.
     pub fn keys(&self) -> String {
-        self.fields.keys().map(String::as_str).collect::<Vec<_>>().join(", ")
+        self.fields
+            .keys()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 

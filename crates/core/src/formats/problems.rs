@@ -122,13 +122,20 @@ fn read_ours(record: &Record) -> Result<Problem> {
 fn read_our_test(record: &Record, index: usize, test: &Json) -> Result<TestCase> {
     let field = |name: &str| format!("tests[{index}].{name}");
     let Json::Object(fields) = test else {
-        return Err(record.error(format!("tests[{index}] must be an object, found {}", json_kind(test))));
+        return Err(record.error(format!(
+            "tests[{index}] must be an object, found {}",
+            json_kind(test)
+        )));
     };
     let name = match fields.get("name") {
         Some(Json::String(name)) => name.clone(),
         None => format!("test_{}", index + 1),
         Some(other) => {
-            return Err(record.error(format!("{} must be a string, found {}", field("name"), json_kind(other))))
+            return Err(record.error(format!(
+                "{} must be a string, found {}",
+                field("name"),
+                json_kind(other)
+            )))
         }
     };
     let kind = match (fields.get("code"), fields.get("input")) {
@@ -166,7 +173,10 @@ fn optional_number(record: &Record, field: &str) -> Result<f64> {
     match record.fields.get(field) {
         None | Some(Json::Null) => Ok(0.0),
         Some(Json::Number(n)) => Ok(n.as_f64().unwrap_or(0.0)),
-        Some(other) => Err(record.error(format!("field `{field}` must be a number, found {}", json_kind(other)))),
+        Some(other) => Err(record.error(format!(
+            "field `{field}` must be a number, found {}",
+            json_kind(other)
+        ))),
     }
 }
 
@@ -176,7 +186,10 @@ fn read_human_eval(record: &Record) -> Result<Problem> {
     let tests = split_check(&test)
         .map_err(|message| record.error(format!("field `test`: {message}")))?
         .into_iter()
-        .map(|(name, code)| TestCase { name, kind: TestKind::Code { code } })
+        .map(|(name, code)| TestCase {
+            name,
+            kind: TestKind::Code { code },
+        })
         .collect();
     Ok(Problem {
         id: record.id("task_id")?,
@@ -207,7 +220,10 @@ fn read_eval_plus(record: &Record) -> Result<Problem> {
             }
             tests.push(TestCase {
                 name: format!("{prefix}_{index}"),
-                kind: TestKind::Call { args: Args::Json(input.to_string()), expected: None },
+                kind: TestKind::Call {
+                    args: Args::Json(input.to_string()),
+                    expected: None,
+                },
             });
         }
     }
@@ -224,28 +240,43 @@ fn read_eval_plus(record: &Record) -> Result<Problem> {
 
 fn read_mbpp(record: &Record) -> Result<Problem> {
     let code = record.string("code")?.replace("\r\n", "\n");
-    let setup = record.optional_string("test_setup_code")?.unwrap_or_default().replace("\r\n", "\n");
+    let setup = record
+        .optional_string("test_setup_code")?
+        .unwrap_or_default()
+        .replace("\r\n", "\n");
     let mut asserts = Vec::new();
     for (index, test) in record.array("test_list")?.iter().enumerate() {
         match test {
             Json::String(test) => asserts.push(test.replace("\r\n", "\n")),
             other => {
-                return Err(record.error(format!("test_list[{index}] must be a string, found {}", json_kind(other))))
+                return Err(record.error(format!(
+                    "test_list[{index}] must be a string, found {}",
+                    json_kind(other)
+                )))
             }
         }
     }
     let entry_point = split_mbpp_entry_point(&code, &asserts).ok_or_else(|| {
-        record.error("cannot find the entry point: no function defined in `code` is called in `test_list`")
+        record.error(
+            "cannot find the entry point: no function defined in `code` is called in `test_list`",
+        )
     })?;
     let text = record.string("text")?;
-    let prompt = format!("\"\"\"\n{text}\n{}\n\"\"\"\n", asserts.first().map_or("", String::as_str));
+    let prompt = format!(
+        "\"\"\"\n{text}\n{}\n\"\"\"\n",
+        asserts.first().map_or("", String::as_str)
+    );
     let tests = asserts
         .iter()
         .enumerate()
         .map(|(index, assert)| TestCase {
             name: format!("test_{}", index + 1),
             kind: TestKind::Code {
-                code: if setup.trim().is_empty() { assert.clone() } else { format!("{setup}\n{assert}") },
+                code: if setup.trim().is_empty() {
+                    assert.clone()
+                } else {
+                    format!("{setup}\n{assert}")
+                },
             },
         })
         .collect();

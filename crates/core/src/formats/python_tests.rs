@@ -33,14 +33,19 @@ pub fn split_check(source: &str) -> Result<Vec<(String, String)>, String> {
             prelude.push_str(&format!("{parameter} = candidate\n"));
         }
     }
-    let body = check.child_by_field_name("body").ok_or("`check` has no body")?;
+    let body = check
+        .child_by_field_name("body")
+        .ok_or("`check` has no body")?;
     let mut tests = Vec::new();
     let mut setup = String::new();
     let mut rest_has_asserts = false;
     for statement in children(body) {
         let code = dedent(statement, source);
         if statement.kind() == "assert_statement" {
-            tests.push((format!("assert_{}", tests.len() + 1), format!("{prelude}{setup}{code}\n")));
+            tests.push((
+                format!("assert_{}", tests.len() + 1),
+                format!("{prelude}{setup}{code}\n"),
+            ));
             rest_has_asserts = false;
         } else if statement.kind() != "comment" {
             setup.push_str(&code);
@@ -86,7 +91,9 @@ fn parse(source: &str) -> Result<tree_sitter::Tree, String> {
     parser
         .set_language(&tree_sitter_python::LANGUAGE.into())
         .map_err(|e| format!("cannot load the Python grammar: {e}"))?;
-    parser.parse(source, None).ok_or_else(|| "cannot parse the Python source".to_string())
+    parser
+        .parse(source, None)
+        .ok_or_else(|| "cannot parse the Python source".to_string())
 }
 
 fn children(node: Node<'_>) -> impl Iterator<Item = Node<'_>> {
@@ -96,7 +103,9 @@ fn children(node: Node<'_>) -> impl Iterator<Item = Node<'_>> {
 fn function_definition(node: Node<'_>) -> Option<Node<'_>> {
     match node.kind() {
         "function_definition" => Some(node),
-        "decorated_definition" => node.child_by_field_name("definition").filter(|d| d.kind() == "function_definition"),
+        "decorated_definition" => node
+            .child_by_field_name("definition")
+            .filter(|d| d.kind() == "function_definition"),
         _ => None,
     }
 }
@@ -108,7 +117,11 @@ fn name_of<'s>(def: Node<'_>, source: &'s str) -> Option<&'s str> {
 fn first_parameter<'s>(def: Node<'_>, source: &'s str) -> Option<&'s str> {
     let parameters = def.child_by_field_name("parameters")?;
     let first = children(parameters).next()?;
-    let name = if first.kind() == "identifier" { first } else { first.named_child(0)? };
+    let name = if first.kind() == "identifier" {
+        first
+    } else {
+        first.named_child(0)?
+    };
     Some(text(name, source))
 }
 
@@ -163,10 +176,19 @@ check(solution)
         let tests = split_check(CHECK).unwrap();
         let names: Vec<_> = tests.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["assert_1", "assert_2", "check_rest"]);
-        assert_eq!(tests[0].1, "METADATA = {'author': 'x'}\nimport math\nassert candidate([1, 2]) == 3\n");
-        assert!(tests[1].1.ends_with("data = [3,\n        4]\nassert candidate(data) == 7, \"sum\"\n"));
-        assert!(tests[2].1.contains("for x in range(3):\n    assert candidate([x]) == x\n"));
-        assert!(!tests.iter().any(|(_, code)| code.contains("check(solution)")));
+        assert_eq!(
+            tests[0].1,
+            "METADATA = {'author': 'x'}\nimport math\nassert candidate([1, 2]) == 3\n"
+        );
+        assert!(tests[1]
+            .1
+            .ends_with("data = [3,\n        4]\nassert candidate(data) == 7, \"sum\"\n"));
+        assert!(tests[2]
+            .1
+            .contains("for x in range(3):\n    assert candidate([x]) == x\n"));
+        assert!(!tests
+            .iter()
+            .any(|(_, code)| code.contains("check(solution)")));
     }
 
     #[test]
@@ -184,8 +206,14 @@ check(solution)
     fn mbpp_entry_point_is_the_called_definition() {
         let code = "def helper(x):\n    return x\ndef solve(a):\n    return helper(a)\n";
         let asserts = vec!["assert solve(3) == 3".to_string()];
-        assert_eq!(split_mbpp_entry_point(code, &asserts).as_deref(), Some("solve"));
+        assert_eq!(
+            split_mbpp_entry_point(code, &asserts).as_deref(),
+            Some("solve")
+        );
         let asserts = vec!["assert math.isclose(helper(2), 2)".to_string()];
-        assert_eq!(split_mbpp_entry_point(code, &asserts).as_deref(), Some("helper"));
+        assert_eq!(
+            split_mbpp_entry_point(code, &asserts).as_deref(),
+            Some("helper")
+        );
     }
 }

@@ -18,8 +18,14 @@ pub struct RunsWriter {
 impl RunsWriter {
     /// Creates (or truncates) the file.
     pub fn create(path: &Path) -> Result<RunsWriter> {
-        let file = File::create(path).map_err(|source| Error::Write { path: path.into(), source })?;
-        Ok(RunsWriter { path: path.into(), file })
+        let file = File::create(path).map_err(|source| Error::Write {
+            path: path.into(),
+            source,
+        })?;
+        Ok(RunsWriter {
+            path: path.into(),
+            file,
+        })
     }
 
     /// Opens the file for appending after [`finished_samples`] read it.
@@ -28,8 +34,14 @@ impl RunsWriter {
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|source| Error::Write { path: path.into(), source })?;
-        Ok(RunsWriter { path: path.into(), file })
+            .map_err(|source| Error::Write {
+                path: path.into(),
+                source,
+            })?;
+        Ok(RunsWriter {
+            path: path.into(),
+            file,
+        })
     }
 
     /// Writes one execution as one line. A single `write_all` of the whole line keeps a
@@ -40,14 +52,20 @@ impl RunsWriter {
         self.file
             .write_all(line.as_bytes())
             .and_then(|()| self.file.flush())
-            .map_err(|source| Error::Write { path: self.path.clone(), source })
+            .map_err(|source| Error::Write {
+                path: self.path.clone(),
+                source,
+            })
     }
 }
 
 /// The `sample_id`s already in a runs file. A last line cut short by a killed run is
 /// removed from the file, so that appending continues on a clean line.
 pub fn finished_samples(path: &Path) -> Result<HashSet<String>> {
-    let read_error = |source| Error::Read { path: path.into(), source };
+    let read_error = |source| Error::Read {
+        path: path.into(),
+        source,
+    };
     let mut done = HashSet::new();
     let file = match File::open(path) {
         Ok(file) => file,
@@ -73,12 +91,19 @@ pub fn finished_samples(path: &Path) -> Result<HashSet<String>> {
             // Only the last line may be torn; anything else is a file we did not write.
             _ if !line.ends_with('\n') => break,
             Err(e) => {
-                return Err(Error::Json { path: path.into(), line: line_number, message: e.to_string() })
+                return Err(Error::Json {
+                    path: path.into(),
+                    line: line_number,
+                    message: e.to_string(),
+                })
             }
             Ok(_) => unreachable!(),
         }
     }
-    let file = OpenOptions::new().write(true).open(path).map_err(read_error)?;
+    let file = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(read_error)?;
     if file.metadata().map_err(read_error)?.len() != good_bytes {
         file.set_len(good_bytes).map_err(read_error)?;
     }

@@ -74,11 +74,18 @@ fn read_sample(record: &Record, problem: &Problem, index: usize) -> Result<Sampl
     } else if record.has("completion") {
         format!("{}{}", problem.prompt, record.string("completion")?)
     } else {
-        return Err(record.error("missing the program: expected `code`, `solution` or `completion`"));
+        return Err(
+            record.error("missing the program: expected `code`, `solution` or `completion`")
+        );
     };
     let sample_id = match record.fields.get("sample_id") {
         Some(_) => record.id("sample_id")?,
         None => format!("{}#{index}", problem.id),
     };
-    Ok(Sample { problem_id: problem.id.clone(), sample_id, code, model: record.optional_string("model")? })
+    Ok(Sample {
+        problem_id: problem.id.clone(),
+        sample_id,
+        code,
+        model: record.optional_string("model")?,
+    })
 }

@@ -1,0 +1,94 @@
+//! Command-line arguments. Doc comments are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Turn program executions into fine-grained training signal for code models.
+#[derive(Debug, Parser)]
+#[command(name = "tracealign", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run samples (or the reference solutions) against every test of their problems, safely,
+    /// and write one execution record per sample to a JSON Lines file.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Problems (JSONL or JSONL.gz: tracealign, HumanEval, MBPP or EvalPlus format).
+    /// Default: the embedded problem set.
+    #[arg(long, short = 'p', value_name = "FILE")]
+    pub problems: Option<PathBuf>,
+
+    /// Samples to run (HumanEval/EvalPlus `completion`/`solution`, or tracealign format);
+    /// `embedded` for the embedded faulty samples. Default: each problem's reference solution.
+    #[arg(long, short = 's', value_name = "FILE")]
+    pub samples: Option<PathBuf>,
+
+    /// Where to write the executions (JSON Lines, one per sample).
+    #[arg(long, short = 'o', value_name = "FILE", default_value = "runs.jsonl")]
+    pub output: PathBuf,
+
+    /// Problem file format, when detection guesses wrong.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+
+    /// Keep the samples already in the output file and run only the rest.
+    #[arg(long)]
+    pub resume: bool,
+
+    /// Skip samples whose problem is not in the problem set (an error otherwise).
+    #[arg(long)]
+    pub skip_unknown: bool,
+
+    /// Parallel workers. Default: one per core.
+    #[arg(long, short = 'j', value_name = "N", env = "TRACEALIGN_JOBS")]
+    pub jobs: Option<usize>,
+
+    /// A test's time limit is max(floor, factor × the reference solution's time on it).
+    #[arg(long, value_name = "F", default_value_t = 4.0)]
+    pub timeout_factor: f64,
+
+    /// Minimum time limit per test, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+    pub timeout_floor: f64,
+
+    /// Minimum time for all tests of one sample together, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 20.0)]
+    pub sample_timeout: f64,
+
+    /// Memory (address space) limit per program, in MiB.
+    #[arg(long, value_name = "MB", default_value_t = 1024)]
+    pub memory_mb: u64,
+
+    /// The Python interpreter to run programs with.
+    #[arg(long, value_name = "PATH", env = "TRACEALIGN_PYTHON")]
+    pub python: Option<PathBuf>,
+
+    /// Do not use namespaces (no network/filesystem isolation; resource limits only).
+    #[arg(long)]
+    pub no_isolation: bool,
+
+    /// Also write the summary as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
+
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// Problem file formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    Tracealign,
+    Humaneval,
+    Mbpp,
+    Evalplus,
+}

@@ -1,0 +1,364 @@
+//! The executor: a pool of warm workers, one per core by default, that prepares problems
+//! (splits their tests, runs their reference solutions) and runs samples against them.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value as Json};
+use tracealign_core::{
+    Execution, Problem, ProgramStatus, Sample, TestKind, TestOutcome, TestResult,
+};
+
+use crate::error::ExecError;
+use crate::limits::Limits;
+use crate::plan::{apply_analysis, apply_reference, initial_plan, judge, PreparedProblem};
+use crate::worker::{Isolation, Worker};
+
+/// How to execute: which interpreter, how many workers, how isolated, what limits.
+#[derive(Debug, Clone)]
+pub struct ExecConfig {
+    /// The interpreter (see [`crate::resolve_python`]).
+    pub python: PathBuf,
+    /// Number of workers, each running one job at a time. Default: the number of cores.
+    pub workers: usize,
+    /// Use namespaces (network, filesystem, processes). When the system refuses them the
+    /// workers say so and fall back to resource limits only.
+    pub isolate: bool,
+    pub limits: Limits,
+}
+
+impl ExecConfig {
+    /// Defaults for the given interpreter.
+    pub fn new(python: PathBuf) -> ExecConfig {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        ExecConfig {
+            python,
+            workers: cores,
+            isolate: true,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// A slot in the pool: a worker, or none after one died (started again on next use).
+type Slot = Mutex<Option<Worker>>;
+
+/// A pool of warm Python workers.
+pub struct Executor {
+    config: ExecConfig,
+    slots: Vec<Slot>,
+    isolation: Isolation,
+}
+
+impl Executor {
+    /// Starts `config.workers` workers (in parallel; each forks its own namespaces).
+    pub fn start(config: ExecConfig) -> Result<Executor, ExecError> {
+        let count = config.workers.max(1);
+        let started: Vec<Result<Worker, ExecError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..count)
+                .map(|index| {
+                    let config = &config;
+                    scope.spawn(move || Worker::start(&config.python, index, config.isolate))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("worker start-up does not panic"))
+                .collect()
+        });
+        let mut slots = Vec::with_capacity(count);
+        for worker in started {
+            slots.push(Mutex::new(Some(worker?)));
+        }
+        let isolation = slots[0]
+            .lock()
+            .expect("not poisoned")
+            .as_ref()
+            .expect("started")
+            .isolation
+            .clone();
+        Ok(Executor {
+            config,
+            slots,
+            isolation,
+        })
+    }
+
+    /// How isolated jobs are (from the first worker; all are started alike).
+    pub fn isolation(&self) -> &Isolation {
+        &self.isolation
+    }
+
+    pub fn config(&self) -> &ExecConfig {
+        &self.config
+    }
+
+    /// Splits every problem's tests into what runs in the candidate's process and what
+    /// judges it, then runs each reference solution once to learn expected values (where a
+    /// test has none) and its time per test (which sets the timeouts). `progress` is called
+    /// after each problem's reference run.
+    pub fn prepare(
+        &self,
+        problems: &[Problem],
+        mut progress: impl FnMut(&PreparedProblem),
+    ) -> Result<Vec<PreparedProblem>, ExecError> {
+        let mut prepared: Vec<PreparedProblem> = problems.iter().map(|p| self.initial(p)).collect();
+        let mut analysis_error = None;
+        self.for_each_job(
+            problems,
+            |slot, problem| self.analyze(slot, problem),
+            |index, plans| match plans {
+                Ok(plans) => {
+                    for (test, plan) in prepared[index].tests.iter_mut().zip(plans) {
+                        apply_analysis(test, &plan);
+                    }
+                }
+                Err(e) => analysis_error = Some(e),
+            },
+        );
+        if let Some(error) = analysis_error {
+            return Err(error);
+        }
+        let references: Vec<(&Problem, PreparedProblem)> =
+            problems.iter().zip(prepared.iter().cloned()).collect();
+        self.for_each_job(
+            &references,
+            |slot, (problem, plan)| self.call(slot, &self.reference_request(problem, plan)),
+            |index, response| {
+                let problem = &mut prepared[index];
+                self.learn_from_reference(problem, response.as_ref().ok());
+                progress(problem);
+            },
+        );
+        Ok(prepared)
+    }
+
+    /// Runs samples; `done` gets each execution as soon as it finishes (in completion
+    /// order). Samples whose problem is not in `problems` are skipped.
+    pub fn run(
+        &self,
+        problems: &[PreparedProblem],
+        samples: &[Sample],
+        mut done: impl FnMut(Execution),
+    ) {
+        let by_id: std::collections::HashMap<&str, &PreparedProblem> =
+            problems.iter().map(|p| (p.id.as_str(), p)).collect();
+        let jobs: Vec<(&PreparedProblem, &Sample)> = samples
+            .iter()
+            .filter_map(|s| by_id.get(s.problem_id.as_str()).map(|p| (*p, s)))
+            .collect();
+        self.for_each_job(
+            &jobs,
+            |slot, (problem, sample)| {
+                let request =
+                    self.run_request(problem, &sample.code, &problem.timeouts, problem.budget_s);
+                let response = self.call(slot, &request);
+                execution(problem, sample, response)
+            },
+            |_, execution| done(execution),
+        );
+    }
+
+    fn initial(&self, problem: &Problem) -> PreparedProblem {
+        PreparedProblem {
+            id: problem.id.clone(),
+            entry_point: problem.entry_point.clone(),
+            tests: problem.tests.iter().map(initial_plan).collect(),
+            atol: problem.atol,
+            timeouts: vec![self.config.limits.reference_timeout_s; problem.tests.len()],
+            budget_s: self.config.limits.sample_budget_s,
+        }
+    }
+
+    fn analyze(&self, slot: &Slot, problem: &Problem) -> Result<Vec<Json>, ExecError> {
+        let codes: Vec<Option<&str>> = problem
+            .tests
+            .iter()
+            .map(|t| match &t.kind {
+                TestKind::Code { code } => Some(code.as_str()),
+                TestKind::Call { .. } => None,
+            })
+            .collect();
+        if codes.iter().all(Option::is_none) {
+            return Ok(vec![Json::Null; codes.len()]);
+        }
+        let request = json!({
+            "op": "analyze",
+            "entry_point": problem.entry_point,
+            "tests": codes.iter().map(|c| c.unwrap_or("")).collect::<Vec<_>>(),
+        });
+        let response = self.call(slot, &request)?;
+        let plans = response["plans"].as_array().cloned().unwrap_or_default();
+        // Only code tests were meant to be analysed.
+        Ok(codes
+            .iter()
+            .zip(plans)
+            .map(|(code, plan)| if code.is_some() { plan } else { Json::Null })
+            .collect())
+    }
+
+    fn reference_request(&self, problem: &Problem, plan: &PreparedProblem) -> Json {
+        let limits = &self.config.limits;
+        let budget = limits.reference_timeout_s * (plan.tests.len().max(1) as f64);
+        self.run_request(plan, &problem.reference, &plan.timeouts, budget.min(1800.0))
+    }
+
+    fn learn_from_reference(&self, problem: &mut PreparedProblem, response: Option<&Json>) {
+        let limits = &self.config.limits;
+        let results = response
+            .and_then(|r| r["results"].as_array())
+            .cloned()
+            .unwrap_or_default();
+        let mut total = 0.0;
+        for (index, test) in problem.tests.iter_mut().enumerate() {
+            let raw = results.get(index).cloned().unwrap_or(Json::Null);
+            apply_reference(test, &raw);
+            // The limit must cover the call and carrying its result out, which for a big
+            // result can take longer than the call itself.
+            let seconds = raw["t"]
+                .as_f64()
+                .map(|t| t + raw["te"].as_f64().unwrap_or(0.0));
+            total += seconds.unwrap_or(limits.reference_timeout_s);
+            problem.timeouts[index] = match seconds {
+                Some(t) => (limits.timeout_factor * t).max(limits.timeout_floor_s),
+                None => limits.reference_timeout_s,
+            };
+        }
+        problem.budget_s = limits
+            .sample_budget_s
+            .max(2.0 * limits.timeout_factor * total);
+    }
+
+    fn run_request(
+        &self,
+        problem: &PreparedProblem,
+        program: &str,
+        timeouts: &[f64],
+        budget_s: f64,
+    ) -> Json {
+        json!({
+            "op": "run",
+            "id": 0,
+            "program": program,
+            "entry_point": problem.entry_point,
+            "tests": problem.tests.iter().map(|t| &t.wire).collect::<Vec<_>>(),
+            "timeouts": timeouts,
+            "limits": self.config.limits.wire(budget_s),
+        })
+    }
+
+    /// Sends a request on this slot's worker, starting a new worker first if the last one
+    /// died. A worker that dies or hangs is dropped; the next call replaces it.
+    fn call(&self, slot: &Slot, request: &Json) -> Result<Json, ExecError> {
+        let mut guard = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if guard.is_none() {
+            let index = self
+                .slots
+                .iter()
+                .position(|s| std::ptr::eq(s, slot))
+                .unwrap_or(0);
+            *guard = Some(Worker::start(
+                &self.config.python,
+                index,
+                self.config.isolate,
+            )?);
+        }
+        let budget = request["limits"]["sample_seconds"].as_f64().unwrap_or(60.0);
+        let patience = Duration::from_secs_f64(budget * 1.5 + 30.0);
+        let result = guard
+            .as_mut()
+            .expect("just started")
+            .call(request, patience);
+        if result.is_err() {
+            *guard = None;
+        }
+        result
+    }
+
+    /// Runs `work` over `jobs` on every worker at once, handing results to `deliver` on the
+    /// calling thread as they finish.
+    fn for_each_job<J: Sync, R: Send>(
+        &self,
+        jobs: &[J],
+        work: impl Fn(&Slot, &J) -> R + Sync,
+        mut deliver: impl FnMut(usize, R),
+    ) {
+        let next = AtomicUsize::new(0);
+        let (sender, results) = mpsc::channel();
+        std::thread::scope(|scope| {
+            for slot in &self.slots {
+                let (sender, next, work) = (sender.clone(), &next, &work);
+                scope.spawn(move || loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = jobs.get(index) else { break };
+                    if sender.send((index, work(slot, job))).is_err() {
+                        break;
+                    }
+                });
+            }
+            drop(sender);
+            for (index, result) in results {
+                deliver(index, result);
+            }
+        });
+    }
+}
+
+/// Builds a sample's execution record from the worker's answer (or its death).
+fn execution(
+    problem: &PreparedProblem,
+    sample: &Sample,
+    response: Result<Json, ExecError>,
+) -> Execution {
+    let response = response.unwrap_or_else(|e| json!({"worker_error": e.to_string()}));
+    let results = response["results"].as_array().cloned().unwrap_or_default();
+    let status = match response.get("syntax_error") {
+        Some(error) => ProgramStatus::SyntaxError {
+            line: error["line"].as_u64().map(|l| l as u32),
+            message: error["message"].as_str().unwrap_or_default().to_string(),
+        },
+        None => ProgramStatus::Ok,
+    };
+    let tests: Vec<TestResult> = problem
+        .tests
+        .iter()
+        .enumerate()
+        .map(|(index, test)| {
+            let raw = results.get(index).cloned().unwrap_or(Json::Null);
+            let outcome = match (&status, response.get("worker_error")) {
+                (ProgramStatus::SyntaxError { line, message }, _) => TestOutcome::Error {
+                    exc_type: "SyntaxError".into(),
+                    message: message.clone(),
+                    line: *line,
+                },
+                (_, Some(error)) => TestOutcome::Error {
+                    exc_type: "WorkerCrashed".into(),
+                    message: error.as_str().unwrap_or_default().to_string(),
+                    line: None,
+                },
+                _ => judge(&raw, test, problem.timeouts[index], problem.atol),
+            };
+            TestResult {
+                name: test.name.clone(),
+                outcome,
+                duration_ms: raw["t"].as_f64().map(|t| t * 1000.0),
+            }
+        })
+        .collect();
+    Execution {
+        problem_id: sample.problem_id.clone(),
+        sample_id: sample.sample_id.clone(),
+        model: sample.model.clone(),
+        passed: status == ProgramStatus::Ok && tests.iter().all(|t| t.outcome.is_passed()),
+        status,
+        tests,
+        duration_ms: response["wall"].as_f64().unwrap_or(0.0) * 1000.0,
+        restarts: response["restarts"].as_u64().unwrap_or(0) as u32,
+        stdout: response["stdout"].as_str().unwrap_or_default().to_string(),
+        stderr: response["stderr"].as_str().unwrap_or_default().to_string(),
+        stdout_truncated: response["stdout_truncated"] == true,
+        stderr_truncated: response["stderr_truncated"] == true,
+    }
+}

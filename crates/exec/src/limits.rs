@@ -1,0 +1,54 @@
+//! Resource limits for jobs, with the defaults a user gets.
+
+/// Limits applied to every job. Defaults follow EvalPlus where it has one.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Limits {
+    /// A test's wall-clock limit is `max(timeout_floor_s, timeout_factor × the reference
+    /// solution's time on that test)`. Default 1 s.
+    pub timeout_floor_s: f64,
+    /// Default 4.
+    pub timeout_factor: f64,
+    /// Per-test limit while running reference solutions (whose times set the others).
+    /// Default 20 s.
+    pub reference_timeout_s: f64,
+    /// All tests of one sample together get at least this long; more when the reference
+    /// needs it (`2 × timeout_factor × its total time`). Default 20 s.
+    pub sample_budget_s: f64,
+    /// Address-space limit of a job, in MiB (clamped to any lower hard limit). Default 1024.
+    pub memory_mb: u64,
+    /// Largest file a job may write, its stdout and stderr included. Default 1 MiB.
+    pub output_bytes: u64,
+    /// How much of stdout/stderr is kept in the run record. Default 2000 bytes.
+    pub capture_bytes: u64,
+    /// Processes (and threads) a job may have at once. Default 32.
+    pub processes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout_floor_s: 1.0,
+            timeout_factor: 4.0,
+            reference_timeout_s: 20.0,
+            sample_budget_s: 20.0,
+            memory_mb: 1024,
+            output_bytes: 1 << 20,
+            capture_bytes: 2000,
+            processes: 32,
+        }
+    }
+}
+
+impl Limits {
+    /// The `limits` object of a run request.
+    pub(crate) fn wire(&self, budget_s: f64) -> serde_json::Value {
+        serde_json::json!({
+            "memory_bytes": self.memory_mb << 20,
+            "cpu_seconds": (budget_s * 1.5).ceil() as u64 + 1,
+            "output_bytes": self.output_bytes,
+            "capture_bytes": self.capture_bytes,
+            "processes": self.processes,
+            "sample_seconds": budget_s,
+        })
+    }
+}

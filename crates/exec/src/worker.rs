@@ -1,0 +1,156 @@
+//! One warm Python worker: a long-lived interpreter running our harness, spoken to in JSON
+//! lines over its stdin/stdout. The harness forks a child per job, so the interpreter's
+//! start-up and imports are paid once per worker, not once per test.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::Duration;
+
+use serde_json::{json, Value as Json};
+
+use crate::error::ExecError;
+
+/// The harness, compiled into the binary so the tool needs no files beside itself.
+pub const HARNESS: &str = include_str!("harness.py");
+
+/// What a worker reported about its isolation when it started.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Isolation {
+    /// Runs in its own user, pid, mount and network namespaces.
+    pub namespaces: bool,
+    /// Anything weaker than full isolation, in words.
+    pub notes: Vec<String>,
+    /// The worker's Python version.
+    pub python: String,
+}
+
+/// A running worker process.
+pub struct Worker {
+    child: Child,
+    stdin: ChildStdin,
+    responses: Receiver<std::io::Result<String>>,
+    pub isolation: Isolation,
+}
+
+impl Worker {
+    /// Starts a worker and waits for its greeting.
+    pub fn start(python: &Path, index: usize, isolate: bool) -> Result<Worker, ExecError> {
+        let config = json!({"index": index, "isolate": isolate});
+        let mut child = Command::new(python)
+            // -s: no user site-packages; not -I/-E, which would drop PYTHONHASHSEED.
+            .args(["-s", "-c", HARNESS, &config.to_string()])
+            .env_clear()
+            .envs(worker_environment())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|source| ExecError::Spawn {
+                python: python.into(),
+                source,
+            })?;
+        let stdin = child.stdin.take().expect("stdin is piped");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (sender, responses) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut worker = Worker {
+            child,
+            stdin,
+            responses,
+            isolation: Isolation::default(),
+        };
+        let greeting = worker.receive(Duration::from_secs(60))?;
+        worker.isolation = Isolation {
+            namespaces: greeting["isolation"]["namespaces"]
+                .as_bool()
+                .unwrap_or(false),
+            notes: greeting["isolation"]["notes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|n| n.as_str().map(String::from))
+                .collect(),
+            python: greeting["python"].as_str().unwrap_or_default().to_string(),
+        };
+        Ok(worker)
+    }
+
+    /// Sends one request and waits up to `patience` for its answer; a worker that does not
+    /// answer in time is killed (the caller starts another).
+    pub fn call(&mut self, request: &Json, patience: Duration) -> Result<Json, ExecError> {
+        let mut line = serde_json::to_vec(request).expect("requests serialize");
+        line.push(b'\n');
+        if let Err(source) = self
+            .stdin
+            .write_all(&line)
+            .and_then(|()| self.stdin.flush())
+        {
+            return Err(ExecError::WorkerDied {
+                detail: format!("cannot send a job: {source}"),
+            });
+        }
+        self.receive(patience)
+    }
+
+    fn receive(&mut self, patience: Duration) -> Result<Json, ExecError> {
+        match self.responses.recv_timeout(patience) {
+            Ok(Ok(line)) => serde_json::from_str(&line).map_err(|e| ExecError::Protocol {
+                detail: format!("{e} in {:.200}", line),
+            }),
+            Ok(Err(e)) => Err(ExecError::WorkerDied {
+                detail: e.to_string(),
+            }),
+            Err(RecvTimeoutError::Disconnected) => {
+                let status = self.child.wait().map(|s| s.to_string()).unwrap_or_default();
+                Err(ExecError::WorkerDied {
+                    detail: format!("the worker exited ({status})"),
+                })
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                self.kill();
+                Err(ExecError::WorkerDied {
+                    detail: format!(
+                        "no answer within {:.0} s; the worker was stopped",
+                        patience.as_secs_f64()
+                    ),
+                })
+            }
+        }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A small, fixed environment: reproducible hashing (set iteration order must agree between
+/// the reference run and a sample's run), UTF-8 I/O, and nothing inherited that could change
+/// how Python behaves.
+fn worker_environment() -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("PYTHONHASHSEED", "0".to_string()),
+        ("PYTHONIOENCODING", "utf-8".to_string()),
+        ("PYTHONDONTWRITEBYTECODE", "1".to_string()),
+        ("LANG", "C.UTF-8".to_string()),
+        ("OMP_NUM_THREADS", "1".to_string()),
+    ];
+    if let Ok(path) = std::env::var("PATH") {
+        env.push(("PATH", path));
+    }
+    env
+}
