@@ -56,6 +56,7 @@ pub fn run(args: RunArgs) -> Result<()> {
 
     let mut summary = Summary::new(problems.len(), total_samples - samples.len());
     let bar = printer::progress(samples.len(), "samples", args.quiet);
+    let running = Instant::now();
     let mut write_error = None;
     executor.run(&prepared, &samples, |execution| {
         summary.add(&execution);
@@ -69,7 +70,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     if let Some(error) = write_error {
         return Err(error.into());
     }
-    summary.finish(started.elapsed().as_secs_f64());
+    summary.finish(started.elapsed().as_secs_f64(), running.elapsed().as_secs_f64());
     print!("{}", summary.table());
     if let Some(path) = &args.summary_json {
         std::fs::write(path, summary.json())

@@ -19,8 +19,16 @@ pub struct Summary {
     pub tests: usize,
     /// Test outcomes by name (`passed`, `failed`, `error`, `timeout`, `memory_limit`, ...).
     pub test_outcomes: BTreeMap<&'static str, usize>,
+    /// Whole command, start-up and reference runs included.
     pub wall_s: f64,
+    /// `samples / wall_s`.
     pub samples_per_s: f64,
+    /// Starting workers and running the reference solutions.
+    pub prepare_s: f64,
+    /// Running the samples only.
+    pub run_s: f64,
+    /// `samples / run_s`.
+    pub run_samples_per_s: f64,
 }
 
 impl Summary {
@@ -37,6 +45,9 @@ impl Summary {
             test_outcomes: BTreeMap::new(),
             wall_s: 0.0,
             samples_per_s: 0.0,
+            prepare_s: 0.0,
+            run_s: 0.0,
+            run_samples_per_s: 0.0,
         }
     }
 
@@ -101,8 +112,8 @@ impl Summary {
         for (name, count) in &self.test_outcomes {
             rows.push((format!("  {name}"), count.to_string()));
         }
-        rows.push(("wall time".into(), format!("{:.2} s", self.wall_s)));
-        rows.push(("samples/s".into(), format!("{:.1}", self.samples_per_s)));
+        rows.push(("wall time".into(), format!("{:.2} s ({:.2} s preparing)", self.wall_s, self.prepare_s)));
+        rows.push(("samples/s".into(), format!("{:.1} ({:.1} running samples only)", self.samples_per_s, self.run_samples_per_s)));
         let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
         rows.iter()
             .map(|(k, v)| format!("{k:<width$}  {v}\n"))
