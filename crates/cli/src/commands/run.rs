@@ -70,7 +70,10 @@ pub fn run(args: RunArgs) -> Result<()> {
     if let Some(error) = write_error {
         return Err(error.into());
     }
-    summary.finish(started.elapsed().as_secs_f64(), running.elapsed().as_secs_f64());
+    summary.finish(
+        started.elapsed().as_secs_f64(),
+        running.elapsed().as_secs_f64(),
+    );
     print!("{}", summary.table());
     if let Some(path) = &args.summary_json {
         std::fs::write(path, summary.json())

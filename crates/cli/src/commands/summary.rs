@@ -65,13 +65,19 @@ impl Summary {
         }
     }
 
-    pub fn finish(&mut self, wall_s: f64) {
-        self.wall_s = wall_s;
-        self.samples_per_s = if wall_s > 0.0 {
-            self.samples as f64 / wall_s
-        } else {
-            0.0
+    pub fn finish(&mut self, wall_s: f64, run_s: f64) {
+        let rate = |seconds: f64| {
+            if seconds > 0.0 {
+                self.samples as f64 / seconds
+            } else {
+                0.0
+            }
         };
+        self.wall_s = wall_s;
+        self.samples_per_s = rate(wall_s);
+        self.run_s = run_s;
+        self.prepare_s = wall_s - run_s;
+        self.run_samples_per_s = rate(run_s);
     }
 
     /// One line for the progress bar.
@@ -112,8 +118,17 @@ impl Summary {
         for (name, count) in &self.test_outcomes {
             rows.push((format!("  {name}"), count.to_string()));
         }
-        rows.push(("wall time".into(), format!("{:.2} s ({:.2} s preparing)", self.wall_s, self.prepare_s)));
-        rows.push(("samples/s".into(), format!("{:.1} ({:.1} running samples only)", self.samples_per_s, self.run_samples_per_s)));
+        rows.push((
+            "wall time".into(),
+            format!("{:.2} s ({:.2} s preparing)", self.wall_s, self.prepare_s),
+        ));
+        rows.push((
+            "samples/s".into(),
+            format!(
+                "{:.1} ({:.1} running samples only)",
+                self.samples_per_s, self.run_samples_per_s
+            ),
+        ));
         let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
         rows.iter()
             .map(|(k, v)| format!("{k:<width$}  {v}\n"))
