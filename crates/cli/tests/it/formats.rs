@@ -1,0 +1,214 @@
+//! Problem and sample formats from elsewhere: HumanEval, MBPP, EvalPlus (our own small
+//! problems written in their layouts), plus the real HumanEval files when present.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde_json::{json, Value as Json};
+
+use crate::workspace::{outcomes, Workspace};
+
+fn gzip(ws: &Workspace, name: &str, rows: &[Json]) {
+    let file = std::fs::File::create(ws.path(name)).unwrap();
+    let mut encoder = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+    for row in rows {
+        writeln!(encoder, "{row}").unwrap();
+    }
+    encoder.finish().unwrap();
+}
+
+const HUMAN_EVAL_STYLE_TEST: &str = "\nMETADATA = {}\n\ndef check(candidate):\n    assert candidate([1, 2, 3]) == 6\n    assert candidate([]) == 0\n    big = list(range(100))\n    assert candidate(big) == 4950, 'big'\n    for n in range(5):\n        assert candidate([n]) == n\n";
+
+#[test]
+fn human_eval_layout_gzipped_with_completions() {
+    let ws = Workspace::new();
+    let problem = json!({
+        "task_id": "Demo/0", "entry_point": "total",
+        "prompt": "def total(xs):\n    \"\"\"Sum of xs.\"\"\"\n",
+        "canonical_solution": "    return sum(xs)\n",
+        "test": HUMAN_EVAL_STYLE_TEST,
+    });
+    gzip(&ws, "problems.jsonl.gz", &[problem]);
+    ws.write_jsonl(
+        "samples.jsonl",
+        &[
+            json!({"task_id": "Demo/0", "completion": "    return sum(xs)\n"}),
+            json!({"task_id": "Demo/0", "completion": "    return sum(xs[1:])\n"}),
+            json!({"task_id": "Demo/0", "solution": "def total(xs):\n    return len(xs)\n"}),
+        ],
+    );
+    ws.run_ok(&[
+        "run",
+        "-p",
+        "problems.jsonl.gz",
+        "-s",
+        "samples.jsonl",
+        "-o",
+        "runs.jsonl",
+        "-q",
+    ]);
+    let runs = ws.runs("runs.jsonl");
+    assert_eq!(outcomes(&runs["Demo/0#0"]), ["passed"; 4]);
+    // Each top-level assert is its own test; the loop after the last one is `check_rest`.
+    let names: Vec<_> = runs["Demo/0#1"]["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].clone())
+        .collect();
+    assert_eq!(names, ["assert_1", "assert_2", "assert_3", "check_rest"]);
+    // sum(xs[1:]) is right for [] and for range(100), which starts with 0.
+    assert_eq!(
+        outcomes(&runs["Demo/0#1"]),
+        ["failed", "passed", "passed", "failed"]
+    );
+    assert_eq!(
+        outcomes(&runs["Demo/0#2"]),
+        ["failed", "passed", "failed", "failed"]
+    );
+    assert_eq!(runs["Demo/0#2"]["tests"][2]["actual"], "100");
+}
+
+#[test]
+fn mbpp_layout_with_setup_code() {
+    let ws = Workspace::new();
+    let problem = json!({
+        "task_id": 7, "text": "Double every element.",
+        "code": "def double_all(xs):\r\n    return [SCALE * x for x in xs]\r\n",
+        "test_list": ["assert double_all([1, 2]) == [2, 4]", "assert double_all([]) == []"],
+        "test_setup_code": "SCALE = 2", "challenge_test_list": [],
+    });
+    ws.write_jsonl("problems.jsonl", &[problem]);
+    ws.write_jsonl("samples.jsonl", &[json!({"problem_id": "Mbpp/7", "sample_id": "s", "code": "SCALE = 3\ndef double_all(xs):\n    return [x + x for x in xs]\n"})]);
+    ws.run_ok(&[
+        "run",
+        "-p",
+        "problems.jsonl",
+        "-s",
+        "samples.jsonl",
+        "-o",
+        "runs.jsonl",
+        "-q",
+    ]);
+    assert_eq!(outcomes(&ws.runs("runs.jsonl")["s"]), ["passed", "passed"]);
+    ws.run_ok(&[
+        "run",
+        "-p",
+        "problems.jsonl",
+        "-o",
+        "refs.jsonl",
+        "-q",
+        "--format",
+        "mbpp",
+    ]);
+    assert_eq!(ws.runs("refs.jsonl")["Mbpp/7#reference"]["passed"], true);
+}
+
+#[test]
+fn eval_plus_layout_uses_base_and_plus_inputs_and_atol() {
+    let ws = Workspace::new();
+    let problem = json!({
+        "task_id": "Demo/1", "entry_point": "mean", "prompt": "def mean(xs):\n",
+        "canonical_solution": "    return sum(xs) / len(xs)\n", "test": "def check(candidate):\n    pass\n",
+        "base_input": [[[1.0, 2.0]], [[3.0]]], "plus_input": [[[10.0, 20.0, 3.5]]], "atol": 0.01,
+    });
+    ws.write_jsonl("problems.jsonl", &[problem]);
+    let sample = |id: &str, body: &str| json!({"task_id": "Demo/1", "sample_id": id, "solution": format!("def mean(xs):\n{body}")});
+    ws.write_jsonl(
+        "samples.jsonl",
+        &[
+            sample("within_atol", "    return sum(xs) / len(xs) + 0.001\n"),
+            sample("beyond_atol", "    return sum(xs) / len(xs) + 0.1\n"),
+        ],
+    );
+    ws.run_ok(&[
+        "run",
+        "-p",
+        "problems.jsonl",
+        "-s",
+        "samples.jsonl",
+        "-o",
+        "runs.jsonl",
+        "-q",
+    ]);
+    let runs = ws.runs("runs.jsonl");
+    assert_eq!(outcomes(&runs["within_atol"]), ["passed"; 3]);
+    assert_eq!(outcomes(&runs["beyond_atol"]), ["failed"; 3]);
+    let names: Vec<_> = runs["within_atol"]["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].clone())
+        .collect();
+    assert_eq!(names, ["base_0", "base_1", "plus_0"]);
+}
+
+/// The real benchmark files, when this checkout sits beside `shared/`.
+fn shared_data(name: &str) -> Option<std::path::PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(name);
+    if path.exists() {
+        Some(path)
+    } else {
+        println!(
+            "skipped: {} is not present (it sits beside the repository in CI)",
+            path.display()
+        );
+        None
+    }
+}
+
+#[test]
+fn human_eval_reference_solutions_all_pass() {
+    let Some(path) = shared_data("HumanEval.jsonl.gz") else {
+        return;
+    };
+    let ws = Workspace::new();
+    ws.run_ok(&[
+        "run",
+        "-p",
+        path.to_str().unwrap(),
+        "-o",
+        "runs.jsonl",
+        "-q",
+        "--summary-json",
+        "s.json",
+    ]);
+    let summary: Json =
+        serde_json::from_str(&std::fs::read_to_string(ws.path("s.json")).unwrap()).unwrap();
+    assert_eq!(
+        (summary["samples"].as_u64(), summary["passed"].as_u64()),
+        (Some(164), Some(164)),
+        "{summary}"
+    );
+}
+
+#[test]
+fn human_eval_plus_reference_solutions_all_pass() {
+    let Some(path) = shared_data("HumanEvalPlus.jsonl.gz") else {
+        return;
+    };
+    let ws = Workspace::new();
+    ws.run_ok(&[
+        "run",
+        "-p",
+        path.to_str().unwrap(),
+        "-o",
+        "runs.jsonl",
+        "-q",
+        "--summary-json",
+        "s.json",
+    ]);
+    let summary: Json =
+        serde_json::from_str(&std::fs::read_to_string(ws.path("s.json")).unwrap()).unwrap();
+    assert_eq!(
+        (summary["samples"].as_u64(), summary["passed"].as_u64()),
+        (Some(164), Some(164)),
+        "{summary}"
+    );
+    assert!(
+        summary["tests"].as_u64().unwrap() > 100_000,
+        "base and plus inputs: {summary}"
+    );
+}

@@ -1,0 +1,10 @@
+//! Integration tests of the `tracealign` binary: real Python processes, real files.
+//! One test binary; `workspace` gives each test its own directory and a command wrapper.
+
+mod bad_input;
+mod embedded;
+mod formats;
+mod hostile;
+mod resume;
+mod verdicts;
+mod workspace;

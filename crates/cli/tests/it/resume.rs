@@ -1,0 +1,108 @@
+//! Interrupted runs resume without losing or repeating work.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use crate::workspace::{read_runs, Workspace};
+
+/// Counts of each sample id in a runs file.
+fn sample_counts(ws: &Workspace) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for run in read_runs(&ws.path("runs.jsonl")) {
+        *counts
+            .entry(run["sample_id"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    counts
+}
+
+#[test]
+fn a_run_killed_with_sigkill_resumes_to_every_sample_exactly_once() {
+    let ws = Workspace::new();
+    let args = [
+        "run",
+        "--samples",
+        "embedded",
+        "-o",
+        "runs.jsonl",
+        "-j",
+        "2",
+        "-q",
+    ];
+    let mut child = ws.command().args(args).spawn().expect("start tracealign");
+    // Wait until some, but not all, samples are written, then kill without warning.
+    let started = Instant::now();
+    loop {
+        let written =
+            std::fs::read_to_string(ws.path("runs.jsonl")).map_or(0, |t| t.lines().count());
+        if written >= 20 || started.elapsed() > Duration::from_secs(60) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().unwrap();
+    let before = sample_counts(&ws);
+    assert!(!before.is_empty(), "the run wrote results as they finished");
+
+    // A torn last line, as a kill in the middle of a write would leave.
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(ws.path("runs.jsonl"))
+        .unwrap();
+    file.write_all(b"{\"problem_id\": \"ta/0").unwrap();
+    drop(file);
+
+    let output = ws.run_ok(&[
+        "run",
+        "--samples",
+        "embedded",
+        "-o",
+        "runs.jsonl",
+        "--resume",
+        "-q",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("resuming: {} of", before.len())),
+        "{stderr}"
+    );
+    let after = sample_counts(&ws);
+    let expected = tracealign_core::embedded::samples().unwrap().len();
+    assert_eq!(after.len(), expected, "every sample is present");
+    assert!(
+        after.values().all(|&n| n == 1),
+        "no sample twice: {after:?}"
+    );
+}
+
+#[test]
+fn resuming_a_finished_run_runs_nothing() {
+    let ws = Workspace::new();
+    ws.run_ok(&[
+        "run",
+        "-o",
+        "runs.jsonl",
+        "-q",
+        "--summary-json",
+        "first.json",
+    ]);
+    ws.run_ok(&[
+        "run",
+        "-o",
+        "runs.jsonl",
+        "-q",
+        "--resume",
+        "--summary-json",
+        "second.json",
+    ]);
+    let second: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.path("second.json")).unwrap()).unwrap();
+    assert_eq!(second["samples"], 0);
+    assert_eq!(
+        second["resumed"],
+        tracealign_core::embedded::problems().len()
+    );
+    assert!(sample_counts(&ws).values().all(|&n| n == 1));
+}

@@ -1,0 +1,121 @@
+//! A temporary directory per test and a wrapper around the `tracealign` binary whose
+//! failures print the command, the directory and both output streams.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value as Json;
+
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Workspace {
+        Workspace {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes JSON Lines, one value per line.
+    pub fn write_jsonl(&self, name: &str, rows: &[Json]) -> PathBuf {
+        let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
+        self.write(name, &text)
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, text).expect("write test file");
+        path
+    }
+
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tracealign"));
+        command.current_dir(self.dir.path());
+        command
+    }
+
+    /// Runs `tracealign ARGS` and insists it succeeds.
+    pub fn run_ok(&self, args: &[&str]) -> Output {
+        let output = self.command().args(args).output().expect("run tracealign");
+        assert!(
+            output.status.success(),
+            "{}",
+            describe(args, self.dir.path(), &output)
+        );
+        output
+    }
+
+    /// Runs `tracealign ARGS` and insists it fails; returns stderr.
+    pub fn run_err(&self, args: &[&str]) -> String {
+        let output = self.command().args(args).output().expect("run tracealign");
+        assert!(
+            !output.status.success(),
+            "expected failure\n{}",
+            describe(args, self.dir.path(), &output)
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        stderr
+    }
+
+    /// Reads a runs file into executions keyed by sample id.
+    pub fn runs(&self, name: &str) -> HashMap<String, Json> {
+        read_runs(&self.path(name))
+            .into_iter()
+            .map(|r| (r["sample_id"].as_str().unwrap().to_string(), r))
+            .collect()
+    }
+}
+
+pub fn read_runs(path: &Path) -> Vec<Json> {
+    let text = std::fs::read_to_string(path).expect("runs file");
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect()
+}
+
+pub fn describe(args: &[&str], dir: &Path, output: &Output) -> String {
+    format!(
+        "command: tracealign {}\ndir: {}\nstatus: {}\nstdout:\n{}\nstderr:\n{}",
+        args.join(" "),
+        dir.display(),
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// The outcome names of an execution's tests, in order.
+pub fn outcomes(execution: &Json) -> Vec<String> {
+    execution["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["outcome"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A problem in our format: `f(x) = x + 1`, judged three ways (input/expected, a rewritten
+/// `==` assert, a rewritten tolerance assert) and by a plain statement test.
+pub fn increment_problem() -> Json {
+    serde_json::json!({
+        "id": "inc", "language": "python", "prompt": "def f(x):\n", "entry_point": "f",
+        "reference": "def f(x):\n    return x + 1\n",
+        "tests": [
+            {"name": "value", "input": [1], "expected": 2},
+            {"name": "assert_eq", "code": "assert f(3) == 4"},
+            {"name": "assert_close", "code": "assert abs(candidate(4) - 5) < 1e-9"},
+            {"name": "statements", "code": "for i in range(3):\n    assert candidate(i) == i + 1"}
+        ]
+    })
+}
+
+pub fn sample(id: &str, code: &str) -> Json {
+    serde_json::json!({"problem_id": "inc", "sample_id": id, "code": code})
+}
