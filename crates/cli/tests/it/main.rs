@@ -7,4 +7,5 @@ mod formats;
 mod hostile;
 mod resume;
 mod verdicts;
+mod workers;
 mod workspace;
