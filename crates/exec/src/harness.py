@@ -254,6 +254,7 @@ def child_main(job, start, result_fd, work_dir, out_fds, token):
     try:
         exec(program, namespace)
     except BaseException as exc:
+        _flush_stdio()
         failure = _describe_exception(exc)
         failure["phase"] = "load"
         for index in range(start, _len(job["tests"])):
@@ -263,16 +264,18 @@ def child_main(job, start, result_fd, work_dir, out_fds, token):
     send({"loaded": True})  # test clocks start now: loading has its own
     entry = job["entry_point"]
     for index in range(start, _len(job["tests"])):
-        send(_run_one_test(job["tests"][index], index, namespace, entry))
+        result = _run_one_test(job["tests"][index], index, namespace, entry)
+        _flush_stdio()  # before the result, so the worker sees the output's full size
+        send(result)
     send({"done": True})
     os._exit(0)
 
 
 def _enter_job_sandbox(job, result_fd, work_dir, out_fds):
     os.setsid()
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    # The worker's sys.stdin/stdout/stderr wrap fds 0/1/2 (it speaks to Rust on duplicates),
+    # so pointing those fds at /dev/null and the capture files redirects them: no new file
+    # objects to build in every child.
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(out_fds[0], 1)
@@ -289,10 +292,6 @@ def _enter_job_sandbox(job, result_fd, work_dir, out_fds):
     _set_limit("RLIMIT_NOFILE", 256)
     _set_limit("RLIMIT_CORE", 0)
     _set_limit("RLIMIT_NPROC", limits["processes"])
-    sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
-    sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
-    sys.stdin = open(0, "r", closefd=False)
-    sys.argv = ["candidate.py"]
 
 
 def _drop_capabilities():
@@ -350,6 +349,14 @@ def _run_one_test(test, index, namespace, entry):
         result["i"] = index
         result["t"] = _perf_counter() - started
         return result
+
+
+def _flush_stdio():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # the program may have closed or replaced them
+            pass
 
 
 def _describe_exception(exc, test=None):
@@ -771,8 +778,20 @@ def main():
     if hasattr(sys, "set_int_max_str_digits"):
         sys.set_int_max_str_digits(0)  # programs may print huge ints, as before 3.11
     gc.freeze()  # keep the collector from touching (and copying) the worker's pages in jobs
-    requests = sys.stdin.buffer
-    replies = sys.stdout.buffer
+    # Our own duplicates of the pipes to Rust; fds 0/1/2 are left for the programs' stdio.
+    requests = os.fdopen(os.dup(0), "rb")
+    replies = os.fdopen(os.dup(1), "wb")
+    for fd in (requests.fileno(), replies.fileno()):
+        os.set_inheritable(fd, False)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+    sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+    sys.stdin = open(0, "r", closefd=False)
+    sys.argv = ["candidate.py"]
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the file-size limit, writes fail
     reply(replies, {"ready": True, "pid": os.getpid(), "python": sys.version.split()[0],
                     "isolation": sandbox.describe()})
     for line in requests:
@@ -795,4 +814,7 @@ def reply(stream, message):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BrokenPipeError:
+        os._exit(0)  # tracealign went away mid-reply (interrupted): nothing left to do

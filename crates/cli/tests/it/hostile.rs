@@ -188,7 +188,7 @@ fn hostile_programs_are_contained_and_judged() {
         "-j",
         "2",
         "--timeout-floor",
-        "0.5",
+        "1.5",
         "--memory-mb",
         "300",
         "-q",

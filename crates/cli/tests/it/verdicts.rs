@@ -19,6 +19,10 @@ fn outcomes_carry_what_a_user_needs_to_debug() {
                 "partly",
                 "def f(x):\n    if x == 3:\n        raise ValueError('three')\n    return x + 1\n",
             ),
+            sample(
+                "chatty",
+                "import sys\nprint('loading')\ndef f(x):\n    print('f of', x)\n    print('oops', file=sys.stderr)\n    return x + 1\n",
+            ),
         ],
     );
     ws.run_ok(&[
@@ -58,6 +62,20 @@ fn outcomes_carry_what_a_user_needs_to_debug() {
     let missing = &runs["no_entry_point"]["tests"][0];
     assert_eq!(missing["exc_type"], "NameError");
     assert!(missing["message"].as_str().unwrap().contains("entry point"));
+
+    let chatty = &runs["chatty"];
+    assert_eq!(chatty["passed"], true);
+    assert!(
+        chatty["stdout"]
+            .as_str()
+            .unwrap()
+            .starts_with("loading\nf of 1\nf of 3\n"),
+        "{chatty}"
+    );
+    assert!(
+        chatty["stderr"].as_str().unwrap().starts_with("oops\n"),
+        "{chatty}"
+    );
 
     // Every test is run even after one fails.
     assert_eq!(
