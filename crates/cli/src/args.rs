@@ -75,6 +75,15 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_isolation: bool,
 
+    /// Where prepared problems (reference results and times) are cached.
+    /// Default: $XDG_CACHE_HOME/tracealign or ~/.cache/tracealign.
+    #[arg(long, value_name = "DIR", env = "TRACEALIGN_CACHE")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Run the reference solutions again instead of using the cache.
+    #[arg(long)]
+    pub no_cache: bool,
+
     /// Also write the summary as JSON.
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,

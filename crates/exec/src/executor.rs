@@ -11,6 +11,7 @@ use tracealign_core::{
     Execution, Problem, ProgramStatus, Sample, TestKind, TestOutcome, TestResult,
 };
 
+use crate::cache::PreparedCache;
 use crate::error::ExecError;
 use crate::limits::Limits;
 use crate::plan::{apply_analysis, apply_reference, initial_plan, judge, PreparedProblem};
@@ -97,12 +98,50 @@ impl Executor {
 
     /// Splits every problem's tests into what runs in the candidate's process and what
     /// judges it, then runs each reference solution once to learn expected values (where a
-    /// test has none) and its time per test (which sets the timeouts). `progress` is called
-    /// after each problem's reference run.
+    /// test has none) and its time per test (which sets the timeouts). Problems found in
+    /// `cache` are not prepared again; newly prepared ones are stored there. `progress` is
+    /// called once per problem.
     pub fn prepare(
         &self,
         problems: &[Problem],
+        cache: Option<&PreparedCache>,
         mut progress: impl FnMut(&PreparedProblem),
+    ) -> Result<Vec<PreparedProblem>, ExecError> {
+        let mut prepared: Vec<Option<PreparedProblem>> = Vec::with_capacity(problems.len());
+        for problem in problems {
+            let mut cached = cache.and_then(|c| c.load(problem));
+            if let Some(hit) = cached.as_mut() {
+                self.apply_limits(hit);
+                progress(hit);
+            }
+            prepared.push(cached);
+        }
+        let missing: Vec<&Problem> = problems
+            .iter()
+            .zip(&prepared)
+            .filter(|(_, p)| p.is_none())
+            .map(|(problem, _)| problem)
+            .collect();
+        let mut fresh = self.prepare_uncached(&missing, &mut progress)?.into_iter();
+        for (problem, slot) in problems.iter().zip(prepared.iter_mut()) {
+            if slot.is_none() {
+                let new = fresh.next().expect("one prepared problem per missing one");
+                if let Some(cache) = cache {
+                    cache.store(problem, &new);
+                }
+                *slot = Some(new);
+            }
+        }
+        Ok(prepared
+            .into_iter()
+            .map(|p| p.expect("all prepared"))
+            .collect())
+    }
+
+    fn prepare_uncached(
+        &self,
+        problems: &[&Problem],
+        progress: &mut impl FnMut(&PreparedProblem),
     ) -> Result<Vec<PreparedProblem>, ExecError> {
         let mut prepared: Vec<PreparedProblem> = problems.iter().map(|p| self.initial(p)).collect();
         let mut analysis_error = None;
@@ -121,8 +160,11 @@ impl Executor {
         if let Some(error) = analysis_error {
             return Err(error);
         }
-        let references: Vec<(&Problem, PreparedProblem)> =
-            problems.iter().zip(prepared.iter().cloned()).collect();
+        let references: Vec<(&Problem, PreparedProblem)> = problems
+            .iter()
+            .copied()
+            .zip(prepared.iter().cloned())
+            .collect();
         self.for_each_job(
             &references,
             |slot, (problem, plan)| self.call(slot, &self.reference_request(problem, plan)),
@@ -169,6 +211,7 @@ impl Executor {
             atol: problem.atol,
             timeouts: vec![self.config.limits.reference_timeout_s; problem.tests.len()],
             budget_s: self.config.limits.sample_budget_s,
+            reference_seconds: vec![None; problem.tests.len()],
         }
     }
 
@@ -206,22 +249,29 @@ impl Executor {
     }
 
     fn learn_from_reference(&self, problem: &mut PreparedProblem, response: Option<&Json>) {
-        let limits = &self.config.limits;
         let results = response
             .and_then(|r| r["results"].as_array())
             .cloned()
             .unwrap_or_default();
-        let mut total = 0.0;
         for (index, test) in problem.tests.iter_mut().enumerate() {
             let raw = results.get(index).cloned().unwrap_or(Json::Null);
             apply_reference(test, &raw);
             // The limit must cover the call and carrying its result out, which for a big
             // result can take longer than the call itself.
-            let seconds = raw["t"]
+            problem.reference_seconds[index] = raw["t"]
                 .as_f64()
                 .map(|t| t + raw["te"].as_f64().unwrap_or(0.0));
+        }
+        self.apply_limits(problem);
+    }
+
+    /// Sets a problem's timeouts from its reference times and the configured limits.
+    fn apply_limits(&self, problem: &mut PreparedProblem) {
+        let limits = &self.config.limits;
+        let mut total = 0.0;
+        for (timeout, seconds) in problem.timeouts.iter_mut().zip(&problem.reference_seconds) {
             total += seconds.unwrap_or(limits.reference_timeout_s);
-            problem.timeouts[index] = match seconds {
+            *timeout = match seconds {
                 Some(t) => (limits.timeout_factor * t).max(limits.timeout_floor_s),
                 None => limits.reference_timeout_s,
             };

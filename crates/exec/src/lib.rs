@@ -10,6 +10,7 @@
 //! a program's misbehaviour is an outcome, never an `Err`; `Err` means the machinery itself
 //! failed (no Python, a worker that cannot start).
 
+pub mod cache;
 pub mod error;
 pub mod executor;
 pub mod limits;
@@ -17,6 +18,7 @@ pub mod plan;
 pub mod python;
 pub mod worker;
 
+pub use cache::PreparedCache;
 pub use error::ExecError;
 pub use executor::{ExecConfig, Executor};
 pub use limits::Limits;

@@ -6,11 +6,12 @@
 //! that decides the verdict (the expected value, the tolerance) stays in [`Check`] and
 //! never reaches the candidate.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
 use tracealign_core::{Args, TestCase, TestKind, TestOutcome, Value};
 
 /// A problem ready to run samples against: tests split, expectations known, timeouts set.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PreparedProblem {
     pub id: String,
     pub entry_point: String,
@@ -20,10 +21,13 @@ pub struct PreparedProblem {
     pub timeouts: Vec<f64>,
     /// Wall-clock limit for all tests of one sample together, in seconds.
     pub budget_s: f64,
+    /// The reference solution's time on each test (call and carrying its result out), in
+    /// seconds; `None` where it did not finish. Timeouts are derived from these.
+    pub reference_seconds: Vec<Option<f64>>,
 }
 
 /// One test, split into what runs in the candidate's process and what judges it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PreparedTest {
     pub name: String,
     /// Sent to the harness: `{"kind": "args"|"call"|"code", ...}`.
@@ -34,7 +38,7 @@ pub struct PreparedTest {
 }
 
 /// How a test's raw result becomes a verdict.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Check {
     /// `result == expected` (EvalPlus float tolerance applies).
     Equal(Value),

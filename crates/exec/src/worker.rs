@@ -3,10 +3,10 @@
 //! start-up and imports are paid once per worker, not once per test.
 
 use std::io::{BufRead, BufReader, Write};
+use std::os::fd::AsRawFd;
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::time::Duration;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value as Json};
 
@@ -30,7 +30,7 @@ pub struct Isolation {
 pub struct Worker {
     child: Child,
     stdin: ChildStdin,
-    responses: Receiver<std::io::Result<String>>,
+    stdout: BufReader<ChildStdout>,
     pub isolation: Isolation,
 }
 
@@ -52,19 +52,12 @@ impl Worker {
                 source,
             })?;
         let stdin = child.stdin.take().expect("stdin is piped");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let (sender, responses) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let stdout =
+            BufReader::with_capacity(1 << 16, child.stdout.take().expect("stdout is piped"));
         let mut worker = Worker {
             child,
             stdin,
-            responses,
+            stdout,
             isolation: Isolation::default(),
         };
         let greeting = worker.receive(Duration::from_secs(60))?;
@@ -101,27 +94,57 @@ impl Worker {
     }
 
     fn receive(&mut self, patience: Duration) -> Result<Json, ExecError> {
-        match self.responses.recv_timeout(patience) {
-            Ok(Ok(line)) => serde_json::from_str(&line).map_err(|e| ExecError::Protocol {
-                detail: format!("{e} in {:.200}", line),
-            }),
-            Ok(Err(e)) => Err(ExecError::WorkerDied {
-                detail: e.to_string(),
-            }),
-            Err(RecvTimeoutError::Disconnected) => {
+        if !self.wait_readable(patience) {
+            self.kill();
+            return Err(ExecError::WorkerDied {
+                detail: format!(
+                    "no answer within {:.0} s; the worker was stopped",
+                    patience.as_secs_f64()
+                ),
+            });
+        }
+        // The worker writes each answer as one line and flushes it: once data has begun to
+        // arrive, the rest of the line follows at once.
+        let mut line = String::new();
+        match self.stdout.read_line(&mut line) {
+            Ok(0) => {
                 let status = self.child.wait().map(|s| s.to_string()).unwrap_or_default();
                 Err(ExecError::WorkerDied {
                     detail: format!("the worker exited ({status})"),
                 })
             }
-            Err(RecvTimeoutError::Timeout) => {
-                self.kill();
-                Err(ExecError::WorkerDied {
-                    detail: format!(
-                        "no answer within {:.0} s; the worker was stopped",
-                        patience.as_secs_f64()
-                    ),
-                })
+            Ok(_) => serde_json::from_str(&line).map_err(|e| ExecError::Protocol {
+                detail: format!("{e} in {:.200}", line),
+            }),
+            Err(e) => Err(ExecError::WorkerDied {
+                detail: e.to_string(),
+            }),
+        }
+    }
+
+    /// Waits until an answer has begun to arrive (or the worker closed its end).
+    fn wait_readable(&mut self, patience: Duration) -> bool {
+        if !self.stdout.buffer().is_empty() {
+            return true;
+        }
+        let deadline = Instant::now() + patience;
+        let mut poll = libc::pollfd {
+            fd: self.stdout.get_ref().as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let millis = left.as_millis().min(i32::MAX as u128) as i32;
+            // SAFETY: one valid pollfd for the duration of the call.
+            let ready = unsafe { libc::poll(&mut poll, 1, millis) };
+            if ready > 0 {
+                return true;
+            }
+            let interrupted = ready < 0
+                && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted;
+            if !interrupted && left.is_zero() {
+                return false;
             }
         }
     }

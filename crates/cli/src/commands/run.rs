@@ -9,7 +9,7 @@ use tracealign_core::formats::problems::{read_problems, ProblemFormat};
 use tracealign_core::formats::runs::{finished_samples, RunsWriter};
 use tracealign_core::formats::samples::read_samples;
 use tracealign_core::{embedded, Problem, Sample};
-use tracealign_exec::{resolve_python, ExecConfig, Executor, Limits};
+use tracealign_exec::{resolve_python, ExecConfig, Executor, Limits, PreparedCache};
 
 use crate::args::{FormatArg, RunArgs};
 use crate::commands::summary::Summary;
@@ -51,7 +51,11 @@ pub fn run(args: RunArgs) -> Result<()> {
     }
 
     let bar = printer::progress(problems_to_prepare.len(), "references", args.quiet);
-    let prepared = executor.prepare(&problems_to_prepare, |_| bar.inc(1))?;
+    let cache = (!args.no_cache)
+        .then(|| args.cache_dir.clone().or_else(PreparedCache::default_dir))
+        .flatten()
+        .map(|dir| PreparedCache::new(&dir, &executor.config().python, &isolation.python));
+    let prepared = executor.prepare(&problems_to_prepare, cache.as_ref(), |_| bar.inc(1))?;
     bar.finish_and_clear();
 
     let mut summary = Summary::new(problems.len(), total_samples - samples.len());

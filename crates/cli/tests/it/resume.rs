@@ -78,6 +78,41 @@ fn a_run_killed_with_sigkill_resumes_to_every_sample_exactly_once() {
 }
 
 #[test]
+fn prepared_problems_are_cached_between_runs() {
+    let ws = Workspace::new();
+    ws.run_ok(&["run", "-o", "first.jsonl", "-q"]);
+    let entries = std::fs::read_dir(ws.path("cache/prepared"))
+        .unwrap()
+        .count();
+    assert_eq!(
+        entries,
+        tracealign_core::embedded::problems().len(),
+        "one entry per problem"
+    );
+    // Same verdicts from the cache; and a corrupt entry is simply prepared again.
+    let victim = std::fs::read_dir(ws.path("cache/prepared"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(&victim, "{not json").unwrap();
+    ws.run_ok(&["run", "-o", "second.jsonl", "-q"]);
+    assert!(ws
+        .runs("second.jsonl")
+        .values()
+        .all(|r| r["passed"] == true));
+    assert!(
+        std::fs::read_to_string(&victim).unwrap().starts_with('{'),
+        "rewritten"
+    );
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&victim).unwrap())
+            .is_ok()
+    );
+}
+
+#[test]
 fn resuming_a_finished_run_runs_nothing() {
     let ws = Workspace::new();
     ws.run_ok(&[

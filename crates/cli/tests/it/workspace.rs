@@ -36,7 +36,10 @@ impl Workspace {
 
     pub fn command(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tracealign"));
-        command.current_dir(self.dir.path());
+        // Each test starts with an empty cache of its own.
+        command
+            .current_dir(self.dir.path())
+            .env("TRACEALIGN_CACHE", self.path("cache"));
         command
     }
 
