@@ -84,6 +84,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_cache: bool,
 
+    /// Record what each test did: `coverage` (lines run, cheap) or `full` (events with
+    /// variable values). Traces over 64 KiB per sample go to `<output>.traces.jsonl`.
+    #[arg(long, value_enum, default_value = "none")]
+    pub trace: TraceArg,
+
     /// Also write the summary as JSON.
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
@@ -91,6 +96,14 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+/// Trace modes.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TraceArg {
+    None,
+    Coverage,
+    Full,
 }
 
 /// Problem file formats.

@@ -29,6 +29,19 @@ pub struct Execution {
     pub stdout_truncated: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stderr_truncated: bool,
+    /// Where the tests' traces went when they were too big to keep inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traces_at: Option<TraceLocation>,
+}
+
+/// A sample's traces in a sidecar file: one JSON line at `offset`, of `bytes` bytes,
+/// `{"sample_id": ..., "traces": [trace or null, ...]}` in test order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceLocation {
+    /// File name, relative to the runs file's directory.
+    pub file: String,
+    pub offset: u64,
+    pub bytes: u64,
 }
 
 /// Whether the program could be compiled at all.
@@ -48,6 +61,12 @@ pub struct TestResult {
     /// Time spent in the test as measured inside the program, when it finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<f64>,
+    /// The test's trace (`--trace full`), when it is kept inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<crate::Trace>,
+    /// Lines of the candidate's program this test ran (`--trace coverage` or `full`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<Vec<u32>>,
 }
 
 /// How a test ended. A wrong answer, a crash or a hang is an outcome, never an error of

@@ -12,10 +12,12 @@ pub mod execution;
 pub mod formats;
 pub mod problem;
 pub mod sample;
+pub mod trace;
 pub mod value;
 
 pub use error::{Error, Result};
-pub use execution::{Execution, ProgramStatus, TestOutcome, TestResult, Verdict};
+pub use execution::{Execution, ProgramStatus, TestOutcome, TestResult, TraceLocation, Verdict};
 pub use problem::{Args, Language, Problem, TestCase, TestKind};
 pub use sample::Sample;
+pub use trace::{EventKind, Trace, TraceEvent, Vars};
 pub use value::Value;

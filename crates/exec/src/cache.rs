@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use tracealign_core::Problem;
 
 use crate::plan::PreparedProblem;
-use crate::worker::HARNESS;
+use crate::worker::{HARNESS, TRACER};
 
 /// Where prepared problems are kept.
 pub struct PreparedCache {
@@ -26,12 +26,15 @@ impl PreparedCache {
     /// A cache under `dir/prepared`, valid for this interpreter.
     pub fn new(dir: &Path, python: &Path, python_version: &str) -> PreparedCache {
         let mut salt = Sha256::new();
-        for part in [
+        let python = python.to_string_lossy();
+        let parts = [
             env!("CARGO_PKG_VERSION"),
             HARNESS,
-            &python.to_string_lossy(),
+            TRACER,
+            &python,
             python_version,
-        ] {
+        ];
+        for part in parts {
             salt.update(part.as_bytes());
             salt.update([0]);
         }

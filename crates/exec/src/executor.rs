@@ -13,7 +13,7 @@ use tracealign_core::{
 
 use crate::cache::PreparedCache;
 use crate::error::ExecError;
-use crate::limits::Limits;
+use crate::limits::{Limits, TraceLimits, TraceMode};
 use crate::plan::{apply_analysis, apply_reference, initial_plan, judge, PreparedProblem};
 use crate::worker::{Isolation, Worker};
 
@@ -28,6 +28,9 @@ pub struct ExecConfig {
     /// workers say so and fall back to resource limits only.
     pub isolate: bool,
     pub limits: Limits,
+    /// What to record while running samples (references always run untraced).
+    pub trace: TraceMode,
+    pub trace_limits: TraceLimits,
 }
 
 impl ExecConfig {
@@ -39,6 +42,8 @@ impl ExecConfig {
             workers: cores,
             isolate: true,
             limits: Limits::default(),
+            trace: TraceMode::None,
+            trace_limits: TraceLimits::default(),
         }
     }
 }
@@ -194,13 +199,36 @@ impl Executor {
         self.for_each_job(
             &jobs,
             |slot, (problem, sample)| {
-                let request =
-                    self.run_request(problem, &sample.code, &problem.timeouts, problem.budget_s);
+                let request = self.sample_request(problem, sample);
                 let response = self.call(slot, &request);
                 execution(problem, sample, response)
             },
             |_, execution| done(execution),
         );
+    }
+
+    /// A sample's run request, with the trace settings when tracing.
+    fn sample_request(&self, problem: &PreparedProblem, sample: &Sample) -> Json {
+        let mut request =
+            self.run_request(problem, &sample.code, &problem.timeouts, problem.budget_s);
+        if self.config.trace != TraceMode::None {
+            let limits = &self.config.trace_limits;
+            request["trace"] = json!({
+                "mode": self.config.trace,
+                "max_events": limits.max_events,
+                "max_bytes": limits.max_bytes,
+                "max_value_chars": limits.max_value_chars,
+            });
+        }
+        request
+    }
+
+    fn trace_slowdown(&self) -> f64 {
+        match self.config.trace {
+            TraceMode::None => 1.0,
+            TraceMode::Coverage => (self.config.trace_limits.slowdown / 2.0).max(1.0),
+            TraceMode::Full => self.config.trace_limits.slowdown,
+        }
     }
 
     fn initial(&self, problem: &Problem) -> PreparedProblem {
@@ -266,19 +294,20 @@ impl Executor {
     }
 
     /// Sets a problem's timeouts from its reference times and the configured limits.
+    /// Tracing slows programs down, so the reference's (untraced) times are stretched by
+    /// the trace mode's slowdown; the floor is not.
     fn apply_limits(&self, problem: &mut PreparedProblem) {
         let limits = &self.config.limits;
+        let stretch = limits.timeout_factor * self.trace_slowdown();
         let mut total = 0.0;
         for (timeout, seconds) in problem.timeouts.iter_mut().zip(&problem.reference_seconds) {
             total += seconds.unwrap_or(limits.reference_timeout_s);
             *timeout = match seconds {
-                Some(t) => (limits.timeout_factor * t).max(limits.timeout_floor_s),
+                Some(t) => (stretch * t).max(limits.timeout_floor_s),
                 None => limits.reference_timeout_s,
             };
         }
-        problem.budget_s = limits
-            .sample_budget_s
-            .max(2.0 * limits.timeout_factor * total);
+        problem.budget_s = limits.sample_budget_s.max(2.0 * stretch * total);
     }
 
     fn run_request(
@@ -390,10 +419,17 @@ fn execution(
                 },
                 _ => judge(&raw, test, problem.timeouts[index], problem.atol),
             };
+            let trace = &raw["trace"];
             TestResult {
                 name: test.name.clone(),
                 outcome,
                 duration_ms: raw["t"].as_f64().map(|t| t * 1000.0),
+                trace: trace
+                    .get("events")
+                    .and_then(|_| serde_json::from_value(trace.clone()).ok()),
+                coverage: trace
+                    .get("lines")
+                    .and_then(|lines| serde_json::from_value(lines.clone()).ok()),
             }
         })
         .collect();
@@ -410,5 +446,6 @@ fn execution(
         stderr: response["stderr"].as_str().unwrap_or_default().to_string(),
         stdout_truncated: response["stdout_truncated"] == true,
         stderr_truncated: response["stderr_truncated"] == true,
+        traces_at: None,
     }
 }

@@ -264,7 +264,7 @@ def child_main(job, start, result_fd, work_dir, out_fds, token):
     send({"loaded": True})  # test clocks start now: loading has its own
     entry = job["entry_point"]
     for index in range(start, _len(job["tests"])):
-        result = _run_one_test(job["tests"][index], index, namespace, entry)
+        result = _run_one_test(job["tests"][index], index, namespace, entry, job.get("trace"))
         _flush_stdio()  # before the result, so the worker sees the output's full size
         send(result)
     send({"done": True})
@@ -321,8 +321,23 @@ def _set_limit(name, value):
             pass
 
 
-def _run_one_test(test, index, namespace, entry):
+def _run_one_test(test, index, namespace, entry, trace=None):
+    tracer = make_tracer(trace["mode"], trace["max_events"], trace["max_bytes"],
+                         trace["max_value_chars"]) if trace else None
+    try:
+        result = _run_traced(test, index, namespace, entry, tracer)
+    finally:
+        if tracer is not None:
+            tracer.stop()
+    if tracer is not None:
+        result["trace"] = tracer.recorder.result()
+    return result
+
+
+def _run_traced(test, index, namespace, entry, tracer):
     started = _perf_counter()
+    if tracer is not None:
+        tracer.start()
     try:
         function = namespace.get(entry)
         if function is None:
@@ -336,15 +351,21 @@ def _run_one_test(test, index, namespace, entry):
             namespace["candidate"] = function
             if kind == "code":
                 exec(compile(test["code"], TEST_FILE, "exec", dont_inherit=True), namespace)
+                if tracer is not None:
+                    tracer.stop()
                 return {"i": index, "r": "ok", "t": _perf_counter() - started}
             if test["setup"]:
                 exec(compile(test["setup"], TEST_FILE, "exec", dont_inherit=True), namespace)
             value = eval(compile(test["call"], TEST_FILE, "eval", dont_inherit=True), namespace)
+        if tracer is not None:
+            tracer.stop()  # before serializing: the value's own code is not the program's
         elapsed = _perf_counter() - started
         wire = encode_result(value)
         return {"i": index, "r": "value", "v": wire, "t": elapsed,
                 "te": _perf_counter() - started - elapsed}
     except BaseException as exc:
+        if tracer is not None:
+            tracer.stop()
         result = _describe_exception(exc, test)
         result["i"] = index
         result["t"] = _perf_counter() - started

@@ -21,7 +21,7 @@ pub mod worker;
 pub use cache::PreparedCache;
 pub use error::ExecError;
 pub use executor::{ExecConfig, Executor};
-pub use limits::Limits;
+pub use limits::{Limits, TraceLimits, TraceMode};
 pub use plan::PreparedProblem;
 pub use python::resolve_python;
 pub use worker::Isolation;

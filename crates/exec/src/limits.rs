@@ -1,5 +1,43 @@
 //! Resource limits for jobs, with the defaults a user gets.
 
+/// What the tracer records during each test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceMode {
+    /// Nothing: the fastest.
+    #[default]
+    None,
+    /// Which lines of the candidate's code each test ran.
+    Coverage,
+    /// Events with variable values (and coverage).
+    Full,
+}
+
+/// Caps on one test's trace.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TraceLimits {
+    /// Events recorded per test before the trace is cut (`truncated`). Default 10 000.
+    pub max_events: u64,
+    /// Approximate bytes per test trace. Default 256 KiB.
+    pub max_bytes: u64,
+    /// Characters per value `repr`. Default 60.
+    pub max_value_chars: u64,
+    /// Time limits are multiplied by this when tracing in full (the reference runs
+    /// untraced). Default 4; coverage uses half of it, at least 1.
+    pub slowdown: f64,
+}
+
+impl Default for TraceLimits {
+    fn default() -> Self {
+        TraceLimits {
+            max_events: 10_000,
+            max_bytes: 1 << 18,
+            max_value_chars: 60,
+            slowdown: 4.0,
+        }
+    }
+}
+
 /// Limits applied to every job. Defaults follow EvalPlus where it has one.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Limits {

@@ -15,6 +15,9 @@ use crate::error::ExecError;
 /// The harness, compiled into the binary so the tool needs no files beside itself.
 pub const HARNESS: &str = include_str!("harness.py");
 
+/// The tracer, run in the same namespace, before the harness.
+pub const TRACER: &str = include_str!("tracer.py");
+
 /// What a worker reported about its isolation when it started.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Isolation {
@@ -38,9 +41,10 @@ impl Worker {
     /// Starts a worker and waits for its greeting.
     pub fn start(python: &Path, index: usize, isolate: bool) -> Result<Worker, ExecError> {
         let config = json!({"index": index, "isolate": isolate});
+        let script = format!("{TRACER}\n{HARNESS}");
         let mut child = Command::new(python)
             // -s: no user site-packages; not -I/-E, which would drop PYTHONHASHSEED.
-            .args(["-s", "-c", HARNESS, &config.to_string()])
+            .args(["-s", "-c", &script, &config.to_string()])
             .env_clear()
             .envs(worker_environment())
             .stdin(Stdio::piped())

@@ -9,9 +9,9 @@ use tracealign_core::formats::problems::{read_problems, ProblemFormat};
 use tracealign_core::formats::runs::{finished_samples, RunsWriter};
 use tracealign_core::formats::samples::read_samples;
 use tracealign_core::{embedded, Problem, Sample};
-use tracealign_exec::{resolve_python, ExecConfig, Executor, Limits, PreparedCache};
+use tracealign_exec::{resolve_python, ExecConfig, Executor, Limits, PreparedCache, TraceMode};
 
-use crate::args::{FormatArg, RunArgs};
+use crate::args::{FormatArg, RunArgs, TraceArg};
 use crate::commands::summary::Summary;
 use crate::printer;
 
@@ -149,6 +149,11 @@ fn exec_config(args: &RunArgs) -> Result<ExecConfig> {
         config.workers = jobs;
     }
     config.isolate = !args.no_isolation;
+    config.trace = match args.trace {
+        TraceArg::None => TraceMode::None,
+        TraceArg::Coverage => TraceMode::Coverage,
+        TraceArg::Full => TraceMode::Full,
+    };
     config.limits = Limits {
         timeout_factor: args.timeout_factor,
         timeout_floor_s: args.timeout_floor,

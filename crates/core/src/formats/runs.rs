@@ -1,5 +1,10 @@
 //! `runs.jsonl`: executions appended one line per sample as they finish, and the resume
 //! logic that reads back what an interrupted run already finished.
+//!
+//! Traces stay inline in a sample's line while its traces serialize to at most
+//! [`INLINE_TRACE_BYTES`]; bigger ones go to a sidecar, `<runs file>.traces.jsonl`, one line per
+//! sample, and the sample's line records where ([`TraceLocation`]). Small traces are then read
+//! with the run, and big ones do not make every reader of `runs.jsonl` pay for them.
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
@@ -7,12 +12,18 @@ use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::execution::Execution;
+use crate::execution::{Execution, TraceLocation};
+use crate::trace::Trace;
+
+/// Traces of one sample up to this size (serialized) stay in its runs line.
+pub const INLINE_TRACE_BYTES: usize = 64 * 1024;
 
 /// Appends executions to a runs file, one complete line per write.
 pub struct RunsWriter {
     path: PathBuf,
     file: File,
+    /// The traces sidecar, opened on first use.
+    sidecar: Option<(File, u64)>,
 }
 
 impl RunsWriter {
@@ -22,9 +33,11 @@ impl RunsWriter {
             path: path.into(),
             source,
         })?;
+        let _ = std::fs::remove_file(sidecar_path(path));
         Ok(RunsWriter {
             path: path.into(),
             file,
+            sidecar: None,
         })
     }
 
@@ -41,12 +54,27 @@ impl RunsWriter {
         Ok(RunsWriter {
             path: path.into(),
             file,
+            sidecar: None,
         })
     }
 
-    /// Writes one execution as one line. A single `write_all` of the whole line keeps a
-    /// killed run from leaving more than one torn line, which resume then drops.
+    /// Writes one execution as one line (its traces first, to the sidecar, when they are
+    /// big). A single `write_all` of the whole line keeps a killed run from leaving more
+    /// than one torn line, which resume then drops.
     pub fn write(&mut self, execution: &Execution) -> Result<()> {
+        let traces_size: usize = execution
+            .tests
+            .iter()
+            .filter_map(|t| t.trace.as_ref())
+            .map(|t| serde_json::to_string(t).map_or(0, |s| s.len()))
+            .sum();
+        let moved;
+        let execution = if traces_size > INLINE_TRACE_BYTES {
+            moved = self.move_traces_to_sidecar(execution)?;
+            &moved
+        } else {
+            execution
+        };
         let mut line = serde_json::to_string(execution).expect("executions always serialize");
         line.push('\n');
         self.file
@@ -57,6 +85,78 @@ impl RunsWriter {
                 source,
             })
     }
+
+    fn move_traces_to_sidecar(&mut self, execution: &Execution) -> Result<Execution> {
+        let path = sidecar_path(&self.path);
+        let write_error = |source| Error::Write {
+            path: path.clone(),
+            source,
+        };
+        if self.sidecar.is_none() {
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(write_error)?;
+            let end = file.metadata().map_err(write_error)?.len();
+            self.sidecar = Some((file, end));
+        }
+        let (file, end) = self.sidecar.as_mut().expect("opened above");
+        let mut stripped = execution.clone();
+        let traces: Vec<Option<Trace>> =
+            stripped.tests.iter_mut().map(|t| t.trace.take()).collect();
+        let record = serde_json::json!({"sample_id": execution.sample_id, "traces": traces});
+        let mut line = serde_json::to_string(&record).expect("traces serialize");
+        line.push('\n');
+        file.write_all(line.as_bytes())
+            .and_then(|()| file.flush())
+            .map_err(write_error)?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        stripped.traces_at = Some(TraceLocation {
+            file: name,
+            offset: *end,
+            bytes: line.len() as u64,
+        });
+        *end += line.len() as u64;
+        Ok(stripped)
+    }
+}
+
+/// The traces sidecar of a runs file.
+pub fn sidecar_path(runs: &Path) -> PathBuf {
+    let mut name = runs.file_name().unwrap_or_default().to_os_string();
+    name.push(".traces.jsonl");
+    runs.with_file_name(name)
+}
+
+/// The traces of an execution's tests, in test order, wherever they are kept.
+pub fn load_traces(runs: &Path, execution: &Execution) -> Result<Vec<Option<Trace>>> {
+    let Some(location) = &execution.traces_at else {
+        return Ok(execution.tests.iter().map(|t| t.trace.clone()).collect());
+    };
+    let path = runs.with_file_name(&location.file);
+    let read_error = |source| Error::Read {
+        path: path.clone(),
+        source,
+    };
+    let mut file = File::open(&path).map_err(read_error)?;
+    file.seek(SeekFrom::Start(location.offset))
+        .map_err(read_error)?;
+    let mut line = vec![0; location.bytes as usize];
+    std::io::Read::read_exact(&mut file, &mut line).map_err(read_error)?;
+    let record: serde_json::Value = serde_json::from_slice(&line).map_err(|e| Error::Json {
+        path: path.clone(),
+        line: 0,
+        message: e.to_string(),
+    })?;
+    serde_json::from_value(record["traces"].clone()).map_err(|e| Error::Json {
+        path,
+        line: 0,
+        message: e.to_string(),
+    })
 }
 
 /// The `sample_id`s already in a runs file. A last line cut short by a killed run is
