@@ -17,6 +17,71 @@ pub enum Command {
     /// Run samples (or the reference solutions) against every test of their problems, safely,
     /// and write one execution record per sample to a JSON Lines file.
     Run(RunArgs),
+    /// Trace one program on one test and print the trace as text for a prompt (or as JSON
+    /// events), optionally with its first divergence from the reference solution.
+    Trace(TraceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// Problems (any supported format). Default: the embedded problem set.
+    #[arg(long, short = 'p', value_name = "FILE")]
+    pub problems: Option<PathBuf>,
+
+    /// The program to trace, as a file.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "sample",
+        required_unless_present = "sample"
+    )]
+    pub code: Option<PathBuf>,
+
+    /// With --code: the problem it solves. Default: the only problem, or an error.
+    #[arg(long, value_name = "ID", requires = "code")]
+    pub problem: Option<String>,
+
+    /// The program to trace, as a sample id (from --samples; default the embedded samples).
+    #[arg(long, value_name = "ID")]
+    pub sample: Option<String>,
+
+    /// The samples file holding --sample.
+    #[arg(long, short = 's', value_name = "FILE", requires = "sample")]
+    pub samples: Option<PathBuf>,
+
+    /// The test to run (its name in the problem). Default: the first test the program fails,
+    /// else the first test.
+    #[arg(long, short = 't', value_name = "NAME")]
+    pub test: Option<String>,
+
+    /// Rendering style: lines (PySnooper-like), blocks (LDB-like), inline (values as
+    /// comments in the source) or summary.
+    #[arg(long, default_value = "lines")]
+    pub style: String,
+
+    /// Token budget for the rendering.
+    #[arg(long, value_name = "TOKENS")]
+    pub budget: Option<usize>,
+
+    /// Count tokens with this Hugging Face tokenizer.json (default: characters / 4).
+    #[arg(long, value_name = "FILE")]
+    pub tokenizer: Option<PathBuf>,
+
+    /// Also trace the reference solution and report the first divergence from it.
+    #[arg(long)]
+    pub against_reference: bool,
+
+    /// Print the events (and divergence) as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Problem file format, when detection guesses wrong.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+
+    /// The Python interpreter to run programs with.
+    #[arg(long, value_name = "PATH", env = "TRACEALIGN_PYTHON")]
+    pub python: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -88,6 +153,14 @@ pub struct RunArgs {
     /// variable values). Traces over 64 KiB per sample go to `<output>.traces.jsonl`.
     #[arg(long, value_enum, default_value = "none")]
     pub trace: TraceArg,
+
+    /// Events recorded per test before a trace is cut (marked `truncated`).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub trace_max_events: u64,
+
+    /// Characters kept of each value's repr in traces.
+    #[arg(long, value_name = "N", default_value_t = 60)]
+    pub trace_value_chars: u64,
 
     /// Also write the summary as JSON.
     #[arg(long, value_name = "FILE")]

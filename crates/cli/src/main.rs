@@ -12,6 +12,7 @@ fn main() -> ExitCode {
     let cli = args::Cli::parse();
     let result = match cli.command {
         args::Command::Run(args) => commands::run::run(args),
+        args::Command::Trace(args) => commands::trace::trace(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

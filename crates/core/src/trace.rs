@@ -4,8 +4,9 @@
 //! when a line is *about to run* and carries the variables the previous event in the same
 //! frame left changed; `return`/`yield` carry the value and the last changes. Values are
 //! bounded `repr`s (long strings cut as head…tail, large containers summarised). A trace is
-//! capped in events and bytes; `truncated` says the cap was hit and `events_total` how many
-//! events there were in all.
+//! capped in events and bytes; `truncated` says the cap was hit. Tracing stops soon after
+//! the cap (so that capped programs are not slowed further), so `events_total` counts the
+//! events seen until then: exact when not truncated, a lower bound when truncated.
 
 use std::collections::BTreeMap;
 
@@ -20,7 +21,7 @@ pub struct Trace {
     pub events: Vec<TraceEvent>,
     #[serde(default)]
     pub truncated: bool,
-    /// Events that happened, recorded or not.
+    /// Events seen, recorded or not (a lower bound when `truncated`).
     #[serde(default)]
     pub events_total: u64,
 }

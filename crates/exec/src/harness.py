@@ -456,20 +456,16 @@ class Job:
     def run(self):
         started = _perf_counter()
         sandbox = self.sandbox
-        sandbox.reset_outputs()
-        try:
-            budget_end = started + self.request["limits"]["sample_seconds"]
-            index = 0
-            while index < _len(self.tests) or (index == 0 and not self.tests):
-                if _perf_counter() > budget_end:
-                    for rest in range(index, _len(self.tests)):
-                        self.results[rest] = {"r": "timeout", "budget": True}
-                    break
-                index = self._attempt(index, budget_end)
-                if self.syntax_error is not None or not self.tests:
-                    break
-        finally:
-            sandbox.kill_leftovers()
+        budget_end = started + self.request["limits"]["sample_seconds"]
+        index = 0
+        while index < _len(self.tests) or (index == 0 and not self.tests):
+            if _perf_counter() > budget_end:
+                for rest in range(index, _len(self.tests)):
+                    self.results[rest] = {"r": "timeout", "budget": True}
+                break
+            index = self._attempt(index, budget_end)
+            if self.syntax_error is not None or not self.tests:
+                break
         response = {"id": self.request["id"], "results": self.results,
                     "restarts": self.restarts, "wall": _perf_counter() - started}
         if self.syntax_error is not None:
@@ -477,11 +473,13 @@ class Job:
         cap = self.request["limits"]["capture_bytes"]
         response["stdout"], response["stdout_truncated"] = _read_capped(sandbox.out_fds[0], cap)
         response["stderr"], response["stderr_truncated"] = _read_capped(sandbox.out_fds[1], cap)
-        sandbox.clean_files()
+        # The caller replies, then calls sandbox.after_job(): cleaning up overlaps with
+        # tracealign recording this result and sending the next job.
         return response
 
     def _attempt(self, start, budget_end):
         """Runs tests from `start` in a fresh child; returns where the next child starts."""
+        _reap_finished()  # earlier attempts' zombies would count against the process limit
         read_fd, write_fd = os.pipe()
         self.token = os.urandom(8).hex()
         pid = os.fork()
@@ -582,6 +580,15 @@ class Job:
                 result["output_limit"] = True
             self.results[current] = result
         return current + 1
+
+
+def _reap_finished():
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                return
+        except ChildProcessError:
+            return
 
 
 def _output_full(out_fds, limit):
@@ -708,14 +715,19 @@ class Sandbox:
                     _remove_tree(os.path.join(self.scratch, name))
 
     def kill_job(self, pid):
+        """Stops an attempt's process group; it is reaped in after_job (a SIGKILLed process
+        runs no more code, so nothing needs to wait for its teardown now)."""
         try:
             os.killpg(pid, signal.SIGKILL)
         except OSError:
             pass
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
+
+    def after_job(self):
+        """Between jobs: no process of the last job survives, its files are gone, the
+        capture files are empty."""
+        self.kill_leftovers()
+        self.clean_files()
+        self.reset_outputs()
 
     def kill_leftovers(self):
         """Kills every process the job started, including daemons that left its group."""
@@ -725,14 +737,11 @@ class Sandbox:
                 os.kill(-1, signal.SIGKILL)
             except OSError:
                 pass
-        while True:
+        while True:  # every child was sent SIGKILL: waiting cannot block for long
             try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
+                os.waitpid(-1, 0)
             except ChildProcessError:
                 break
-            if pid == 0:
-                # Orphans still dying; they are reparented to us only inside our namespace.
-                time.sleep(0.0005)
 
 
 def _mounts():
@@ -820,6 +829,7 @@ def main():
         op = request.get("op")
         if op == "run":
             reply(replies, Job(request, config, sandbox).run())
+            sandbox.after_job()
         elif op == "analyze":
             plans = [analyze_test(code, request["entry_point"]) for code in request["tests"]]
             reply(replies, {"id": request.get("id"), "plans": plans})

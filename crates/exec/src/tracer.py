@@ -10,6 +10,7 @@
 # on the candidate's code objects, so the rest of the process runs at full speed) and
 # sys.settrace before that. Coverage mode records only which lines ran, each line once.
 
+import re
 import reprlib
 import sys
 
@@ -41,6 +42,10 @@ class BoundedRepr(reprlib.Repr):
             text = repr(value)
         except BaseException as exc:  # the candidate's __repr__ may raise anything
             return "<%s; repr raised %s>" % (type(value).__name__, type(exc).__name__)
+        if type(text) is not str:
+            return "<%s>" % type(value).__name__
+        # Addresses change from run to run and mean nothing to a reader (or a model).
+        text = _ADDRESS.sub("", text)
         if len(text) > self.max_chars:
             half = max((self.max_chars - 1) // 2, 1)
             text = text[:half] + "…" + text[-half:]
@@ -51,6 +56,9 @@ class BoundedRepr(reprlib.Repr):
             return self.repr(value)
         except BaseException as exc:
             return "<unrepresentable %s>" % type(exc).__name__
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 class _Frame:

@@ -32,7 +32,8 @@ pub struct Isolation {
 /// A running worker process.
 pub struct Worker {
     child: Child,
-    stdin: ChildStdin,
+    /// `None` once closed, which asks the worker to finish.
+    stdin: Option<ChildStdin>,
     stdout: BufReader<ChildStdout>,
     pub isolation: Isolation,
 }
@@ -60,7 +61,7 @@ impl Worker {
             BufReader::with_capacity(1 << 16, child.stdout.take().expect("stdout is piped"));
         let mut worker = Worker {
             child,
-            stdin,
+            stdin: Some(stdin),
             stdout,
             isolation: Isolation::default(),
         };
@@ -85,11 +86,11 @@ impl Worker {
     pub fn call(&mut self, request: &Json, patience: Duration) -> Result<Json, ExecError> {
         let mut line = serde_json::to_vec(request).expect("requests serialize");
         line.push(b'\n');
-        if let Err(source) = self
-            .stdin
-            .write_all(&line)
-            .and_then(|()| self.stdin.flush())
-        {
+        let sent = match self.stdin.as_mut() {
+            Some(stdin) => stdin.write_all(&line).and_then(|()| stdin.flush()),
+            None => Err(std::io::ErrorKind::BrokenPipe.into()),
+        };
+        if let Err(source) = sent {
             return Err(ExecError::WorkerDied {
                 detail: format!("cannot send a job: {source}"),
             });
@@ -160,7 +161,17 @@ impl Worker {
 }
 
 impl Drop for Worker {
+    /// Closing its stdin ends the worker's loop; it exits, and so does everything in its
+    /// namespaces. A worker that does not leave within a second is killed.
     fn drop(&mut self) {
+        self.stdin = None;
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while Instant::now() < deadline {
+            match self.child.try_wait() {
+                Ok(Some(_)) | Err(_) => return,
+                Ok(None) => std::thread::sleep(Duration::from_millis(2)),
+            }
+        }
         self.kill();
     }
 }

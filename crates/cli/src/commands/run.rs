@@ -87,16 +87,20 @@ pub fn run(args: RunArgs) -> Result<()> {
 }
 
 fn load_problems(args: &RunArgs) -> Result<Vec<Problem>> {
-    let format = args.format.map(|f| match f {
+    match &args.problems {
+        Some(path) => Ok(read_problems(path, problem_format(args.format))?),
+        None => Ok(embedded::problems()),
+    }
+}
+
+/// The library's format for the `--format` flag.
+pub fn problem_format(format: Option<FormatArg>) -> Option<ProblemFormat> {
+    format.map(|f| match f {
         FormatArg::Tracealign => ProblemFormat::Tracealign,
         FormatArg::Humaneval => ProblemFormat::HumanEval,
         FormatArg::Mbpp => ProblemFormat::Mbpp,
         FormatArg::Evalplus => ProblemFormat::EvalPlus,
-    });
-    match &args.problems {
-        Some(path) => Ok(read_problems(path, format)?),
-        None => Ok(embedded::problems()),
-    }
+    })
 }
 
 fn load_samples(args: &RunArgs, problems: &[Problem]) -> Result<Vec<Sample>> {
@@ -154,6 +158,8 @@ fn exec_config(args: &RunArgs) -> Result<ExecConfig> {
         TraceArg::Coverage => TraceMode::Coverage,
         TraceArg::Full => TraceMode::Full,
     };
+    config.trace_limits.max_events = args.trace_max_events;
+    config.trace_limits.max_value_chars = args.trace_value_chars;
     config.limits = Limits {
         timeout_factor: args.timeout_factor,
         timeout_floor_s: args.timeout_floor,

@@ -6,6 +6,7 @@ mod embedded;
 mod formats;
 mod hostile;
 mod resume;
+mod traces;
 mod verdicts;
 mod workers;
 mod workspace;

@@ -1,0 +1,243 @@
+//! `tracealign trace`: one program, one test, its trace as prompt text or JSON events.
+
+use anyhow::{anyhow, bail, Context, Result};
+use tracealign_core::formats::problems::read_problems;
+use tracealign_core::formats::samples::read_samples;
+use tracealign_core::{embedded, Execution, Problem, Sample, TestOutcome};
+use tracealign_exec::{
+    resolve_python, ExecConfig, Executor, PreparedCache, PreparedProblem, TraceMode,
+};
+use tracealign_trace::render::{
+    self, CharsPerToken, HfTokenizer, RenderInput, RenderOptions, Style, TestContext, TokenCounter,
+};
+use tracealign_trace::{divergence::Side, first_divergence};
+
+use crate::args::TraceArgs;
+use crate::commands::run::problem_format;
+
+pub fn trace(args: TraceArgs) -> Result<()> {
+    let style: Style = args.style.parse().map_err(|_| {
+        anyhow!(
+            "unknown --style `{}`; expected lines, blocks, inline or summary",
+            args.style
+        )
+    })?;
+    let problems = match &args.problems {
+        Some(path) => read_problems(path, problem_format(args.format))?,
+        None => embedded::problems(),
+    };
+    let sample = pick_sample(&args, &problems)?;
+    let problem = problems
+        .iter()
+        .find(|p| p.id == sample.problem_id)
+        .ok_or_else(|| anyhow!("problem `{}` is not in the problem set", sample.problem_id))?;
+
+    let mut config = ExecConfig::new(resolve_python(args.python.as_deref())?);
+    config.workers = 1;
+    config.trace = TraceMode::Full;
+    let executor = Executor::start(config)?;
+    let cache = PreparedCache::default_dir().map(|dir| {
+        PreparedCache::new(
+            &dir,
+            &executor.config().python,
+            &executor.isolation().python,
+        )
+    });
+    let prepared = executor
+        .prepare(std::slice::from_ref(problem), cache.as_ref(), |_| {})?
+        .remove(0);
+
+    let full = run_one(&executor, &prepared, &sample)?;
+    let index = pick_test(&args, problem, &full)?;
+    let one = only_test(&prepared, index);
+    let candidate = run_one(&executor, &one, &sample)?;
+    let candidate_trace = candidate.tests[0].trace.clone().unwrap_or_default();
+    let (reference_trace, divergence) = if args.against_reference {
+        let reference = run_one(&executor, &one, &Sample::reference(problem))?;
+        let reference_trace = reference.tests[0].trace.clone().unwrap_or_default();
+        let divergence = first_divergence(
+            Side {
+                source: &sample.code,
+                trace: &candidate_trace,
+            },
+            Side {
+                source: &problem.reference,
+                trace: &reference_trace,
+            },
+        );
+        (Some(reference_trace), divergence)
+    } else {
+        (None, None)
+    };
+
+    let test = &candidate.tests[0];
+    if args.json {
+        let report = serde_json::json!({
+            "problem_id": problem.id,
+            "sample_id": sample.sample_id,
+            "test": test.name,
+            "outcome": test.outcome,
+            "trace": candidate_trace,
+            "reference_trace": reference_trace,
+            "divergence": divergence,
+        });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    let counter: Box<dyn TokenCounter> = match &args.tokenizer {
+        Some(path) => Box::new(HfTokenizer::from_file(path)?),
+        None => Box::new(CharsPerToken),
+    };
+    let test_code = test_source(problem, index);
+    let outcome = describe_outcome(&test.outcome);
+    let input = RenderInput {
+        source: &sample.code,
+        trace: &candidate_trace,
+        test: Some(TestContext {
+            name: &test.name,
+            code: test_code.as_deref(),
+            outcome: &outcome,
+        }),
+        divergence: divergence.as_ref(),
+    };
+    let options = RenderOptions {
+        style,
+        budget: args.budget,
+        ..RenderOptions::default()
+    };
+    let rendered = render::render(&input, &options, counter.as_ref());
+    print!("{}", rendered.text);
+    if !rendered.text.ends_with('\n') {
+        println!();
+    }
+    Ok(())
+}
+
+fn pick_sample(args: &TraceArgs, problems: &[Problem]) -> Result<Sample> {
+    if let Some(path) = &args.code {
+        let code = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let problem = match (&args.problem, problems) {
+            (Some(id), _) => problems
+                .iter()
+                .find(|p| &p.id == id)
+                .ok_or_else(|| anyhow!("--problem `{id}` is not in the problem set"))?,
+            (None, [only]) => only,
+            (None, _) => bail!(
+                "the problem set has {} problems: say which one with --problem",
+                problems.len()
+            ),
+        };
+        let name = path
+            .file_name()
+            .map_or("code".into(), |n| n.to_string_lossy().to_string());
+        return Ok(Sample {
+            problem_id: problem.id.clone(),
+            sample_id: name,
+            code,
+            model: None,
+        });
+    }
+    let id = args
+        .sample
+        .as_deref()
+        .expect("clap requires --code or --sample");
+    let samples = match &args.samples {
+        Some(path) => read_samples(path, problems)?.samples,
+        None if args.problems.is_none() => embedded::samples()?,
+        None => bail!("--sample needs --samples when --problems is given"),
+    };
+    samples
+        .into_iter()
+        .find(|s| s.sample_id == id)
+        .ok_or_else(|| anyhow!("no sample `{id}` in the samples"))
+}
+
+fn pick_test(args: &TraceArgs, problem: &Problem, run: &Execution) -> Result<usize> {
+    match &args.test {
+        Some(name) => problem
+            .tests
+            .iter()
+            .position(|t| &t.name == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = problem
+                    .tests
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .take(10)
+                    .collect();
+                anyhow!(
+                    "problem `{}` has no test `{name}` (tests: {})",
+                    problem.id,
+                    names.join(", ")
+                )
+            }),
+        None => Ok(run
+            .tests
+            .iter()
+            .position(|t| !t.outcome.is_passed())
+            .unwrap_or(0)),
+    }
+}
+
+/// The prepared problem with only test `index`.
+fn only_test(prepared: &PreparedProblem, index: usize) -> PreparedProblem {
+    let mut one = prepared.clone();
+    one.tests = vec![prepared.tests[index].clone()];
+    one.timeouts = vec![prepared.timeouts[index]];
+    one.reference_seconds = vec![prepared.reference_seconds[index]];
+    one
+}
+
+fn run_one(executor: &Executor, problem: &PreparedProblem, sample: &Sample) -> Result<Execution> {
+    let mut result = None;
+    executor.run(
+        std::slice::from_ref(problem),
+        std::slice::from_ref(sample),
+        |e| result = Some(e),
+    );
+    result.ok_or_else(|| anyhow!("the program was not run"))
+}
+
+fn test_source(problem: &Problem, index: usize) -> Option<String> {
+    match &problem.tests[index].kind {
+        tracealign_core::TestKind::Code { code } => Some(code.trim().to_string()),
+        tracealign_core::TestKind::Call { args, .. } => Some(match args {
+            tracealign_core::Args::Json(json) => {
+                let args: Vec<serde_json::Value> = serde_json::from_str(json).unwrap_or_default();
+                let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+                format!("{}({})", problem.entry_point, args.join(", "))
+            }
+            tracealign_core::Args::Python(source) => format!("{}({source})", problem.entry_point),
+        }),
+    }
+}
+
+fn describe_outcome(outcome: &TestOutcome) -> String {
+    match outcome {
+        TestOutcome::Passed => "passed".into(),
+        TestOutcome::Failed {
+            expected: Some(e),
+            actual: Some(a),
+            ..
+        } => format!("failed: expected {e}, got {a}"),
+        TestOutcome::Failed { assertion, .. } => {
+            format!(
+                "failed: {}",
+                assertion.as_deref().unwrap_or("assertion failed")
+            )
+        }
+        TestOutcome::Error {
+            exc_type,
+            message,
+            line,
+        } => match line {
+            Some(line) => format!("error: {exc_type}: {message} (line {line})"),
+            None => format!("error: {exc_type}: {message}"),
+        },
+        TestOutcome::Timeout { limit_s } => format!("timeout after {limit_s:.2} s"),
+        TestOutcome::MemoryLimit => "memory limit exceeded".into(),
+        TestOutcome::OutputLimit => "output limit exceeded".into(),
+        TestOutcome::Killed { signal } => format!("killed by signal {signal}"),
+    }
+}

@@ -1,1 +1,0 @@
-//! Rendering traces as text.
