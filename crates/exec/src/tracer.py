@@ -63,13 +63,14 @@ _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 class _Frame:
     """What the recorder remembers of one live candidate frame."""
-    __slots__ = ("func", "depth", "seen", "index")
+    __slots__ = ("func", "depth", "seen", "index", "raising")
 
     def __init__(self, func, depth, index):
         self.func = func
         self.depth = depth
         self.seen = {}  # name -> (id, fingerprint, repr) at the last event
         self.index = index
+        self.raising = False  # an exception is passing through, not yet handled
 
 
 class Recorder:
@@ -119,6 +120,7 @@ class Recorder:
             return
         self.lines.add(line)
         state = self._state(frame)
+        state.raising = False  # a line ran: the exception was handled
         event = {"kind": "line", "func": state.func, "line": line, "depth": state.depth}
         changed = self._changes(frame, state)
         if changed:
@@ -130,7 +132,9 @@ class Recorder:
         self.depth = state.depth
         if not yielded:
             self.frames.pop(id(frame), None)
-        if self.mode == "coverage":
+        # sys.settrace reports a frame left by an exception as a return of None; the
+        # exception event already said what happened (and sys.monitoring says no more).
+        if self.mode == "coverage" or state.raising:
             return
         event = {"kind": "yield" if yielded else "return", "func": state.func,
                  "line": frame.f_lineno, "depth": state.depth, "value": self.shower.show(value)}
@@ -143,6 +147,7 @@ class Recorder:
         if self.mode == "coverage":
             return
         state = self._state(frame)
+        state.raising = True
         try:
             message = str(exc)[:200]
         except BaseException:
@@ -310,7 +315,11 @@ class MonitoringTracer:
         }
         for event, callback in callbacks.items():
             mon.register_callback(self.TOOL, event, callback)
-        mon.set_events(self.TOOL, events.PY_START)
+        # RAISE cannot be enabled per code object: it is global and filtered in _raise.
+        wanted = events.PY_START
+        if self.recorder.mode != "coverage":
+            wanted |= events.RAISE
+        mon.set_events(self.TOOL, wanted)
 
     def stop(self):
         mon = self.mon
@@ -328,8 +337,6 @@ class MonitoringTracer:
             self.codes.add(code)
             events = self.mon.events
             wanted = events.LINE | events.PY_RETURN | events.PY_YIELD | events.PY_RESUME
-            if self.recorder.mode != "coverage":
-                wanted |= events.RAISE
             self.mon.set_local_events(self.TOOL, code, wanted)
         self.recorder.on_call(sys._getframe(1))
 
@@ -349,7 +356,8 @@ class MonitoringTracer:
         self.recorder.on_return(sys._getframe(1), value, True)
 
     def _raise(self, code, offset, exc):
-        self.recorder.on_exception(sys._getframe(1), exc)
+        if code in self.codes:
+            self.recorder.on_exception(sys._getframe(1), exc)
 
 
 def make_tracer(mode, max_events=10000, max_bytes=1 << 18, max_value_chars=60):

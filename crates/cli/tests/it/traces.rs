@@ -25,7 +25,11 @@ const PROGRAMS: &[(&str, &str, &str)] = &[
 ];
 
 /// Runs each program on its input with `--trace full` and returns the first test's record.
-fn traced_runs(ws: &Workspace, mode: &str) -> std::collections::HashMap<String, Json> {
+fn traced_runs(
+    ws: &Workspace,
+    mode: &str,
+    python: Option<&str>,
+) -> std::collections::HashMap<String, Json> {
     let problems: Vec<Json> = PROGRAMS
         .iter()
         .map(|(id, code, input)| {
@@ -60,7 +64,7 @@ fn traced_runs(ws: &Workspace, mode: &str) -> std::collections::HashMap<String, 
 #[test]
 fn full_traces_of_small_programs() {
     let ws = Workspace::new();
-    let runs = traced_runs(&ws, "full");
+    let runs = traced_runs(&ws, "full", None);
     for (id, _, _) in PROGRAMS {
         let test = &runs[*id];
         let mut settings = insta::Settings::clone_current();
@@ -77,7 +81,7 @@ fn full_traces_of_small_programs() {
 #[test]
 fn coverage_lists_the_lines_each_test_ran() {
     let ws = Workspace::new();
-    let runs = traced_runs(&ws, "coverage");
+    let runs = traced_runs(&ws, "coverage", None);
     assert_eq!(runs["loop"]["coverage"], json!([2, 3, 4, 5]));
     assert_eq!(runs["recursion"]["coverage"], json!([2, 3, 4]));
     assert_eq!(runs["exception"]["coverage"], json!([2, 3]));
@@ -171,4 +175,55 @@ fn the_trace_command_renders_every_style_within_a_budget() {
         stderr.contains("has no test `nope` (tests: three, empty)"),
         "{stderr}"
     );
+}
+
+/// A Python with sys.monitoring (3.12+), if this machine has one.
+fn python_with_monitoring() -> Option<String> {
+    let candidates = ["python3.13", "python3.12"]
+        .into_iter()
+        .map(String::from)
+        .chain(
+            std::fs::read_dir("/root/.pyenv/versions")
+                .into_iter()
+                .flatten()
+                .flatten()
+                .flat_map(|entry| {
+                    ["python3.13", "python3.12"].map(|name| {
+                        entry
+                            .path()
+                            .join("bin")
+                            .join(name)
+                            .to_string_lossy()
+                            .to_string()
+                    })
+                }),
+        );
+    for python in candidates {
+        let works = std::process::Command::new(&python)
+            .args(["-c", "import sys; sys.monitoring"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if works {
+            return Some(python);
+        }
+    }
+    println!("skipped: no Python 3.12+ here; only the sys.settrace tracer was exercised");
+    None
+}
+
+#[test]
+fn sys_monitoring_and_settrace_record_the_same_events() {
+    let Some(python) = python_with_monitoring() else {
+        return;
+    };
+    let shared = ["loop", "recursion", "exception", "class", "truncated"];
+    let settrace = traced_runs(&Workspace::new(), "full", None);
+    let monitoring = traced_runs(&Workspace::new(), "full", Some(&python));
+    for id in shared {
+        assert_eq!(
+            monitoring[id]["trace"]["events"], settrace[id]["trace"]["events"],
+            "{id} differs under {python}"
+        );
+        assert_eq!(monitoring[id]["coverage"], settrace[id]["coverage"], "{id}");
+    }
 }
