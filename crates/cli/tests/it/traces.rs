@@ -38,7 +38,7 @@ fn traced_runs(
         })
         .collect();
     ws.write_jsonl("problems.jsonl", &problems);
-    ws.run_ok(&[
+    let mut args = vec![
         "run",
         "-p",
         "problems.jsonl",
@@ -47,9 +47,12 @@ fn traced_runs(
         "-q",
         "--trace",
         mode,
-        "--trace-max-events",
-        "40",
-    ]);
+    ];
+    args.extend(["--trace-max-events", "40"]);
+    if let Some(python) = python {
+        args.extend(["--python", python]);
+    }
+    ws.run_ok(&args);
     ws.runs("runs.jsonl")
         .into_iter()
         .map(|(id, run)| {
