@@ -52,6 +52,11 @@ class BoundedRepr(reprlib.Repr):
         return text
 
     def show(self, value):
+        kind = type(value)
+        # Most values in a trace are small ints, floats, bools and None: their repr is
+        # short and exact, and reprlib's dispatch by type name would cost more than it.
+        if kind is int and -10**15 < value < 10**15 or kind in _PLAIN:
+            return repr(value)
         try:
             return self.repr(value)
         except BaseException as exc:
@@ -59,6 +64,9 @@ class BoundedRepr(reprlib.Repr):
 
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+_PLAIN = (bool, float, type(None))
 
 
 class _Frame:
@@ -89,6 +97,7 @@ class Recorder:
         self.frames = {}  # id(frame) -> _Frame
         self.depth = 0
         self.calls = 0
+        self.on_truncate = None  # set by the front end
 
     def result(self):
         if self.mode == "coverage":
@@ -186,6 +195,8 @@ class Recorder:
         seen = state.seen
         for name, value in frame.f_locals.items():
             previous = seen.get(name)
+            if previous is not None and previous[0] == id(value) and type(value) in _IMMUTABLE:
+                continue  # the same immutable object: unchanged, nothing to compute
             fingerprint = _fingerprint(value)
             if previous is not None and previous[0] == id(value) and previous[1] == fingerprint:
                 if fingerprint is not None or not _is_mutable(value):
@@ -209,18 +220,21 @@ class Recorder:
         if self.truncated:
             return
         event["step"] = self.total - 1
-        size = 40 + sum(len(v) if type(v) is str else 8 for v in event.values())
+        size = 64 + len(event.get("value") or "")  # about the JSON of the fixed fields
         for key in ("args", "changed"):
             if key in event:
-                size += sum(len(k) + len(v) for k, v in event[key].items())
+                size += sum(len(k) + len(v) + 6 for k, v in event[key].items())
         if len(self.events) >= self.max_events or self.bytes + size > self.max_bytes:
             self.truncated = True
+            if self.on_truncate is not None:
+                self.on_truncate()  # recording is over: stop paying for tracing
             return
         self.bytes += size
         self.events.append(event)
 
 
 _MUTABLE = (list, dict, set, bytearray)
+_IMMUTABLE = {int, float, bool, str, bytes, tuple, frozenset, type(None), complex}
 
 
 def _is_mutable(value):
@@ -244,9 +258,13 @@ class SettraceTracer:
 
     def __init__(self, recorder):
         self.recorder = recorder
+        recorder.on_truncate = lambda: sys.settrace(None)
 
     def start(self):
-        sys.settrace(self._global)
+        if self.recorder.mode == "coverage":
+            sys.settrace(_coverage_tracer(self.recorder.lines.add))
+        else:
+            sys.settrace(self._global)
 
     def stop(self):
         sys.settrace(None)
@@ -272,6 +290,20 @@ class SettraceTracer:
         elif event == "exception":
             recorder.on_exception(frame, arg[1])
         return self._local
+
+
+def _coverage_tracer(add_line):
+    """The cheapest settrace tracer that sees every line of the candidate's code: loops run
+    millions of line events, so each costs one call and one set insertion, no more."""
+    def local(frame, event, arg):
+        if event == "line":
+            add_line(frame.f_lineno)
+        return local
+
+    def global_(frame, event, arg):
+        return local if frame.f_code.co_filename == TRACE_CANDIDATE_FILE else None
+
+    return global_
 
 
 def _is_yield(frame):
@@ -303,6 +335,7 @@ class MonitoringTracer:
         self.recorder = recorder
         self.mon = sys.monitoring
         self.codes = set()
+        recorder.on_truncate = self._silence
 
     def start(self):
         mon, events = self.mon, self.mon.events
@@ -330,14 +363,24 @@ class MonitoringTracer:
             mon.set_local_events(self.TOOL, code, 0)
         mon.free_tool_id(self.TOOL)
 
+    def _silence(self):
+        self.mon.set_events(self.TOOL, 0)
+        for code in self.codes:
+            self.mon.set_local_events(self.TOOL, code, 0)
+
     def _start(self, code, offset):
         if code.co_filename != TRACE_CANDIDATE_FILE:
             return self.mon.DISABLE
+        events = self.mon.events
+        coverage = self.recorder.mode == "coverage"
         if code not in self.codes:
             self.codes.add(code)
-            events = self.mon.events
-            wanted = events.LINE | events.PY_RETURN | events.PY_YIELD | events.PY_RESUME
+            wanted = events.LINE
+            if not coverage:
+                wanted |= events.PY_RETURN | events.PY_YIELD | events.PY_RESUME
             self.mon.set_local_events(self.TOOL, code, wanted)
+        if coverage:
+            return self.mon.DISABLE  # its lines are watched now; calls do not matter
         self.recorder.on_call(sys._getframe(1))
 
     def _line(self, code, line):
