@@ -258,11 +258,14 @@ class SettraceTracer:
 
     def __init__(self, recorder):
         self.recorder = recorder
-        recorder.on_truncate = lambda: sys.settrace(None)
+        # Past the cap, events are no longer recorded but coverage must stay complete
+        # (localization counts on it): switch to the cheap coverage tracer.
+        self._coverage_global, self._coverage_local = _coverage_tracer(recorder.lines.add)
+        recorder.on_truncate = lambda: sys.settrace(self._coverage_global)
 
     def start(self):
         if self.recorder.mode == "coverage":
-            sys.settrace(_coverage_tracer(self.recorder.lines.add))
+            sys.settrace(self._coverage_global)
         else:
             sys.settrace(self._global)
 
@@ -281,8 +284,8 @@ class SettraceTracer:
 
     def _local(self, frame, event, arg):
         recorder = self.recorder
-        if recorder.truncated and recorder.mode != "coverage":
-            return None
+        if recorder.truncated:
+            return self._coverage_local(frame, event, arg)
         if event == "line":
             recorder.on_line(frame, frame.f_lineno)
         elif event == "return":
@@ -303,7 +306,7 @@ def _coverage_tracer(add_line):
     def global_(frame, event, arg):
         return local if frame.f_code.co_filename == TRACE_CANDIDATE_FILE else None
 
-    return global_
+    return global_, local
 
 
 def _is_yield(frame):
@@ -364,15 +367,17 @@ class MonitoringTracer:
         mon.free_tool_id(self.TOOL)
 
     def _silence(self):
-        self.mon.set_events(self.TOOL, 0)
+        """Past the cap: lines only (each once), for complete coverage at coverage's cost."""
+        events = self.mon.events
+        self.mon.set_events(self.TOOL, events.PY_START)
         for code in self.codes:
-            self.mon.set_local_events(self.TOOL, code, 0)
+            self.mon.set_local_events(self.TOOL, code, events.LINE)
 
     def _start(self, code, offset):
         if code.co_filename != TRACE_CANDIDATE_FILE:
             return self.mon.DISABLE
         events = self.mon.events
-        coverage = self.recorder.mode == "coverage"
+        coverage = self.recorder.mode == "coverage" or self.recorder.truncated
         if code not in self.codes:
             self.codes.add(code)
             wanted = events.LINE
@@ -385,11 +390,9 @@ class MonitoringTracer:
 
     def _line(self, code, line):
         recorder = self.recorder
-        if recorder.mode == "coverage":
+        if recorder.mode == "coverage" or recorder.truncated:
             recorder.lines.add(line)
             return self.mon.DISABLE  # each line once: coverage needs no more
-        if recorder.truncated:
-            return self.mon.DISABLE
         recorder.on_line(sys._getframe(1), line)
 
     def _return(self, code, offset, value):

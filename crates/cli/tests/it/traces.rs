@@ -82,6 +82,24 @@ fn full_traces_of_small_programs() {
 }
 
 #[test]
+fn coverage_stays_complete_when_a_full_trace_is_cut() {
+    let ws = Workspace::new();
+    let full = traced_runs(&ws, "full", None);
+    let coverage = traced_runs(&Workspace::new(), "coverage", None);
+    assert_eq!(full["truncated"]["trace"]["truncated"], true);
+    for (id, _, _) in PROGRAMS {
+        assert_eq!(full[*id]["coverage"], coverage[*id]["coverage"], "{id}");
+    }
+    if let Some(python) = python_with_monitoring() {
+        let full = traced_runs(&Workspace::new(), "full", Some(&python));
+        assert_eq!(
+            full["truncated"]["coverage"], coverage["truncated"]["coverage"],
+            "{python}"
+        );
+    }
+}
+
+#[test]
 fn coverage_lists_the_lines_each_test_ran() {
     let ws = Workspace::new();
     let runs = traced_runs(&ws, "coverage", None);
