@@ -17,8 +17,28 @@ use crate::printer;
 
 pub fn run(args: RunArgs) -> Result<()> {
     let started = Instant::now();
-    let problems = load_problems(&args)?;
-    let mut samples = load_samples(&args, &problems)?;
+    // Starting the workers (finding the interpreter, imports, namespaces) takes a few hundred
+    // milliseconds: it happens while the inputs are read. Input errors are reported first.
+    std::thread::scope(|scope| {
+        let starting =
+            scope.spawn(|| -> Result<Executor> { Ok(Executor::start(exec_config(&args)?)?) });
+        let inputs = load_problems(&args).and_then(|problems| {
+            let samples = load_samples(&args, &problems)?;
+            Ok((problems, samples))
+        });
+        let executor = starting.join().expect("starting workers does not panic");
+        let (problems, samples) = inputs?;
+        run_loaded(&args, started, executor?, problems, samples)
+    })
+}
+
+fn run_loaded(
+    args: &RunArgs,
+    started: Instant,
+    executor: Executor,
+    problems: Vec<Problem>,
+    mut samples: Vec<Sample>,
+) -> Result<()> {
     let total_samples = samples.len();
     let mut writer = if args.resume {
         let finished = finished_samples(&args.output)?;
@@ -42,7 +62,6 @@ pub fn run(args: RunArgs) -> Result<()> {
         .cloned()
         .collect();
 
-    let executor = Executor::start(exec_config(&args)?)?;
     let isolation = executor.isolation();
     if !isolation.namespaces || !isolation.notes.is_empty() {
         for note in &isolation.notes {
