@@ -192,10 +192,17 @@ impl Executor {
     ) {
         let by_id: std::collections::HashMap<&str, &PreparedProblem> =
             problems.iter().map(|p| (p.id.as_str(), p)).collect();
-        let jobs: Vec<(&PreparedProblem, &Sample)> = samples
+        let mut jobs: Vec<(&PreparedProblem, &Sample)> = samples
             .iter()
             .filter_map(|s| by_id.get(s.problem_id.as_str()).map(|p| (*p, s)))
             .collect();
+        // Longest first (by the reference's time): one slow problem started last would
+        // leave the other workers idle while it finishes.
+        jobs.sort_by(|(a, _), (b, _)| {
+            a.expected_seconds()
+                .total_cmp(&b.expected_seconds())
+                .reverse()
+        });
         self.for_each_job(
             &jobs,
             |slot, (problem, sample)| {

@@ -26,7 +26,6 @@ import shutil
 import signal
 import sys
 import time
-import traceback
 
 CANDIDATE_FILE = "<candidate>"
 TEST_FILE = "<test>"

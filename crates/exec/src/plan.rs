@@ -26,6 +26,18 @@ pub struct PreparedProblem {
     pub reference_seconds: Vec<Option<f64>>,
 }
 
+impl PreparedProblem {
+    /// How long the reference took on all tests (a test it did not finish counts as its
+    /// time limit): the expected cost of running a sample.
+    pub fn expected_seconds(&self) -> f64 {
+        self.reference_seconds
+            .iter()
+            .zip(&self.timeouts)
+            .map(|(s, t)| s.unwrap_or(*t))
+            .sum()
+    }
+}
+
 /// One test, split into what runs in the candidate's process and what judges it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PreparedTest {
