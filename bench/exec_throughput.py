@@ -532,23 +532,36 @@ def render_markdown(rep: dict) -> str:
         "## Commands",
         "",
     ]
-    for name, cmd in rep["commands"].items():
+    return "\n".join(lines + command_lines(rep["commands"])) + "\n"
+
+
+def command_lines(commands: dict) -> list[str]:
+    """The report's exact commands, one fenced block each."""
+    lines = []
+    for name, cmd in commands.items():
         lines += [f"- {name}:", "", "  ```sh", f"  {cmd}", "  ```"]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 # --------------------------------------------------------------------------- main
 
 
-def parse_args() -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+def common_arguments(doc: str, data_help: str) -> argparse.ArgumentParser:
+    """The flags every benchmark script shares."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--jobs", type=int, default=2, help="parallelism for every system (2)")
     p.add_argument("--repeats", type=int, default=3, help="runs per measurement; median (3)")
     p.add_argument("--tracealign", type=Path, default=REPO_ROOT / "target/release/tracealign",
                    help="the tracealign binary (target/release/tracealign)")
     p.add_argument("--data-dir", type=Path, default=REPO_ROOT.parent / "shared/data",
-                   help="where HumanEval.jsonl.gz and HumanEvalPlus.jsonl.gz are (../shared/data)")
+                   help=data_help)
+    return p
+
+
+def parse_args() -> argparse.Namespace:
+    p = common_arguments(__doc__, "where HumanEval.jsonl.gz and HumanEvalPlus.jsonl.gz are "
+                                  "(../shared/data)")
     p.add_argument("--skip-evalplus", action="store_true",
                    help="leave EvalPlus out (no venv, much quicker)")
     p.add_argument("--out", type=Path, default=BENCH_DIR / "out", help="output folder (bench/out)")

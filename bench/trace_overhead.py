@@ -46,8 +46,8 @@ from pathlib import Path
 from statistics import median
 
 sys.dont_write_bytecode = True  # no bench/__pycache__ next to the scripts
-from exec_throughput import (fmt, load_humaneval, machine_info, ratio, real_python,
-                             run_command, write_jsonl)
+from exec_throughput import (command_lines, common_arguments, fmt, load_humaneval,
+                             machine_info, ratio, real_python, run_command, write_jsonl)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = REPO_ROOT / "bench"
@@ -667,23 +667,14 @@ def render_markdown(rep: dict) -> str:
         "## Commands",
         "",
     ]
-    for name, cmd in rep["commands"].items():
-        lines += [f"- {name}:", "", "  ```sh", f"  {cmd}", "  ```"]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + command_lines(rep["commands"])) + "\n"
 
 
 # --------------------------------------------------------------------------- main
 
 
 def parse_args() -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--jobs", type=int, default=2, help="parallelism for every system (2)")
-    p.add_argument("--repeats", type=int, default=3, help="runs per measurement; median (3)")
-    p.add_argument("--tracealign", type=Path, default=REPO_ROOT / "target/release/tracealign",
-                   help="the tracealign binary (target/release/tracealign)")
-    p.add_argument("--data-dir", type=Path, default=REPO_ROOT.parent / "shared/data",
-                   help="where HumanEval.jsonl.gz is (../shared/data)")
+    p = common_arguments(__doc__, "where HumanEval.jsonl.gz is (../shared/data)")
     p.add_argument("--python312", default=None,
                    help="a Python 3.12 interpreter (default: python3.12 on PATH or pyenv's); "
                         "'none' to measure only the default python3")
