@@ -281,22 +281,26 @@ def fresh_python(python: str, programs: list[Path], jobs: int) -> dict:
 # --------------------------------------------------------------------------- EvalPlus
 
 
-def ensure_evalplus(python: str, venv: Path) -> Path:
-    """bench/.venv with evalplus==0.3.1, created on first use. Returns its python."""
+def ensure_venv_package(python: str, venv: Path, package: str, version: str) -> Path:
+    """`venv` with `package==version` installed, created on first use. Returns its python."""
     venv_python = venv / "bin" / "python"
     check = [str(venv_python), "-c",
-             "import importlib.metadata as m; print(m.version('evalplus'))"]
+             f"import importlib.metadata as m; print(m.version({package!r}))"]
     if venv_python.exists():
         have = subprocess.run(check, capture_output=True, text=True).stdout.strip()
-        if have == EVALPLUS_VERSION:
+        if have == version:
             return venv_python
     else:
         print(f"creating {venv}", file=sys.stderr)
         run_command([python, "-m", "venv", str(venv)])
-    print(f"installing evalplus=={EVALPLUS_VERSION} into {venv}", file=sys.stderr)
-    run_command([str(venv_python), "-m", "pip", "install", "-q",
-                 f"evalplus=={EVALPLUS_VERSION}"])
+    print(f"installing {package}=={version} into {venv}", file=sys.stderr)
+    run_command([str(venv_python), "-m", "pip", "install", "-q", f"{package}=={version}"])
     return venv_python
+
+
+def ensure_evalplus(python: str, venv: Path) -> Path:
+    """bench/.venv with evalplus==0.3.1. Returns its python."""
+    return ensure_venv_package(python, venv, "evalplus", EVALPLUS_VERSION)
 
 
 class EvalPlus:

@@ -46,8 +46,9 @@ from pathlib import Path
 from statistics import median
 
 sys.dont_write_bytecode = True  # no bench/__pycache__ next to the scripts
-from exec_throughput import (command_lines, common_arguments, fmt, load_humaneval,
-                             machine_info, ratio, real_python, run_command, write_jsonl)
+from exec_throughput import (command_lines, common_arguments, ensure_venv_package, fmt,
+                             load_humaneval, machine_info, ratio, real_python, run_command,
+                             write_jsonl)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = REPO_ROOT / "bench"
@@ -208,22 +209,9 @@ def trace_stats(runs_path: Path, mode: str) -> dict:
 
 
 def ensure_pysnooper(python: str, venv: Path) -> Path:
-    """bench/.venv with pysnooper (created on first use; shared with exec_throughput's
-    EvalPlus). Returns its python."""
-    venv_python = venv / "bin" / "python"
-    check = [str(venv_python), "-c",
-             "import importlib.metadata as m; print(m.version('pysnooper'))"]
-    if venv_python.exists():
-        have = subprocess.run(check, capture_output=True, text=True).stdout.strip()
-        if have == PYSNOOPER_VERSION:
-            return venv_python
-    else:
-        print(f"creating {venv}", file=sys.stderr)
-        run_command([python, "-m", "venv", str(venv)])
-    print(f"installing pysnooper=={PYSNOOPER_VERSION} into {venv}", file=sys.stderr)
-    run_command([str(venv_python), "-m", "pip", "install", "-q",
-                 f"pysnooper=={PYSNOOPER_VERSION}"])
-    return venv_python
+    """bench/.venv with pysnooper (shared with exec_throughput's EvalPlus). Returns its
+    python."""
+    return ensure_venv_package(python, venv, "pysnooper", PYSNOOPER_VERSION)
 
 
 def write_scripts(tasks: list[dict], work: Path) -> dict[str, list[tuple[str, Path, Path]]]:

@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 
+use serde::Deserialize;
 use serde_json::{json, Value as Json};
 use tracealign_core::{
-    Execution, Problem, ProgramStatus, Sample, TestKind, TestOutcome, TestResult,
+    Execution, Problem, ProgramStatus, Sample, TestKind, TestOutcome, TestResult, Trace,
 };
 
 use crate::cache::PreparedCache;
@@ -433,10 +434,10 @@ fn execution(
                 duration_ms: raw["t"].as_f64().map(|t| t * 1000.0),
                 trace: trace
                     .get("events")
-                    .and_then(|_| serde_json::from_value(trace.clone()).ok()),
+                    .and_then(|_| Trace::deserialize(trace).ok()),
                 coverage: trace
                     .get("lines")
-                    .and_then(|lines| serde_json::from_value(lines.clone()).ok()),
+                    .and_then(|lines| Vec::<u32>::deserialize(lines).ok()),
             }
         })
         .collect();
