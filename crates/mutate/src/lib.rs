@@ -1,0 +1,1 @@
+//! Synthetic faults (work in progress).
