@@ -9,6 +9,7 @@
 pub mod embedded;
 pub mod error;
 pub mod execution;
+pub mod fault;
 pub mod formats;
 pub mod problem;
 pub mod sample;
@@ -17,6 +18,7 @@ pub mod value;
 
 pub use error::{Error, Result};
 pub use execution::{Execution, ProgramStatus, TestOutcome, TestResult, TraceLocation, Verdict};
+pub use fault::{FaultReport, InjectedFault, LineFault, SpanFault};
 pub use problem::{Args, Language, Problem, TestCase, TestKind};
 pub use sample::Sample;
 pub use trace::{EventKind, Trace, TraceEvent, Vars};

@@ -10,6 +10,10 @@ pub struct Sample {
     pub code: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// For a synthetic faulty program (a mutant): the fault that was put in, the ground
+    /// truth of localization benchmarks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mutation: Option<crate::InjectedFault>,
 }
 
 impl Sample {
@@ -20,6 +24,7 @@ impl Sample {
             sample_id: format!("{}#reference", problem.id),
             code: problem.reference.clone(),
             model: Some("reference".into()),
+            mutation: None,
         }
     }
 }

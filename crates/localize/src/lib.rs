@@ -1,12 +1,24 @@
-//! Fault localization: which lines of a failing program are responsible.
+//! Fault localization: which lines (and tokens) of a failing program are responsible.
 //!
-//! Today: spectrum-based scores ([`spectrum`]) over per-test coverage, from runs made with
-//! `tracealign run --trace coverage` (or `full`). Each localizer gives a suspiciousness per
-//! line; [`rank`] orders them and reports where a given line lands, counting ties
-//! pessimistically.
+//! Each localizer scores the program's code lines ([`program::Program::code_lines`]) from
+//! the [`Evidence`] it is given: spectrum-based formulas over per-test coverage
+//! ([`spectrum`]), the first divergence from the reference's trace ([`divergence`]), the
+//! exception site ([`exception`]), a line-then-token diff against the nearest correct program
+//! ([`diff`]), and their weighted combination ([`method::Weights`]). [`report`] turns a
+//! method's scores into a [`tracealign_core::FaultReport`]; [`accuracy`] scores reports
+//! against known faulty lines (top-k and EXAM, ties counted pessimistically).
 
+pub mod accuracy;
+pub mod diff;
+pub mod divergence;
+pub mod evidence;
+pub mod exception;
+pub mod method;
+pub mod program;
 pub mod rank;
 pub mod spectrum;
 
+pub use evidence::{Evidence, LineScores, Run};
+pub use method::{localize, report, Method, Weights};
 pub use rank::{rank_of, LineScore};
 pub use spectrum::{Formula, Spectrum};

@@ -87,5 +87,18 @@ fn read_sample(record: &Record, problem: &Problem, index: usize) -> Result<Sampl
         sample_id,
         code,
         model: record.optional_string("model")?,
+        mutation: read_mutation(record)?,
     })
+}
+
+/// The ground truth of a mutant, when the record has one.
+fn read_mutation(record: &Record) -> Result<Option<crate::InjectedFault>> {
+    match record.fields.get("mutation") {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(value) => serde_json::from_value(value.clone()).map(Some).map_err(|e| {
+            record.error(format!(
+                "`mutation` is not an injected fault (operator, lines, span, description, origin): {e}"
+            ))
+        }),
+    }
 }

@@ -1,0 +1,58 @@
+//! Reference-trace divergence: on each failing test, the line the first divergence from the
+//! reference's trace blames (see `tracealign_trace::first_divergence`), and at half weight
+//! its data dependencies — lines that ran in that test and assign a name the blamed line
+//! reads (a static approximation of reaching definitions, cheap and good enough for
+//! functions of a screen or two).
+
+use std::collections::BTreeSet;
+
+use tracealign_trace::divergence::{first_divergence, Side};
+
+use crate::evidence::{LineScores, Run};
+use crate::program::Program;
+
+/// Score per line: over failing tests with traces on both sides, the share whose divergence
+/// blames the line, plus half the share where it is a data dependency of the blamed line.
+pub fn divergence_scores(subject: &Run, reference: &Run) -> LineScores {
+    let program = Program::parse(subject.code);
+    let tokens = program.tokens();
+    let assignments = program.assignments();
+    let mut blamed = Vec::new();
+    for test in subject.failing_tests() {
+        let (Some(ours), Some(theirs)) = (subject.trace(test), reference.trace(test)) else {
+            continue;
+        };
+        let candidate = Side {
+            source: subject.code,
+            trace: ours,
+        };
+        let reference_side = Side {
+            source: reference.code,
+            trace: theirs,
+        };
+        if let Some(divergence) = first_divergence(candidate, reference_side) {
+            let line = divergence.candidate.line;
+            let ran: BTreeSet<u32> = ours.events.iter().map(|e| e.line).collect();
+            let reads: BTreeSet<&str> = tokens
+                .iter()
+                .filter(|t| t.line == line && t.is_identifier)
+                .map(|t| t.text.as_str())
+                .collect();
+            let deps: BTreeSet<u32> = assignments
+                .iter()
+                .filter(|(l, name)| *l != line && ran.contains(l) && reads.contains(name.as_str()))
+                .map(|(l, _)| *l)
+                .collect();
+            blamed.push((line, deps));
+        }
+    }
+    let mut scores = LineScores::new();
+    let share = 1.0 / blamed.len().max(1) as f64;
+    for (line, deps) in blamed {
+        *scores.entry(line).or_default() += share;
+        for dep in deps {
+            *scores.entry(dep).or_default() += share / 2.0;
+        }
+    }
+    scores
+}

@@ -1,0 +1,250 @@
+//! The localization methods, one name each, and the report each produces.
+
+use tracealign_core::fault::char_span;
+use tracealign_core::{FaultReport, LineFault, SpanFault};
+
+use crate::diff::nearest;
+use crate::divergence::divergence_scores;
+use crate::evidence::{Evidence, LineScores};
+use crate::exception::exception_scores;
+use crate::program::Program;
+use crate::spectrum::{Formula, Spectrum};
+
+/// A way of scoring lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    Ochiai,
+    Tarantula,
+    DStar,
+    /// Reference-trace divergence and its data dependencies.
+    Divergence,
+    /// The line that raised and the frames above it.
+    Exception,
+    /// Line, then token, diff against the nearest fix.
+    Diff,
+    /// Baseline: the line that raised, else the last line that ran.
+    Trivial,
+    /// A weighted sum of the signals above (see [`Weights`]).
+    Combined,
+}
+
+impl Method {
+    pub const ALL: [Method; 8] = [
+        Method::Combined,
+        Method::Divergence,
+        Method::Exception,
+        Method::Diff,
+        Method::Ochiai,
+        Method::Tarantula,
+        Method::DStar,
+        Method::Trivial,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Ochiai => "ochiai",
+            Method::Tarantula => "tarantula",
+            Method::DStar => "dstar",
+            Method::Divergence => "divergence",
+            Method::Exception => "exception",
+            Method::Diff => "diff",
+            Method::Trivial => "trivial",
+            Method::Combined => "combined",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Method> {
+        Method::ALL.into_iter().find(|m| m.name() == name)
+    }
+}
+
+/// The combination's weight per signal. Each signal is first scaled so its best line scores
+/// 1; `DEFAULT` was fitted on mutants of our embedded problems only (see
+/// `tracealign bench localize --fit`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Weights {
+    pub divergence: f64,
+    pub exception: f64,
+    pub diff: f64,
+    pub ochiai: f64,
+    pub trivial: f64,
+}
+
+impl Weights {
+    pub const DEFAULT: Weights = Weights {
+        divergence: 1.0,
+        exception: 1.0,
+        diff: 0.5,
+        ochiai: 0.3,
+        trivial: 0.1,
+    };
+}
+
+/// Line scores and token spans from one method.
+#[derive(Debug, Clone, Default)]
+pub struct Localization {
+    pub lines: LineScores,
+    /// Byte spans with their scores.
+    pub spans: Vec<((usize, usize), f64)>,
+    /// Per line, the signals that fired there.
+    pub signals: std::collections::BTreeMap<u32, Vec<&'static str>>,
+}
+
+/// Scores the subject's lines with `method`.
+pub fn localize(evidence: &Evidence, method: Method, weights: &Weights) -> Localization {
+    match method {
+        Method::Ochiai => spectrum(evidence, Formula::Ochiai).into(),
+        Method::Tarantula => spectrum(evidence, Formula::Tarantula).into(),
+        Method::DStar => spectrum(evidence, Formula::DStar).into(),
+        Method::Divergence => evidence
+            .reference
+            .map(|r| divergence_scores(&evidence.subject, &r))
+            .unwrap_or_default()
+            .into(),
+        Method::Exception => exception_scores(&evidence.subject).into(),
+        Method::Trivial => trivial(evidence).into(),
+        Method::Diff => diff(evidence),
+        Method::Combined => combined(evidence, weights),
+    }
+}
+
+impl From<LineScores> for Localization {
+    fn from(lines: LineScores) -> Localization {
+        Localization {
+            lines,
+            ..Localization::default()
+        }
+    }
+}
+
+fn spectrum(evidence: &Evidence, formula: Formula) -> LineScores {
+    Spectrum::from_execution(evidence.subject.execution)
+        .map(|s| {
+            s.scores(formula)
+                .into_iter()
+                .map(|l| (l.line, l.score))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn diff(evidence: &Evidence) -> Localization {
+    let Some((_, diff)) = nearest(evidence.subject.code, &evidence.fixes) else {
+        return Localization::default();
+    };
+    Localization {
+        lines: diff.blamed_lines().into_iter().map(|l| (l, 1.0)).collect(),
+        spans: diff.spans.iter().map(|&s| (s, 1.0)).collect(),
+        ..Localization::default()
+    }
+}
+
+/// The line that raised in the first failing test that raised, else the last line the
+/// first failing test ran.
+fn trivial(evidence: &Evidence) -> LineScores {
+    let run = &evidence.subject;
+    let raised = run.failing_tests().find_map(|t| run.error_line(t));
+    let last_ran = || {
+        let test = run.failing_tests().next()?;
+        let trace = run.trace(test)?;
+        trace.events.last().map(|e| e.line)
+    };
+    raised
+        .or_else(last_ran)
+        .map(|l| (l, 1.0))
+        .into_iter()
+        .collect()
+}
+
+fn combined(evidence: &Evidence, weights: &Weights) -> Localization {
+    let parts = [
+        (Method::Divergence, weights.divergence),
+        (Method::Exception, weights.exception),
+        (Method::Diff, weights.diff),
+        (Method::Ochiai, weights.ochiai),
+        (Method::Trivial, weights.trivial),
+    ];
+    let mut result = Localization::default();
+    for (method, weight) in parts {
+        if weight == 0.0 {
+            continue;
+        }
+        let part = localize(evidence, method, weights);
+        let best = part.lines.values().copied().fold(0.0, f64::max);
+        if best <= 0.0 {
+            continue;
+        }
+        for (&line, &score) in &part.lines {
+            if score > 0.0 {
+                *result.lines.entry(line).or_default() += weight * score / best;
+                result.signals.entry(line).or_default().push(method.name());
+            }
+        }
+        result
+            .spans
+            .extend(part.spans.iter().map(|&(s, v)| (s, v * weight)));
+    }
+    result
+}
+
+/// The report of `method` on the evidence's subject: every code line, most suspicious first.
+pub fn report(
+    evidence: &Evidence,
+    method: Method,
+    weights: &Weights,
+    problem_id: &str,
+    sample_id: &str,
+) -> FaultReport {
+    let subject = &evidence.subject;
+    let passed = subject.execution.passed;
+    let found = if passed {
+        Localization::default()
+    } else {
+        localize(evidence, method, weights)
+    };
+    let mut lines: Vec<LineFault> = Program::parse(subject.code)
+        .code_lines()
+        .into_iter()
+        .map(|line| LineFault {
+            line,
+            score: finite(found.lines.get(&line).copied().unwrap_or(0.0)),
+            signals: signals_at(&found, method, line),
+        })
+        .collect();
+    lines.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let spans = found
+        .spans
+        .iter()
+        .map(|&(bytes, score)| {
+            let (start, end) = char_span(subject.code, bytes);
+            SpanFault { start, end, score }
+        })
+        .collect();
+    FaultReport {
+        problem_id: problem_id.to_string(),
+        sample_id: sample_id.to_string(),
+        model: subject.execution.model.clone(),
+        method: method.name().to_string(),
+        passed,
+        code: subject.code.to_string(),
+        lines,
+        spans,
+    }
+}
+
+fn signals_at(found: &Localization, method: Method, line: u32) -> Vec<String> {
+    match found.signals.get(&line) {
+        Some(signals) => signals.iter().map(|s| s.to_string()).collect(),
+        None if found.lines.get(&line).is_some_and(|&s| s > 0.0) => vec![method.name().into()],
+        None => vec![],
+    }
+}
+
+/// JSON has no infinity: DStar's "as suspicious as can be" becomes the largest finite score.
+fn finite(score: f64) -> f64 {
+    if score.is_infinite() {
+        f64::MAX
+    } else {
+        score
+    }
+}
