@@ -20,6 +20,148 @@ pub enum Command {
     /// Trace one program on one test and print the trace as text for a prompt (or as JSON
     /// events), optionally with its first divergence from the reference solution.
     Trace(TraceArgs),
+    /// Put single synthetic faults into the reference solutions (operator swaps, boundary
+    /// shifts, misused variables, deleted statements, ...) and keep the mutants some test
+    /// catches, with the fault's location as ground truth.
+    Mutate(MutateArgs),
+    /// Score every line of each failing program in a runs file by how likely it holds the
+    /// fault, and write one fault report per program.
+    Localize(LocalizeArgs),
+    /// Print a program from a fault-reports file with a per-line suspiciousness column.
+    Show(ShowArgs),
+    /// Benchmarks of record.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Localization accuracy (top-1/3/5, EXAM) of every method: on killed mutants of the
+    /// problems' reference solutions, or with --samples on real failing programs whose
+    /// ground truth is the diff to the nearest passing program of another model.
+    Localize(BenchLocalizeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MutateArgs {
+    /// Problems whose reference solutions are mutated. Default: the embedded problem set.
+    #[arg(long, short = 'p', value_name = "FILE")]
+    pub problems: Option<PathBuf>,
+
+    /// Problem file format, when detection guesses wrong.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+
+    /// Where to write the mutants (tracealign samples with a `mutation` field).
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FILE",
+        default_value = "mutants.jsonl"
+    )]
+    pub output: PathBuf,
+
+    /// Killed mutants kept per problem (fewer when a program has fewer).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub per_problem: usize,
+
+    /// Seed of the order mutants are tried in; the same seed gives the same mutants.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+
+    #[command(flatten)]
+    pub exec: ExecArgs,
+
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LocalizeArgs {
+    /// A runs file from `tracealign run` (best with `--trace full`: spectrum methods need
+    /// coverage, divergence needs traces).
+    #[arg(value_name = "RUNS")]
+    pub runs: PathBuf,
+
+    /// The problems the runs are of (for the reference solutions). Default: the embedded set.
+    #[arg(long, short = 'p', value_name = "FILE")]
+    pub problems: Option<PathBuf>,
+
+    /// Problem file format, when detection guesses wrong.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+
+    /// Where to write the fault reports (JSON Lines, one per sample).
+    #[arg(long, short = 'o', value_name = "FILE", default_value = "faults.jsonl")]
+    pub output: PathBuf,
+
+    /// combined, divergence, exception, diff, ochiai, tarantula, dstar or trivial.
+    #[arg(long, short = 'm', value_name = "METHOD", default_value = "combined")]
+    pub method: String,
+
+    #[command(flatten)]
+    pub exec: ExecArgs,
+
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A fault-reports file from `tracealign localize`.
+    #[arg(value_name = "FAULTS")]
+    pub faults: PathBuf,
+
+    /// The sample to show. Default: every failing sample.
+    #[arg(long, value_name = "ID")]
+    pub sample: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchLocalizeArgs {
+    /// Problems (with reference solutions and tests). Default: the embedded problem set.
+    #[arg(long, short = 'p', value_name = "FILE")]
+    pub problems: Option<PathBuf>,
+
+    /// Problem file format, when detection guesses wrong.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+
+    /// Real programs instead of mutants: a samples file, or a directory of them (one per
+    /// model, e.g. the LDB seeds). Default: mutants of the reference solutions.
+    #[arg(long, short = 's', value_name = "PATH")]
+    pub samples: Option<PathBuf>,
+
+    /// Mutants per problem.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub per_problem: usize,
+
+    /// Seed of the mutants.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+
+    /// Also write the figures as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Also write one JSON line per case: the program, its faulty lines and each method's
+    /// ranking (for looking into misses).
+    #[arg(long, value_name = "FILE")]
+    pub cases: Option<PathBuf>,
+
+    /// Search the combination's weights on these cases and print the best (for tuning on our
+    /// own embedded problems only).
+    #[arg(long)]
+    pub fit: bool,
+
+    #[command(flatten)]
+    pub exec: ExecArgs,
+
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -112,6 +254,34 @@ pub struct RunArgs {
     #[arg(long)]
     pub skip_unknown: bool,
 
+    #[command(flatten)]
+    pub exec: ExecArgs,
+
+    /// Record what each test did: `coverage` (lines run, cheap) or `full` (events with
+    /// variable values). Traces over 64 KiB per sample go to `<output>.traces.jsonl`.
+    #[arg(long, value_enum, default_value = "none")]
+    pub trace: TraceArg,
+
+    /// Events recorded per test before a trace is cut (marked `truncated`).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub trace_max_events: u64,
+
+    /// Characters kept of each value's repr in traces.
+    #[arg(long, value_name = "N", default_value_t = 60)]
+    pub trace_value_chars: u64,
+
+    /// Also write the summary as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
+
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// How programs are run: workers, limits, isolation, the prepared-problem cache.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
     /// Parallel workers. Default: one per core.
     #[arg(long, short = 'j', value_name = "N", env = "TRACEALIGN_JOBS")]
     pub jobs: Option<usize>,
@@ -148,27 +318,6 @@ pub struct RunArgs {
     /// Run the reference solutions again instead of using the cache.
     #[arg(long)]
     pub no_cache: bool,
-
-    /// Record what each test did: `coverage` (lines run, cheap) or `full` (events with
-    /// variable values). Traces over 64 KiB per sample go to `<output>.traces.jsonl`.
-    #[arg(long, value_enum, default_value = "none")]
-    pub trace: TraceArg,
-
-    /// Events recorded per test before a trace is cut (marked `truncated`).
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
-    pub trace_max_events: u64,
-
-    /// Characters kept of each value's repr in traces.
-    #[arg(long, value_name = "N", default_value_t = 60)]
-    pub trace_value_chars: u64,
-
-    /// Also write the summary as JSON.
-    #[arg(long, value_name = "FILE")]
-    pub summary_json: Option<PathBuf>,
-
-    /// No progress bar.
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
 }
 
 /// Trace modes.

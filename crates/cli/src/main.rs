@@ -13,6 +13,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         args::Command::Run(args) => commands::run::run(args),
         args::Command::Trace(args) => commands::trace::trace(args),
+        args::Command::Mutate(args) => commands::mutate::mutate(args),
+        args::Command::Localize(args) => commands::localize::localize(args),
+        args::Command::Show(args) => commands::show::show(args),
+        args::Command::Bench(args::BenchCommand::Localize(args)) => commands::bench::localize(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,6 +10,10 @@ pub struct Execution {
     pub sample_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// The program that ran, so that a runs file is all later stages (localization,
+    /// datasets) need. Empty in runs files written before it was recorded.
+    #[serde(default)]
+    pub code: String,
     pub status: ProgramStatus,
     /// Every test passed.
     pub passed: bool,

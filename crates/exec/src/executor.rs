@@ -445,6 +445,7 @@ fn execution(
         problem_id: sample.problem_id.clone(),
         sample_id: sample.sample_id.clone(),
         model: sample.model.clone(),
+        code: sample.code.clone(),
         passed: status == ProgramStatus::Ok && tests.iter().all(|t| t.outcome.is_passed()),
         status,
         tests,

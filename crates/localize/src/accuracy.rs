@@ -25,8 +25,8 @@ pub struct CaseScore {
 }
 
 impl CaseScore {
-    /// A report against the faulty lines. A fault on no code line (it cannot be found)
-    /// counts as a miss with EXAM 1.
+    /// A report against the faulty lines. EXAM counts the lines ranked above the first
+    /// faulty one; a fault on no candidate line (it cannot be found) is a miss with EXAM 1.
     pub fn of(report: &FaultReport, faulty: &[u32]) -> CaseScore {
         let lines = report.lines.len().max(1);
         let rank = report.best_rank(faulty).unwrap_or(usize::MAX);
@@ -35,7 +35,7 @@ impl CaseScore {
             top1: hit(1),
             top3: hit(3),
             top5: hit(5),
-            exam: rank.min(lines) as f64 / lines as f64,
+            exam: (rank.min(lines + 1) - 1) as f64 / lines as f64,
         }
     }
 
@@ -56,12 +56,13 @@ impl CaseScore {
                 .map(|i| (lines - faulty).saturating_sub(i) as f64 / (lines - i) as f64)
                 .product()
         };
+        // Expected rank of the first of `faulty` among `lines`: (n + 1) / (g + 1).
         let first_rank = (lines + 1) as f64 / (faulty + 1) as f64;
         CaseScore {
             top1: 1.0 - miss(1),
             top3: 1.0 - miss(3),
             top5: 1.0 - miss(5),
-            exam: first_rank / lines as f64,
+            exam: (first_rank - 1.0) / lines as f64,
         }
     }
 }
@@ -107,18 +108,18 @@ mod tests {
     fn a_tie_at_the_top_is_not_a_top1_hit() {
         let r = report(&[(2, 1.0), (3, 1.0), (1, 0.0), (4, 0.0)]);
         let case = CaseScore::of(&r, &[3]);
-        assert_eq!((case.top1, case.top3, case.exam), (0.0, 1.0, 0.5));
+        assert_eq!((case.top1, case.top3, case.exam), (0.0, 1.0, 0.25));
         let missing = CaseScore::of(&r, &[9]);
         assert_eq!((missing.top5, missing.exam), (0.0, 1.0));
     }
 
     #[test]
     fn random_order_expectation() {
-        // 4 lines, 1 faulty: top-1 1/4, top-3 3/4, expected first rank 5/2 → EXAM 0.625.
+        // 4 lines, 1 faulty: top-1 1/4, top-3 3/4, expected first rank 5/2 → EXAM 1.5/4.
         let case = CaseScore::random(4, 1);
         assert!((case.top1 - 0.25).abs() < 1e-12);
         assert!((case.top3 - 0.75).abs() < 1e-12);
-        assert!((case.exam - 0.625).abs() < 1e-12);
+        assert!((case.exam - 0.375).abs() < 1e-12);
         // 3 lines, 2 faulty: top-1 2/3, top-3 1.
         let case = CaseScore::random(3, 2);
         assert!((case.top1 - 2.0 / 3.0).abs() < 1e-12);

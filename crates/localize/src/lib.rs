@@ -17,8 +17,9 @@ pub mod method;
 pub mod program;
 pub mod rank;
 pub mod spectrum;
+pub mod values;
 
 pub use evidence::{Evidence, LineScores, Run};
-pub use method::{localize, report, Method, Weights};
+pub use method::{localize, report, report_from, Localization, Method, Signals, Weights};
 pub use rank::{rank_of, LineScore};
 pub use spectrum::{Formula, Spectrum};

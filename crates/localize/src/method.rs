@@ -5,10 +5,11 @@ use tracealign_core::{FaultReport, LineFault, SpanFault};
 
 use crate::diff::nearest;
 use crate::divergence::divergence_scores;
-use crate::evidence::{Evidence, LineScores};
+use crate::evidence::{Evidence, LineScores, Run};
 use crate::exception::exception_scores;
 use crate::program::Program;
 use crate::spectrum::{Formula, Spectrum};
+use crate::values::novel_value_scores;
 
 /// A way of scoring lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -18,6 +19,8 @@ pub enum Method {
     DStar,
     /// Reference-trace divergence and its data dependencies.
     Divergence,
+    /// Lines producing values the reference never produced on the same test.
+    Values,
     /// The line that raised and the frames above it.
     Exception,
     /// Line, then token, diff against the nearest fix.
@@ -29,9 +32,10 @@ pub enum Method {
 }
 
 impl Method {
-    pub const ALL: [Method; 8] = [
+    pub const ALL: [Method; 9] = [
         Method::Combined,
         Method::Divergence,
+        Method::Values,
         Method::Exception,
         Method::Diff,
         Method::Ochiai,
@@ -46,6 +50,7 @@ impl Method {
             Method::Tarantula => "tarantula",
             Method::DStar => "dstar",
             Method::Divergence => "divergence",
+            Method::Values => "values",
             Method::Exception => "exception",
             Method::Diff => "diff",
             Method::Trivial => "trivial",
@@ -64,6 +69,7 @@ impl Method {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Weights {
     pub divergence: f64,
+    pub values: f64,
     pub exception: f64,
     pub diff: f64,
     pub ochiai: f64,
@@ -73,6 +79,7 @@ pub struct Weights {
 impl Weights {
     pub const DEFAULT: Weights = Weights {
         divergence: 1.0,
+        values: 0.5,
         exception: 1.0,
         diff: 0.5,
         ochiai: 0.3,
@@ -99,6 +106,11 @@ pub fn localize(evidence: &Evidence, method: Method, weights: &Weights) -> Local
         Method::Divergence => evidence
             .reference
             .map(|r| divergence_scores(&evidence.subject, &r))
+            .unwrap_or_default()
+            .into(),
+        Method::Values => evidence
+            .reference
+            .map(|r| novel_value_scores(&evidence.subject, &r))
             .unwrap_or_default()
             .into(),
         Method::Exception => exception_scores(&evidence.subject).into(),
@@ -157,58 +169,92 @@ fn trivial(evidence: &Evidence) -> LineScores {
 }
 
 fn combined(evidence: &Evidence, weights: &Weights) -> Localization {
-    let parts = [
-        (Method::Divergence, weights.divergence),
-        (Method::Exception, weights.exception),
-        (Method::Diff, weights.diff),
-        (Method::Ochiai, weights.ochiai),
-        (Method::Trivial, weights.trivial),
-    ];
-    let mut result = Localization::default();
-    for (method, weight) in parts {
-        if weight == 0.0 {
-            continue;
-        }
-        let part = localize(evidence, method, weights);
-        let best = part.lines.values().copied().fold(0.0, f64::max);
-        if best <= 0.0 {
-            continue;
-        }
-        for (&line, &score) in &part.lines {
-            if score > 0.0 {
-                *result.lines.entry(line).or_default() += weight * score / best;
+    Signals::of(evidence).combine(weights)
+}
+
+/// The combination's inputs for one program: each signal's localization, scaled so its best
+/// line scores 1. Computed once, combined under many weights when fitting.
+#[derive(Debug, Clone, Default)]
+pub struct Signals {
+    parts: Vec<(Method, Localization)>,
+}
+
+impl Signals {
+    pub fn of(evidence: &Evidence) -> Signals {
+        let parts = [
+            Method::Divergence,
+            Method::Values,
+            Method::Exception,
+            Method::Diff,
+            Method::Ochiai,
+            Method::Trivial,
+        ]
+        .into_iter()
+        .map(|method| {
+            let mut part = localize(evidence, method, &Weights::DEFAULT);
+            let best = part.lines.values().copied().fold(0.0, f64::max);
+            if best > 0.0 && best.is_finite() {
+                part.lines.values_mut().for_each(|s| *s /= best);
+            }
+            (method, part)
+        })
+        .collect();
+        Signals { parts }
+    }
+
+    /// The weighted sum of the signals.
+    pub fn combine(&self, weights: &Weights) -> Localization {
+        let mut result = Localization::default();
+        for (method, part) in &self.parts {
+            let weight = weights.of(*method);
+            if weight == 0.0 {
+                continue;
+            }
+            for (&line, &score) in part.lines.iter().filter(|(_, &s)| s > 0.0) {
+                *result.lines.entry(line).or_default() += weight * score;
                 result.signals.entry(line).or_default().push(method.name());
             }
+            result
+                .spans
+                .extend(part.spans.iter().map(|&(s, v)| (s, v * weight)));
         }
         result
-            .spans
-            .extend(part.spans.iter().map(|&(s, v)| (s, v * weight)));
     }
-    result
+}
+
+impl Weights {
+    fn of(&self, method: Method) -> f64 {
+        match method {
+            Method::Divergence => self.divergence,
+            Method::Values => self.values,
+            Method::Exception => self.exception,
+            Method::Diff => self.diff,
+            Method::Ochiai => self.ochiai,
+            Method::Trivial => self.trivial,
+            _ => 0.0,
+        }
+    }
 }
 
 /// The report of `method` on the evidence's subject: every code line, most suspicious first.
-pub fn report(
-    evidence: &Evidence,
-    method: Method,
-    weights: &Weights,
-    problem_id: &str,
-    sample_id: &str,
-) -> FaultReport {
-    let subject = &evidence.subject;
-    let passed = subject.execution.passed;
-    let found = if passed {
+pub fn report(evidence: &Evidence, method: Method, weights: &Weights) -> FaultReport {
+    let found = if evidence.subject.execution.passed {
         Localization::default()
     } else {
         localize(evidence, method, weights)
     };
+    report_from(&evidence.subject, method, &found)
+}
+
+/// The report of a localization already made.
+pub fn report_from(subject: &Run, method: Method, found: &Localization) -> FaultReport {
     let mut lines: Vec<LineFault> = Program::parse(subject.code)
-        .code_lines()
+        .fault_lines()
         .into_iter()
         .map(|line| LineFault {
             line,
             score: finite(found.lines.get(&line).copied().unwrap_or(0.0)),
-            signals: signals_at(&found, method, line),
+            signals: signals_at(found, method, line),
         })
         .collect();
     lines.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -220,12 +266,13 @@ pub fn report(
             SpanFault { start, end, score }
         })
         .collect();
+    let execution = subject.execution;
     FaultReport {
-        problem_id: problem_id.to_string(),
-        sample_id: sample_id.to_string(),
-        model: subject.execution.model.clone(),
+        problem_id: execution.problem_id.clone(),
+        sample_id: execution.sample_id.clone(),
+        model: execution.model.clone(),
         method: method.name().to_string(),
-        passed,
+        passed: execution.passed,
         code: subject.code.to_string(),
         lines,
         spans,

@@ -65,6 +65,61 @@ impl<'a> Program<'a> {
         lines.into_iter().collect()
     }
 
+    /// The lines a fault is looked for in: code lines inside function bodies, without
+    /// nested `def`/`class` headers and imports. The signature comes with the task (a
+    /// HumanEval prompt fixes it), and module-level code is setup, not the solution. A
+    /// program with no function falls back to all its code lines.
+    pub fn fault_lines(&self) -> Vec<u32> {
+        let mut inside = vec![false; self.source.len()];
+        visit(self.tree.root_node(), &mut |node| {
+            if node.kind() == "function_definition" {
+                if let Some(body) = node.child_by_field_name("body") {
+                    inside[body.byte_range()].fill(true);
+                }
+            }
+        });
+        visit(self.tree.root_node(), &mut |node| {
+            let header = |n: Node| {
+                n.child_by_field_name("body")
+                    .map_or(n.end_byte(), |b| b.start_byte())
+            };
+            match node.kind() {
+                "function_definition" | "class_definition" => {
+                    inside[node.start_byte()..header(node)].fill(false)
+                }
+                "decorator" | "import_statement" | "import_from_statement" => {
+                    inside[node.byte_range()].fill(false)
+                }
+                _ => {}
+            }
+        });
+        let code = self.code_lines();
+        let lines: Vec<u32> = code
+            .iter()
+            .copied()
+            .filter(|&line| self.line_has(line, &inside))
+            .collect();
+        if lines.is_empty() {
+            code
+        } else {
+            lines
+        }
+    }
+
+    /// Whether `line` has a non-blank byte marked in `mask`.
+    fn line_has(&self, line: u32, mask: &[bool]) -> bool {
+        let start: usize = self
+            .source
+            .split_inclusive('\n')
+            .take(line as usize - 1)
+            .map(str::len)
+            .sum();
+        let text = self.source[start..].split('\n').next().unwrap_or("");
+        text.bytes()
+            .enumerate()
+            .any(|(i, b)| !b.is_ascii_whitespace() && mask[start + i])
+    }
+
     /// Every leaf token except comments, in source order.
     pub fn tokens(&self) -> Vec<Token> {
         let mut tokens = Vec::new();
@@ -165,6 +220,13 @@ if __name__ == "__main__":
     #[test]
     fn code_lines_leave_out_docstrings_comments_and_scaffolding() {
         assert_eq!(Program::parse(PROGRAM).code_lines(), vec![1, 3, 8, 9]);
+    }
+
+    #[test]
+    fn fault_lines_are_function_bodies() {
+        let program = "import os\nLIMIT = 3\n\n@cache\ndef f(x,\n      y):\n    import re\n    def g():\n        return 1\n    return x + g()\n";
+        assert_eq!(Program::parse(program).fault_lines(), vec![9, 10]);
+        assert_eq!(Program::parse("x = 1\nprint(x)\n").fault_lines(), vec![1]);
     }
 
     #[test]

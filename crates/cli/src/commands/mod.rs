@@ -1,3 +1,9 @@
+pub mod bench;
+pub mod localize;
+pub mod mutants;
+pub mod mutate;
 pub mod run;
+pub mod show;
 pub mod summary;
 pub mod trace;
+pub mod workers;

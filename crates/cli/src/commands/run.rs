@@ -9,10 +9,11 @@ use tracealign_core::formats::problems::{read_problems, ProblemFormat};
 use tracealign_core::formats::runs::{finished_samples, RunsWriter};
 use tracealign_core::formats::samples::read_samples;
 use tracealign_core::{embedded, Problem, Sample};
-use tracealign_exec::{resolve_python, ExecConfig, Executor, Limits, PreparedCache, TraceMode};
+use tracealign_exec::{ExecConfig, Executor, TraceMode};
 
 use crate::args::{FormatArg, RunArgs, TraceArg};
 use crate::commands::summary::Summary;
+use crate::commands::workers::{self, prepare, warn_about_isolation};
 use crate::printer;
 
 pub fn run(args: RunArgs) -> Result<()> {
@@ -62,20 +63,8 @@ fn run_loaded(
         .cloned()
         .collect();
 
-    let isolation = executor.isolation();
-    if !isolation.namespaces || !isolation.notes.is_empty() {
-        for note in &isolation.notes {
-            printer::warning(&format!("isolation: {note}"));
-        }
-    }
-
-    let bar = printer::progress(problems_to_prepare.len(), "references", args.quiet);
-    let cache = (!args.no_cache)
-        .then(|| args.cache_dir.clone().or_else(PreparedCache::default_dir))
-        .flatten()
-        .map(|dir| PreparedCache::new(&dir, &executor.config().python, &isolation.python));
-    let prepared = executor.prepare(&problems_to_prepare, cache.as_ref(), |_| bar.inc(1))?;
-    bar.finish_and_clear();
+    warn_about_isolation(&executor);
+    let prepared = prepare(&executor, &args.exec, &problems_to_prepare, args.quiet)?;
 
     let mut summary = Summary::new(problems.len(), total_samples - samples.len());
     let bar = printer::progress(samples.len(), "samples", args.quiet);
@@ -106,8 +95,13 @@ fn run_loaded(
 }
 
 fn load_problems(args: &RunArgs) -> Result<Vec<Problem>> {
-    match &args.problems {
-        Some(path) => Ok(read_problems(path, problem_format(args.format))?),
+    problem_set(args.problems.as_deref(), args.format)
+}
+
+/// The problems in `path`, or the embedded problem set.
+pub fn problem_set(path: Option<&Path>, format: Option<FormatArg>) -> Result<Vec<Problem>> {
+    match path {
+        Some(path) => Ok(read_problems(path, problem_format(format))?),
         None => Ok(embedded::problems()),
     }
 }
@@ -161,30 +155,13 @@ fn load_samples(args: &RunArgs, problems: &[Problem]) -> Result<Vec<Sample>> {
 }
 
 fn exec_config(args: &RunArgs) -> Result<ExecConfig> {
-    if !(args.timeout_factor > 0.0 && args.timeout_floor > 0.0 && args.sample_timeout > 0.0) {
-        bail!("--timeout-factor, --timeout-floor and --sample-timeout must be positive");
-    }
-    let mut config = ExecConfig::new(resolve_python(args.python.as_deref())?);
-    if let Some(jobs) = args.jobs {
-        if jobs == 0 {
-            bail!("--jobs must be at least 1");
-        }
-        config.workers = jobs;
-    }
-    config.isolate = !args.no_isolation;
-    config.trace = match args.trace {
+    let trace = match args.trace {
         TraceArg::None => TraceMode::None,
         TraceArg::Coverage => TraceMode::Coverage,
         TraceArg::Full => TraceMode::Full,
     };
+    let mut config = workers::exec_config(&args.exec, trace)?;
     config.trace_limits.max_events = args.trace_max_events;
     config.trace_limits.max_value_chars = args.trace_value_chars;
-    config.limits = Limits {
-        timeout_factor: args.timeout_factor,
-        timeout_floor_s: args.timeout_floor,
-        sample_budget_s: args.sample_timeout,
-        memory_mb: args.memory_mb,
-        ..Limits::default()
-    };
     Ok(config)
 }

@@ -136,6 +136,7 @@ fn pick_sample(args: &TraceArgs, problems: &[Problem]) -> Result<Sample> {
             sample_id: name,
             code,
             model: None,
+            mutation: None,
         });
     }
     let id = args

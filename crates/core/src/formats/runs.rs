@@ -159,6 +159,33 @@ pub fn load_traces(runs: &Path, execution: &Execution) -> Result<Vec<Option<Trac
     })
 }
 
+/// Every execution in a runs file, with the traces of sidecar files put back in place.
+pub fn read_runs(path: &Path) -> Result<Vec<Execution>> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.into(),
+        source,
+    })?;
+    let mut executions = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut execution: Execution = serde_json::from_str(line).map_err(|e| Error::Json {
+            path: path.into(),
+            line: index + 1,
+            message: format!("not an execution record of `tracealign run`: {e}"),
+        })?;
+        if execution.traces_at.is_some() {
+            let traces = load_traces(path, &execution)?;
+            for (test, trace) in execution.tests.iter_mut().zip(traces) {
+                test.trace = trace;
+            }
+        }
+        executions.push(execution);
+    }
+    Ok(executions)
+}
+
 /// The `sample_id`s already in a runs file. A last line cut short by a killed run is
 /// removed from the file, so that appending continues on a clean line.
 pub fn finished_samples(path: &Path) -> Result<HashSet<String>> {

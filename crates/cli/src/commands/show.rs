@@ -1,0 +1,80 @@
+//! `tracealign show`: a program from a fault-reports file, with a heat column per line.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use tracealign_core::FaultReport;
+
+use crate::args::ShowArgs;
+
+/// Width of the heat bar, in characters.
+const BAR: usize = 8;
+
+pub fn show(args: ShowArgs) -> Result<()> {
+    let reports = read_reports(&args.faults)?;
+    let chosen: Vec<&FaultReport> = match &args.sample {
+        Some(id) => match reports.iter().find(|r| &r.sample_id == id) {
+            Some(report) => vec![report],
+            None => bail!(
+                "no report for sample `{id}` in {} ({} reports)",
+                args.faults.display(),
+                reports.len()
+            ),
+        },
+        None => reports.iter().filter(|r| !r.passed).collect(),
+    };
+    for report in chosen {
+        print!("{}", heat_map(report));
+    }
+    Ok(())
+}
+
+fn read_reports(path: &Path) -> Result<Vec<FaultReport>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, line)| {
+            serde_json::from_str(line).with_context(|| {
+                format!(
+                    "{}:{}: not a fault report of `tracealign localize`",
+                    path.display(),
+                    i + 1
+                )
+            })
+        })
+        .collect()
+}
+
+/// The program with, per code line, its rank, score and a bar scaled to the top score.
+pub fn heat_map(report: &FaultReport) -> String {
+    let by_line: HashMap<u32, (usize, f64)> = report
+        .lines
+        .iter()
+        .map(|l| (l.line, (report.rank_of(l.line).unwrap_or(0), l.score)))
+        .collect();
+    let top = report.lines.first().map_or(0.0, |l| l.score);
+    let verdict = if report.passed { "passed" } else { "failed" };
+    let mut out = format!(
+        "── {} ({verdict}; {}: rank, score) ──\n",
+        report.sample_id, report.method
+    );
+    for (index, text) in report.code.lines().enumerate() {
+        let number = index as u32 + 1;
+        let heat = match by_line.get(&number) {
+            Some(&(rank, score)) if score > 0.0 && top > 0.0 => {
+                let filled = ((score / top) * BAR as f64).ceil() as usize;
+                format!(
+                    "#{rank:<3} {score:>5.2} {}{}",
+                    "█".repeat(filled),
+                    " ".repeat(BAR - filled)
+                )
+            }
+            _ => " ".repeat(4 + 1 + 5 + 1 + BAR),
+        };
+        out.push_str(&format!("{number:>4} {heat} │ {text}\n"));
+    }
+    out
+}
