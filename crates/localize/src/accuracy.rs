@@ -28,8 +28,13 @@ impl CaseScore {
     /// A report against the faulty lines. EXAM counts the lines ranked above the first
     /// faulty one; a fault on no candidate line (it cannot be found) is a miss with EXAM 1.
     pub fn of(report: &FaultReport, faulty: &[u32]) -> CaseScore {
-        let lines = report.lines.len().max(1);
-        let rank = report.best_rank(faulty).unwrap_or(usize::MAX);
+        CaseScore::from_rank(report.best_rank(faulty), report.lines.len())
+    }
+
+    /// From the best (pessimistic) rank of a faulty line among `lines` candidate lines.
+    pub fn from_rank(rank: Option<usize>, lines: usize) -> CaseScore {
+        let lines = lines.max(1);
+        let rank = rank.unwrap_or(usize::MAX);
         let hit = |k: usize| f64::from(u8::from(rank <= k));
         CaseScore {
             top1: hit(1),

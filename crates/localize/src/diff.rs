@@ -20,6 +20,11 @@ pub struct LineDiff {
     pub lines_edited: usize,
     /// Unmatched tokens on both sides, inside the changed hunks.
     pub tokens_edited: usize,
+    /// Code lines of the faulty program that the fix keeps as they are.
+    pub lines_kept: usize,
+    /// Faulty lines in hunks the fix rewrites with a different number of lines: there, no
+    /// faulty line has a counterpart in the fix.
+    pub rewritten: Vec<u32>,
 }
 
 impl LineDiff {
@@ -77,6 +82,7 @@ pub fn diff(faulty: &str, fix: &str) -> LineDiff {
     );
     let mut result = LineDiff::default();
     let anchors = common_subsequence(&a.keys, &b.keys);
+    result.lines_kept = anchors.len();
     let (mut i, mut j) = (0, 0);
     for (ai, bj) in anchors.into_iter().chain([(a.keys.len(), b.keys.len())]) {
         if ai > i || bj > j {
@@ -105,6 +111,9 @@ fn hunk(
         return;
     }
     result.changed.extend(&a.numbers[ours.clone()]);
+    if ours.len() != theirs.len() {
+        result.rewritten.extend(&a.numbers[ours.clone()]);
+    }
     let our_tokens: Vec<&Token> = a.tokens[ours].iter().flatten().collect();
     let their_tokens: Vec<&Token> = b.tokens[theirs].iter().flatten().collect();
     let texts = |ts: &[&Token]| ts.iter().map(|t| t.text.clone()).collect::<Vec<_>>();
@@ -177,7 +186,13 @@ mod tests {
     fn formatting_comments_and_docstrings_do_not_count() {
         let faulty = "def total(xs):\n    s = 0  # start\n    for x in xs:\n\n        s  +=  x\n    return s\n";
         let d = diff(faulty, FIXED);
-        assert_eq!(d, LineDiff::default());
+        assert_eq!(
+            d,
+            LineDiff {
+                lines_kept: 5,
+                ..LineDiff::default()
+            }
+        );
     }
 
     #[test]

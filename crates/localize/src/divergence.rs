@@ -3,11 +3,18 @@
 //! its data dependencies — lines that ran in that test and assign a name the blamed line
 //! reads (a static approximation of reaching definitions, cheap and good enough for
 //! functions of a screen or two).
+//!
+//! Divergence pairs lines of the two programs; where the candidate rewrote a region with a
+//! different number of lines, the pairing inside it is a guess. A blame on such a line
+//! counts only as much as the programs share lines (the share of the candidate's lines the
+//! reference has verbatim), so a program written unlike the reference leans on the other
+//! signals instead.
 
 use std::collections::BTreeSet;
 
 use tracealign_trace::divergence::{first_divergence, Side};
 
+use crate::diff::diff;
 use crate::evidence::{LineScores, Run};
 use crate::program::Program;
 
@@ -46,12 +53,19 @@ pub fn divergence_scores(subject: &Run, reference: &Run) -> LineScores {
             blamed.push((line, deps));
         }
     }
+    let shape = diff(subject.code, reference.code);
+    let shared = shape.lines_kept as f64 / (shape.lines_kept + shape.changed.len()).max(1) as f64;
     let mut scores = LineScores::new();
     let share = 1.0 / blamed.len().max(1) as f64;
     for (line, deps) in blamed {
-        *scores.entry(line).or_default() += share;
+        let trust = if shape.rewritten.contains(&line) {
+            shared
+        } else {
+            1.0
+        };
+        *scores.entry(line).or_default() += share * trust;
         for dep in deps {
-            *scores.entry(dep).or_default() += share / 2.0;
+            *scores.entry(dep).or_default() += share * trust / 2.0;
         }
     }
     scores

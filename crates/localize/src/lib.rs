@@ -13,6 +13,7 @@ pub mod diff;
 pub mod divergence;
 pub mod evidence;
 pub mod exception;
+pub mod fit;
 pub mod method;
 pub mod program;
 pub mod rank;

@@ -17,6 +17,7 @@ use tracealign_core::{Execution, Problem, Sample};
 use tracealign_exec::{Executor, PreparedProblem, TraceMode};
 use tracealign_localize::accuracy::{Accuracy, CaseScore};
 use tracealign_localize::diff::nearest;
+use tracealign_localize::fit::{fit, FitCase};
 use tracealign_localize::program::Program;
 use tracealign_localize::{report_from, Evidence, Method, Run, Signals, Weights};
 
@@ -77,7 +78,7 @@ pub fn localize(args: BenchLocalizeArgs) -> Result<()> {
         })
         .collect();
     if args.fit {
-        fit(&cases, &signals);
+        fit_weights(&cases, &signals);
     }
     let table = Table::score(&cases, &signals, &methods, &by_id, &references);
     if let Some(path) = &args.cases {
@@ -425,46 +426,20 @@ fn percent(share: f64) -> String {
 }
 
 /// Grid search of the combination's weights on these cases; prints the best few.
-fn fit(cases: &[Case], signals: &[Signals]) {
-    let grid = [0.0, 0.1, 0.3, 0.6, 1.0, 2.0];
-    let mut results: Vec<(f64, Weights, Accuracy)> = Vec::new();
-    for &divergence in &grid[1..] {
-        for &values in &grid {
-            for &exception in &grid {
-                for &diff in &grid[..4] {
-                    for &ochiai in &grid {
-                        for &trivial in &grid[..4] {
-                            let weights = Weights {
-                                divergence,
-                                values,
-                                exception,
-                                diff,
-                                ochiai,
-                                trivial,
-                            };
-                            let mut accuracy = Accuracy::default();
-                            for (case, signals) in cases.iter().zip(signals) {
-                                let subject = Run {
-                                    code: &case.execution.code,
-                                    execution: &case.execution,
-                                };
-                                let found = signals.combine(&weights);
-                                let report = report_from(&subject, Method::Combined, &found);
-                                accuracy.add(CaseScore::of(&report, &case.faulty));
-                            }
-                            let objective = accuracy.top1 + 0.5 * accuracy.top3 - accuracy.exam;
-                            results.push((objective, weights, accuracy));
-                        }
-                    }
-                }
-            }
-        }
-    }
-    results.sort_by(|a, b| b.0.total_cmp(&a.0));
+fn fit_weights(cases: &[Case], signals: &[Signals]) {
+    let fit_cases: Vec<FitCase> = cases
+        .iter()
+        .zip(signals)
+        .map(|(case, signals)| FitCase {
+            signals: signals.clone(),
+            lines: Program::parse(&case.execution.code).fault_lines(),
+            faulty: case.faulty.clone(),
+        })
+        .collect();
     println!("best weights (objective top-1 + top-3/2 − EXAM):");
-    for (objective, w, a) in results.iter().take(5) {
+    for (w, a) in fit(&fit_cases, Weights::DEFAULT.diff).iter().take(8) {
         println!(
-            "  {objective:.3}: divergence {} values {} exception {} diff {} ochiai {} trivial {} → top-1 {} top-3 {} EXAM {:.3}",
+            "  divergence {} values {} exception {} diff {} ochiai {} trivial {} → top-1 {} top-3 {} EXAM {:.3}",
             w.divergence, w.values, w.exception, w.diff, w.ochiai, w.trivial, percent(a.top1), percent(a.top3), a.exam
         );
     }

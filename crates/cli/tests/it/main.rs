@@ -5,6 +5,7 @@ mod bad_input;
 mod embedded;
 mod formats;
 mod hostile;
+mod localization;
 mod resume;
 mod traces;
 mod verdicts;
