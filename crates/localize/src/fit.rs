@@ -24,15 +24,18 @@ pub fn fit(cases: &[FitCase], diff: f64) -> Vec<(Weights, Accuracy)> {
             for exception in GRID {
                 for ochiai in GRID {
                     for trivial in &GRID[..4] {
-                        let weights = Weights {
-                            divergence,
-                            values,
-                            exception,
-                            diff,
-                            ochiai,
-                            trivial: *trivial,
-                        };
-                        results.push((weights, accuracy(cases, &weights)));
+                        for recency in [0.0, 0.01, 0.05, 0.1, 0.3] {
+                            let weights = Weights {
+                                divergence,
+                                values,
+                                exception,
+                                diff,
+                                ochiai,
+                                recency,
+                                trivial: *trivial,
+                            };
+                            results.push((weights, accuracy(cases, &weights)));
+                        }
                     }
                 }
             }

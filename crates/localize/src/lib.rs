@@ -17,6 +17,7 @@ pub mod fit;
 pub mod method;
 pub mod program;
 pub mod rank;
+pub mod recency;
 pub mod spectrum;
 pub mod values;
 
