@@ -29,6 +29,10 @@ pub enum Command {
     Localize(LocalizeArgs),
     /// Print a program from a fault-reports file with a per-line suspiciousness column.
     Show(ShowArgs),
+    /// Turn runs (and fault reports) into training data as JSON Lines for Hugging Face
+    /// `datasets`: weighted SFT rows, DPO pairs, repair prompts or rewards.
+    #[command(subcommand)]
+    Build(BuildCommand),
     /// Benchmarks of record.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -96,9 +100,15 @@ pub struct LocalizeArgs {
     #[arg(long, short = 'o', value_name = "FILE", default_value = "faults.jsonl")]
     pub output: PathBuf,
 
-    /// combined, divergence, exception, diff, ochiai, tarantula, dstar or trivial.
+    /// combined, divergence, values, mutation, exception, diff, ochiai, tarantula, dstar,
+    /// recency or trivial.
     #[arg(long, short = 'm', value_name = "METHOD", default_value = "combined")]
     pub method: String,
+
+    /// Mutants of each failing program run for mutation-based localization (0: none; they
+    /// cost a run each).
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub mutation_budget: usize,
 
     #[command(flatten)]
     pub exec: ExecArgs,
@@ -155,6 +165,10 @@ pub struct BenchLocalizeArgs {
     /// own embedded problems only).
     #[arg(long)]
     pub fit: bool,
+
+    /// Mutants of each failing program run for mutation-based localization (0: none).
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub mutation_budget: usize,
 
     #[command(flatten)]
     pub exec: ExecArgs,
@@ -335,4 +349,205 @@ pub enum FormatArg {
     Humaneval,
     Mbpp,
     Evalplus,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BuildCommand {
+    /// Weighted SFT rows (FAIT): every passing program, its error-sensitive segments (where
+    /// it differs from similar failing programs of its problem, else from killed mutants of
+    /// itself) weighing more.
+    Sft(BuildSftArgs),
+    /// DPO pairs in TRL's columns (prompt, chosen, rejected): chosen passes, rejected fails,
+    /// with masks of where they differ and of the rejected program's suspicious lines.
+    Dpo(BuildDpoArgs),
+    /// Repair examples: failing program and feedback in, fixed program out, as RepairLLaMA's
+    /// buggy-line markers or cloze, or with the failing test's trace under a token budget.
+    Repair(BuildRepairArgs),
+    /// Rewards per program: scalar (binary, pass ratio, RLTF, adaptive) and dense (fault
+    /// penalty, error line, FAIT), each row naming its scheme.
+    Rewards(BuildRewardsArgs),
+}
+
+/// What every builder reads and writes.
+#[derive(Debug, Args)]
+pub struct BuildInputs {
+    /// The problems the runs are of. Default: the embedded problem set.
+    #[arg(long, short = 'p', value_name = "FILE")]
+    pub problems: Option<PathBuf>,
+
+    /// Problem file format, when detection guesses wrong.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+
+    /// A runs file from `tracealign run` (with `--trace full` for trace-augmented repair).
+    #[arg(long, value_name = "FILE")]
+    pub runs: PathBuf,
+
+    /// Fault reports from `tracealign localize` on the same runs.
+    #[arg(long, value_name = "FILE")]
+    pub faults: Option<PathBuf>,
+
+    /// A Hugging Face tokenizer.json: adds token columns (input_ids, attention_mask and
+    /// labels; for dpo TRL's prompt/chosen/rejected_input_ids) and puts weights, masks and
+    /// dense rewards on tokens instead of characters.
+    #[arg(long, value_name = "FILE")]
+    pub tokenizer: Option<PathBuf>,
+
+    /// With --tokenizer: a token appended to every completion (e.g. `<|endoftext|>`).
+    #[arg(long, value_name = "TOKEN", requires = "tokenizer")]
+    pub eos_token: Option<String>,
+
+    /// Where to write the rows (JSON Lines).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// FAIT's weights and how the programs compared with are chosen.
+#[derive(Debug, Args)]
+pub struct FaitArgs {
+    /// Extra weight of the tokens that differ (they weigh 1 + alpha).
+    #[arg(long, value_name = "A", default_value_t = 1.0)]
+    pub alpha: f64,
+
+    /// Extra weight of the rest of the lines that differ (they weigh 1 + beta).
+    #[arg(long, value_name = "B", default_value_t = 0.5)]
+    pub beta: f64,
+
+    /// Compare with every similar program of the other verdict, or only the nearest.
+    #[arg(long, value_enum, default_value = "all")]
+    pub contrast: ContrastArg,
+
+    /// A program is similar when the diff changes at most this share of its code lines.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.5)]
+    pub max_changed_share: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildSftArgs {
+    #[command(flatten)]
+    pub inputs: BuildInputs,
+
+    #[command(flatten)]
+    pub fait: FaitArgs,
+
+    /// Scale each row's trained weights to a mean of 1.
+    #[arg(long)]
+    pub normalize: bool,
+
+    /// Mutants tried for a passing program with no similar failing program (run, and only
+    /// those some test kills kept).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub mutants: usize,
+
+    /// Seed of the mutants.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+
+    /// Use the mutants without running them (no Python needed; some may be equivalent).
+    #[arg(long)]
+    pub no_run_mutants: bool,
+
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildDpoArgs {
+    #[command(flatten)]
+    pub inputs: BuildInputs,
+
+    /// nearest: each failing program with its nearest passing one (token edit distance);
+    /// all: every pair; random: --max-pairs pairs per problem drawn from all.
+    #[arg(long, value_enum, default_value = "nearest")]
+    pub pairing: PairingArg,
+
+    /// With --pairing random: pairs per problem.
+    #[arg(long, value_name = "K")]
+    pub max_pairs: Option<usize>,
+
+    /// Seed of --pairing random.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+
+    /// Most suspicious lines of the rejected program the fault mask covers (ties included).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub fault_lines: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildRepairArgs {
+    #[command(flatten)]
+    pub inputs: BuildInputs,
+
+    /// Representations to write (comma-separated). Default: all.
+    #[arg(
+        long = "repr",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "markers,cloze,trace"
+    )]
+    pub representations: Vec<ReprArg>,
+
+    /// Trace style in trace prompts: lines, blocks, inline or summary.
+    #[arg(long, default_value = "lines")]
+    pub style: String,
+
+    /// Most tokens a trace prompt may take (counted with --tokenizer, else characters / 4).
+    #[arg(long, value_name = "TOKENS", default_value_t = 2048)]
+    pub budget: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildRewardsArgs {
+    #[command(flatten)]
+    pub inputs: BuildInputs,
+
+    /// Schemes to score (comma-separated). Default: all (fault_penalty only with --faults).
+    #[arg(long = "scheme", value_enum, value_delimiter = ',')]
+    pub schemes: Vec<SchemeArg>,
+
+    #[command(flatten)]
+    pub fait: FaitArgs,
+}
+
+/// Which programs a program is compared with.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ContrastArg {
+    All,
+    Nearest,
+}
+
+/// DPO pairing strategies.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PairingArg {
+    Nearest,
+    All,
+    Random,
+}
+
+/// Repair representations.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReprArg {
+    Markers,
+    Cloze,
+    Trace,
+}
+
+/// Reward schemes.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SchemeArg {
+    Binary,
+    #[value(name = "pass_ratio")]
+    PassRatio,
+    Rltf,
+    Adaptive,
+    #[value(name = "fault_penalty")]
+    FaultPenalty,
+    #[value(name = "error_line")]
+    ErrorLine,
+    Fait,
 }

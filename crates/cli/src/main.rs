@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         args::Command::Localize(args) => commands::localize::localize(args),
         args::Command::Show(args) => commands::show::show(args),
         args::Command::Bench(args::BenchCommand::Localize(args)) => commands::bench::localize(args),
+        args::Command::Build(command) => commands::build::build(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

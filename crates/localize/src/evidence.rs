@@ -25,6 +25,9 @@ pub struct Evidence<'a> {
     /// Correct programs to diff against: passing programs of the same problem, else the
     /// reference. Benchmarks on mutants leave the mutant's original out (it is the answer).
     pub fixes: Vec<&'a str>,
+    /// Mutants of the subject and their runs, for mutation-based localization (empty when
+    /// none were run).
+    pub mutants: &'a [crate::mutation::MutantRun],
 }
 
 impl Run<'_> {

@@ -20,21 +20,24 @@ const GRID: [f64; 5] = [0.0, 0.1, 0.3, 0.6, 1.0];
 pub fn fit(cases: &[FitCase], diff: f64) -> Vec<(Weights, Accuracy)> {
     let mut results = Vec::new();
     for divergence in [0.3, 0.6, 1.0, 2.0] {
-        for values in GRID {
-            for exception in GRID {
-                for ochiai in GRID {
-                    for trivial in &GRID[..4] {
-                        for recency in [0.0, 0.01, 0.05, 0.1, 0.3] {
-                            let weights = Weights {
-                                divergence,
-                                values,
-                                exception,
-                                diff,
-                                ochiai,
-                                recency,
-                                trivial: *trivial,
-                            };
-                            results.push((weights, accuracy(cases, &weights)));
+        for mutation in GRID {
+            for values in [0.0, 0.1] {
+                for exception in GRID {
+                    for ochiai in GRID {
+                        for trivial in [0.0, 0.1] {
+                            for recency in [0.0, 0.01, 0.05, 0.1, 0.3] {
+                                let weights = Weights {
+                                    divergence,
+                                    values,
+                                    mutation,
+                                    exception,
+                                    diff,
+                                    ochiai,
+                                    recency,
+                                    trivial,
+                                };
+                                results.push((weights, accuracy(cases, &weights)));
+                            }
                         }
                     }
                 }

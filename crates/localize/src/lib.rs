@@ -15,6 +15,7 @@ pub mod evidence;
 pub mod exception;
 pub mod fit;
 pub mod method;
+pub mod mutation;
 pub mod program;
 pub mod rank;
 pub mod recency;
@@ -23,5 +24,6 @@ pub mod values;
 
 pub use evidence::{Evidence, LineScores, Run};
 pub use method::{localize, report, report_from, Localization, Method, Signals, Weights};
+pub use mutation::MutantRun;
 pub use rank::{rank_of, LineScore};
 pub use spectrum::{Formula, Spectrum};

@@ -7,6 +7,7 @@ use crate::diff::nearest;
 use crate::divergence::divergence_scores;
 use crate::evidence::{Evidence, LineScores, Run};
 use crate::exception::exception_scores;
+use crate::mutation::mutation_scores;
 use crate::program::Program;
 use crate::recency::recency_scores;
 use crate::spectrum::{Formula, Spectrum};
@@ -22,6 +23,8 @@ pub enum Method {
     Divergence,
     /// Lines producing values the reference never produced on the same test.
     Values,
+    /// Lines whose mutants change what failing tests see (Metallaxis).
+    Mutation,
     /// The line that raised and the frames above it.
     Exception,
     /// Line, then token, diff against the nearest fix.
@@ -35,10 +38,11 @@ pub enum Method {
 }
 
 impl Method {
-    pub const ALL: [Method; 10] = [
+    pub const ALL: [Method; 11] = [
         Method::Combined,
         Method::Divergence,
         Method::Values,
+        Method::Mutation,
         Method::Exception,
         Method::Diff,
         Method::Ochiai,
@@ -55,6 +59,7 @@ impl Method {
             Method::DStar => "dstar",
             Method::Divergence => "divergence",
             Method::Values => "values",
+            Method::Mutation => "mutation",
             Method::Exception => "exception",
             Method::Diff => "diff",
             Method::Recency => "recency",
@@ -74,6 +79,7 @@ impl Method {
 pub struct Weights {
     pub divergence: f64,
     pub values: f64,
+    pub mutation: f64,
     pub exception: f64,
     pub diff: f64,
     pub ochiai: f64,
@@ -82,21 +88,23 @@ pub struct Weights {
 }
 
 impl Weights {
-    /// Fitted by `tracealign bench localize --fit --per-problem 6` on 300 killed mutants of
-    /// the embedded problems, and nothing else (best fits there: top-1 89.0%, top-3 96.7%,
-    /// EXAM 0.038). Ochiai orders the lines the failing tests ran, the divergence lifts the
-    /// line it blames (and, at half, its data dependencies) above them, and recency breaks
-    /// the ties left. `exception` is 0.1 rather than the fit's 0 (a near tie there): without
-    /// traces or coverage (a plain run) the line that raised is the only runtime evidence
-    /// left. `diff` cannot be fitted on mutants (it would see their origin); 0.5 puts it on
-    /// the order of the divergence.
+    /// Fitted by `tracealign bench localize --fit --per-problem 4 --mutation-budget 20` on
+    /// 200 killed mutants of the embedded problems, and nothing else (best fits there: top-1
+    /// 91.5%, top-3 97.5%, EXAM 0.026). Ochiai orders the lines the failing tests ran; the
+    /// divergence lifts the line it blames (and, at half, its data dependencies) above them;
+    /// mutants and novel values add a little where the divergence is silent, and recency
+    /// breaks the ties left. `exception` is 0.1 rather than the fit's 0 (top-1 90.5% there):
+    /// without traces or coverage (a plain run) the line that raised is the only runtime
+    /// evidence left. `diff` cannot be fitted on mutants (it would see their origin); 0.5
+    /// puts it on the order of the divergence.
     pub const DEFAULT: Weights = Weights {
         divergence: 0.3,
-        values: 0.0,
+        values: 0.1,
+        mutation: 0.1,
         exception: 0.1,
         diff: 0.5,
         ochiai: 1.0,
-        recency: 0.05,
+        recency: 0.01,
         trivial: 0.0,
     };
 }
@@ -127,6 +135,7 @@ pub fn localize(evidence: &Evidence, method: Method, weights: &Weights) -> Local
             .map(|r| novel_value_scores(&evidence.subject, &r))
             .unwrap_or_default()
             .into(),
+        Method::Mutation => mutation_scores(&evidence.subject, evidence.mutants).into(),
         Method::Exception => exception_scores(&evidence.subject).into(),
         Method::Recency => recency_scores(&evidence.subject).into(),
         Method::Trivial => trivial(evidence).into(),
@@ -202,6 +211,7 @@ impl Signals {
         let parts = [
             Method::Divergence,
             Method::Values,
+            Method::Mutation,
             Method::Exception,
             Method::Diff,
             Method::Ochiai,
@@ -243,6 +253,7 @@ impl Weights {
         match method {
             Method::Divergence => self.divergence,
             Method::Values => self.values,
+            Method::Mutation => self.mutation,
             Method::Exception => self.exception,
             Method::Diff => self.diff,
             Method::Ochiai => self.ochiai,

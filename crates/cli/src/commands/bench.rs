@@ -19,10 +19,11 @@ use tracealign_localize::accuracy::{Accuracy, CaseScore};
 use tracealign_localize::diff::nearest;
 use tracealign_localize::fit::{fit, FitCase};
 use tracealign_localize::program::Program;
-use tracealign_localize::{report_from, Evidence, Method, Run, Signals, Weights};
+use tracealign_localize::{report_from, Evidence, Method, MutantRun, Run, Signals, Weights};
 
 use crate::args::BenchLocalizeArgs;
 use crate::commands::mutants::killed_mutants;
+use crate::commands::mutation_runs::mutant_runs;
 use crate::commands::run::problem_set;
 use crate::commands::workers::{exec_config, prepare, warn_about_isolation};
 use crate::printer;
@@ -40,6 +41,8 @@ struct Case {
     hard: bool,
     /// Programs the diff localizer may compare with.
     fixes: Vec<String>,
+    /// Mutants of the program and their runs.
+    mutants: Vec<MutantRun>,
 }
 
 pub fn localize(args: BenchLocalizeArgs) -> Result<()> {
@@ -53,7 +56,7 @@ pub fn localize(args: BenchLocalizeArgs) -> Result<()> {
             .into_iter()
             .map(|e| (e.problem_id.clone(), e))
             .collect();
-    let (cases, methods) = match &args.samples {
+    let (mut cases, methods) = match &args.samples {
         None => (
             mutant_cases(&executor, &prepared, &problems, &args),
             mutant_methods(),
@@ -66,6 +69,8 @@ pub fn localize(args: BenchLocalizeArgs) -> Result<()> {
     if cases.is_empty() {
         bail!("no failing program with a known fault to localize");
     }
+    drop(executor);
+    add_mutant_runs(&mut cases, &problems, &args)?;
     let by_id: HashMap<&str, &Problem> = problems.iter().map(|p| (p.id.as_str(), p)).collect();
     let signals: Vec<Signals> = cases
         .iter()
@@ -88,6 +93,32 @@ pub fn localize(args: BenchLocalizeArgs) -> Result<()> {
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_string_pretty(&table.json())?)
             .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Runs mutants of every case's program (untraced, with workers of their own) for the
+/// mutation-based localizer.
+fn add_mutant_runs(
+    cases: &mut [Case],
+    problems: &[Problem],
+    args: &BenchLocalizeArgs,
+) -> Result<()> {
+    if args.mutation_budget == 0 {
+        return Ok(());
+    }
+    let executor = Executor::start(exec_config(&args.exec, TraceMode::None)?)?;
+    let prepared = prepare(&executor, &args.exec, problems, args.quiet)?;
+    let subjects: Vec<&Execution> = cases.iter().map(|c| &c.execution).collect();
+    let mut runs = mutant_runs(
+        &executor,
+        &prepared,
+        &subjects,
+        args.mutation_budget,
+        args.quiet,
+    );
+    for case in cases {
+        case.mutants = runs.remove(&case.execution.sample_id).unwrap_or_default();
     }
     Ok(())
 }
@@ -115,6 +146,7 @@ fn evidence<'a>(
             execution: r,
         }),
         fixes: case.fixes.iter().map(String::as_str).collect(),
+        mutants: &case.mutants,
     }
 }
 
@@ -159,6 +191,7 @@ fn mutant_cases(
             operator: Some(fault.operator),
             hard: false,
             fixes: vec![],
+            mutants: vec![],
         })
     })
     .collect()
@@ -196,6 +229,7 @@ fn real_cases(
             faulty,
             operator: None,
             fixes: vec![by_id[failing.problem_id.as_str()].reference.clone()],
+            mutants: vec![],
             execution: failing.clone(),
         });
     }
@@ -439,8 +473,8 @@ fn fit_weights(cases: &[Case], signals: &[Signals]) {
     println!("best weights (objective top-1 + top-3/2 − EXAM):");
     for (w, a) in fit(&fit_cases, Weights::DEFAULT.diff).iter().take(8) {
         println!(
-            "  divergence {} values {} exception {} diff {} ochiai {} recency {} trivial {} → top-1 {} top-3 {} EXAM {:.3}",
-            w.divergence, w.values, w.exception, w.diff, w.ochiai, w.recency, w.trivial, percent(a.top1), percent(a.top3), a.exam
+            "  divergence {} values {} mutation {} exception {} diff {} ochiai {} recency {} trivial {} → top-1 {} top-3 {} EXAM {:.3}",
+            w.divergence, w.values, w.mutation, w.exception, w.diff, w.ochiai, w.recency, w.trivial, percent(a.top1), percent(a.top3), a.exam
         );
     }
 }

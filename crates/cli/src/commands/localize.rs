@@ -7,9 +7,10 @@ use anyhow::{anyhow, bail, Context, Result};
 use tracealign_core::formats::runs::read_runs;
 use tracealign_core::{Execution, FaultReport, Problem, Sample};
 use tracealign_exec::{Executor, TraceMode};
-use tracealign_localize::{report, Evidence, Method, Run, Weights};
+use tracealign_localize::{report, Evidence, Method, MutantRun, Run, Weights};
 
 use crate::args::{ExecArgs, LocalizeArgs};
+use crate::commands::mutation_runs::mutant_runs;
 use crate::commands::run::problem_set;
 use crate::commands::workers::{exec_config, prepare, warn_about_isolation};
 use crate::printer;
@@ -40,6 +41,8 @@ pub fn localize(args: LocalizeArgs) -> Result<()> {
         );
     }
     let references = reference_runs(&executions, &problems, &args.exec, args.quiet)?;
+    let mutants = mutants_of_failing(&executions, &problems, &args)?;
+    let no_mutants = Vec::new();
     let reports = executions.iter().map(|e| {
         let problem = by_id[e.problem_id.as_str()];
         let fixes = fixes_for(e, &executions, problem);
@@ -53,6 +56,7 @@ pub fn localize(args: LocalizeArgs) -> Result<()> {
                 execution: r,
             }),
             fixes,
+            mutants: mutants.get(&e.sample_id).unwrap_or(&no_mutants),
         };
         report(&evidence, method, &Weights::DEFAULT)
     });
@@ -75,6 +79,37 @@ pub fn parse_method(name: &str) -> Result<Method> {
             names.join(", ")
         )
     })
+}
+
+/// Mutants of every failing program run on its tests (none with `--mutation-budget 0`,
+/// or when the method does not use them).
+fn mutants_of_failing(
+    executions: &[Execution],
+    problems: &[Problem],
+    args: &LocalizeArgs,
+) -> Result<HashMap<String, Vec<MutantRun>>> {
+    let method = parse_method(&args.method)?;
+    let failing: Vec<&Execution> = executions.iter().filter(|e| !e.passed).collect();
+    let wanted = matches!(method, Method::Mutation | Method::Combined);
+    if !wanted || args.mutation_budget == 0 || failing.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids: std::collections::HashSet<&str> =
+        failing.iter().map(|e| e.problem_id.as_str()).collect();
+    let needed: Vec<Problem> = problems
+        .iter()
+        .filter(|p| ids.contains(p.id.as_str()))
+        .cloned()
+        .collect();
+    let executor = Executor::start(exec_config(&args.exec, TraceMode::None)?)?;
+    let prepared = prepare(&executor, &args.exec, &needed, args.quiet)?;
+    Ok(mutant_runs(
+        &executor,
+        &prepared,
+        &failing,
+        args.mutation_budget,
+        args.quiet,
+    ))
 }
 
 /// Programs the diff localizer may compare a failing one with: the other passing programs of

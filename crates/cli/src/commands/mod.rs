@@ -1,7 +1,9 @@
 pub mod bench;
+pub mod build;
 pub mod localize;
 pub mod mutants;
 pub mod mutate;
+pub mod mutation_runs;
 pub mod run;
 pub mod show;
 pub mod summary;
