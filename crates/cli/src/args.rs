@@ -14,6 +14,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The main job: mutants of the reference solutions, plus the given (default: embedded)
+    /// samples, run with traces, fault reports, then SFT, DPO, repair and reward rows, all in
+    /// one directory. Finished stages are reused when their inputs are unchanged.
+    Pipeline(PipelineArgs),
     /// Run samples (or the reference solutions) against every test of their problems, safely,
     /// and write one execution record per sample to a JSON Lines file.
     Run(RunArgs),
@@ -550,4 +554,27 @@ pub enum SchemeArg {
     #[value(name = "error_line")]
     ErrorLine,
     Fait,
+}
+
+#[derive(Debug, Args)]
+pub struct PipelineArgs {
+    /// Problems (any supported format). Default: the embedded problem set.
+    #[arg(long, short = 'p', value_name = "FILE")]
+    pub problems: Option<PathBuf>,
+
+    /// Samples to run besides the mutants. Default: the embedded faulty and correct samples.
+    #[arg(long, short = 's', value_name = "FILE")]
+    pub samples: Option<PathBuf>,
+
+    /// Where every stage's output goes.
+    #[arg(long, value_name = "DIR", default_value = "tracealign-out")]
+    pub out: PathBuf,
+
+    /// A Hugging Face tokenizer.json for the training rows' token columns.
+    #[arg(long, value_name = "FILE")]
+    pub tokenizer: Option<PathBuf>,
+
+    /// Killed mutants generated per problem.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub mutants_per_problem: usize,
 }

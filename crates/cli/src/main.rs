@@ -10,15 +10,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
-    let result = match cli.command {
-        args::Command::Run(args) => commands::run::run(args),
-        args::Command::Trace(args) => commands::trace::trace(args),
-        args::Command::Mutate(args) => commands::mutate::mutate(args),
-        args::Command::Localize(args) => commands::localize::localize(args),
-        args::Command::Show(args) => commands::show::show(args),
-        args::Command::Bench(args::BenchCommand::Localize(args)) => commands::bench::localize(args),
-        args::Command::Build(command) => commands::build::build(command),
-    };
+    let result = commands::dispatch(cli.command);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

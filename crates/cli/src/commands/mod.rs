@@ -4,8 +4,25 @@ pub mod localize;
 pub mod mutants;
 pub mod mutate;
 pub mod mutation_runs;
+pub mod pipeline;
 pub mod run;
 pub mod show;
 pub mod summary;
 pub mod trace;
 pub mod workers;
+
+use crate::args::{BenchCommand, Command};
+
+/// Runs one subcommand.
+pub fn dispatch(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Run(args) => run::run(args),
+        Command::Trace(args) => trace::trace(args),
+        Command::Mutate(args) => mutate::mutate(args),
+        Command::Localize(args) => localize::localize(args),
+        Command::Show(args) => show::show(args),
+        Command::Bench(BenchCommand::Localize(args)) => bench::localize(args),
+        Command::Build(command) => build::build(command),
+        Command::Pipeline(args) => pipeline::pipeline(args),
+    }
+}

@@ -7,6 +7,7 @@ mod embedded;
 mod formats;
 mod hostile;
 mod localization;
+mod pipeline;
 mod resume;
 mod traces;
 mod verdicts;

@@ -1,0 +1,113 @@
+//! `tracealign pipeline`: every stage's output, reuse of finished stages, and rerunning
+//! from a stage whose output was deleted.
+
+use serde_json::{json, Value as Json};
+
+use crate::workspace::Workspace;
+
+const REFERENCE: &str = "def total_positive(xs):\n    total = 0\n    for x in xs:\n        if x > 0:\n            total += x\n    return total\n";
+
+fn setup(ws: &Workspace) {
+    let tests: Vec<Json> = ["[[1, 2, 3]]", "[[-1, 5]]", "[[]]", "[[4, -4, 4]]"]
+        .iter()
+        .enumerate()
+        .map(|(i, input)| json!({"name": format!("t{i}"), "input": serde_json::from_str::<Json>(input).unwrap()}))
+        .collect();
+    ws.write_jsonl(
+        "problems.jsonl",
+        &[
+            json!({"id": "sum", "prompt": "", "entry_point": "total_positive",
+                  "reference": REFERENCE, "tests": tests}),
+        ],
+    );
+    let bug = REFERENCE.replace("x > 0", "x > 1");
+    let ok = REFERENCE.replace("x > 0", "x >= 1");
+    ws.write_jsonl(
+        "samples.jsonl",
+        &[
+            json!({"problem_id": "sum", "sample_id": "bug", "model": "m", "code": bug}),
+            json!({"problem_id": "sum", "sample_id": "ok", "model": "m", "code": ok}),
+        ],
+    );
+}
+
+fn lines(ws: &Workspace, name: &str) -> Vec<Json> {
+    std::fs::read_to_string(ws.path("out").join(name))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn pipeline(ws: &Workspace) -> String {
+    let args = [
+        "pipeline",
+        "-p",
+        "problems.jsonl",
+        "-s",
+        "samples.jsonl",
+        "--out",
+        "out",
+        "--mutants-per-problem",
+        "2",
+    ];
+    String::from_utf8_lossy(&ws.run_ok(&args).stderr).to_string()
+}
+
+fn reran(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter(|l| l.contains(" done in "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect()
+}
+
+#[test]
+fn pipeline_writes_every_stage_and_reuses_finished_ones() {
+    let ws = Workspace::new();
+    setup(&ws);
+    let first = pipeline(&ws);
+    let all = [
+        "mutants", "samples", "runs", "faults", "sft", "dpo", "repair", "rewards",
+    ];
+    assert_eq!(reran(&first), all, "{first}");
+    // Consistent outputs: 2 samples + 2 mutants, one run and one report each.
+    assert_eq!(lines(&ws, "mutants.jsonl").len(), 2);
+    let samples = lines(&ws, "samples.jsonl");
+    assert_eq!(samples.len(), 4);
+    let runs = lines(&ws, "runs.jsonl");
+    let faults = lines(&ws, "faults.jsonl");
+    let ids = |rows: &[Json]| {
+        let mut ids: Vec<String> = rows
+            .iter()
+            .map(|r| r["sample_id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&runs), ids(&samples));
+    assert_eq!(ids(&faults), ids(&samples));
+    assert!(
+        runs.iter().all(|r| r["tests"][0]["trace"].is_object()),
+        "runs are traced"
+    );
+    assert_eq!(lines(&ws, "sft.jsonl").len(), 1, "the one passing program");
+    assert_eq!(
+        lines(&ws, "dpo.jsonl").len(),
+        3,
+        "each failing program paired with it"
+    );
+    assert!(!lines(&ws, "repair.jsonl").is_empty());
+    assert!(lines(&ws, "rewards.jsonl").len() >= 4);
+
+    let second = pipeline(&ws);
+    assert!(reran(&second).is_empty(), "{second}");
+    assert_eq!(second.matches("up to date").count(), all.len());
+
+    std::fs::remove_file(ws.path("out").join("faults.jsonl")).unwrap();
+    let third = pipeline(&ws);
+    assert_eq!(
+        reran(&third),
+        ["faults", "sft", "dpo", "repair", "rewards"],
+        "{third}"
+    );
+}
