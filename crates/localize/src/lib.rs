@@ -25,5 +25,5 @@ pub mod values;
 pub use evidence::{Evidence, LineScores, Run};
 pub use method::{localize, report, report_from, Localization, Method, Signals, Weights};
 pub use mutation::MutantRun;
-pub use rank::{rank_of, LineScore};
+pub use rank::LineScore;
 pub use spectrum::{Formula, Spectrum};
