@@ -6,6 +6,7 @@
 //! reads and writes them as JSON Lines in our own format and in HumanEval, MBPP and EvalPlus
 //! formats. Nothing here runs code.
 
+pub mod completion;
 pub mod embedded;
 pub mod error;
 pub mod execution;

@@ -393,6 +393,20 @@ impl Executor {
     }
 }
 
+/// A test's events from the harness's `trace`: `json` holds them as one JSON text, which
+/// the Python worker passes on as a string without parsing it (decoding and re-encoding
+/// megabytes of small objects there would cost as much as recording them). A text that
+/// does not parse (a program that took over its own process can send anything) gives no
+/// trace. An object with `events` inline is read too.
+fn trace_events(trace: &Json) -> Option<Trace> {
+    if let Some(text) = trace.get("json").and_then(Json::as_str) {
+        return serde_json::from_str(text).ok();
+    }
+    trace
+        .get("events")
+        .and_then(|_| Trace::deserialize(trace).ok())
+}
+
 /// Builds a sample's execution record from the worker's answer (or its death).
 fn execution(
     problem: &PreparedProblem,
@@ -432,9 +446,7 @@ fn execution(
                 name: test.name.clone(),
                 outcome,
                 duration_ms: raw["t"].as_f64().map(|t| t * 1000.0),
-                trace: trace
-                    .get("events")
-                    .and_then(|_| Trace::deserialize(trace).ok()),
+                trace: trace_events(trace),
                 coverage: trace
                     .get("lines")
                     .and_then(|lines| Vec::<u32>::deserialize(lines).ok()),

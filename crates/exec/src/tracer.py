@@ -13,6 +13,9 @@
 import re
 import reprlib
 import sys
+from json.encoder import encode_basestring_ascii as _json_str
+from itertools import compress
+from operator import is_ as _is, is_not as _is_not
 
 TRACE_CANDIDATE_FILE = "<candidate>"
 
@@ -51,12 +54,58 @@ class BoundedRepr(reprlib.Repr):
             text = text[:half] + "…" + text[-half:]
         return text
 
+    def _plain(self, value, level):
+        """reprlib's rendering of a list or tuple of plain values (and of lists and tuples
+        of them), without reprlib's dispatch by type name; None for anything else, or for
+        an element that reprlib would cut."""
+        n = len(value)
+        kind = type(value)
+        if level <= 0 and n:
+            return "[...]" if kind is list else "(...)"
+        items = value if n <= 8 else value[:8]
+        types = set(map(type, items))
+        if types <= _ATOMS:  # the builtin repr is reprlib's
+            if items and max(map(len, map(repr, items))) > self.max_chars:
+                return None
+            text = repr(items)
+            if n > 8:
+                text = text[:-1] + (", ...]" if kind is list else ", ...)")
+            return text
+        if not types <= _NESTABLE:
+            return None
+        pieces = []
+        for item in items:
+            if type(item) in _ATOMS:
+                piece = repr(item)
+                if len(piece) > self.max_chars:
+                    return None
+            else:
+                piece = self._plain(item, level - 1)
+                if piece is None:
+                    return None
+            pieces.append(piece)
+        if n > 8:
+            pieces.append("...")
+        if kind is list:
+            return "[" + ", ".join(pieces) + "]"
+        return "(" + ", ".join(pieces) + (",)" if n == 1 else ")")
+
     def show(self, value):
         kind = type(value)
-        # Most values in a trace are small ints, floats, bools and None: their repr is
-        # short and exact, and reprlib's dispatch by type name would cost more than it.
+        # Most values in a trace are small ints, floats, bools, None and short strings, or
+        # short lists and tuples of them: their builtin repr is exactly what reprlib would
+        # produce, and reprlib's dispatch by type name costs many times more.
         if kind is int and -10**15 < value < 10**15 or kind in _PLAIN:
             return repr(value)
+        if kind is str:
+            return self.repr_str(value, 0)
+        if kind is list or kind is tuple:
+            try:
+                text = self._plain(value, self.maxlevel)
+            except BaseException:
+                text = None  # an int too long for str(), say: reprlib decides below
+            if text is not None:
+                return text
         try:
             return self.repr(value)
         except BaseException as exc:
@@ -67,29 +116,43 @@ _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 _PLAIN = (bool, float, type(None))
+# Element types whose builtin repr equals reprlib's (when at most max_chars long).
+_ATOMS = frozenset((int, float, bool, str, type(None)))
+_NESTABLE = _ATOMS | {list, tuple}
 
 
 class _Frame:
     """What the recorder remembers of one live candidate frame."""
-    __slots__ = ("func", "depth", "seen", "index", "raising")
+    __slots__ = ("func", "depth", "seen", "index", "raising", "head", "names", "values", "watch")
 
     def __init__(self, func, depth, index):
         self.func = func
         self.depth = depth
-        self.seen = {}  # name -> (id, fingerprint, repr) at the last event
+        # name -> (value, fingerprint, repr, snapshot) at the last event. The value itself,
+        # not its id: an id can be reused once the object is freed.
+        self.seen = {}
         self.index = index
         self.raising = False  # an exception is passing through, not yet handled
+        self.head = ',"func":%s,"depth":%d' % (_json_str(func), depth)  # in every event
+        # The frame's variables at the last event, in f_locals order (see _changes).
+        self.names = None
+        self.values = ()
+        self.watch = set()
 
 
 class Recorder:
-    """Turns frame callbacks into bounded events."""
+    """Turns frame callbacks into bounded events.
+
+    Events are kept as JSON text, written once when recorded: the trace leaves the child
+    as one string that the worker passes on without parsing (decoding and re-encoding
+    megabytes of small objects in Python cost as much as recording them)."""
 
     def __init__(self, mode, max_events, max_bytes, max_value_chars):
         self.mode = mode
         self.max_events = max_events
         self.max_bytes = max_bytes
         self.shower = BoundedRepr(max_value_chars)
-        self.events = []
+        self.events = []  # JSON text of each recorded event
         self.lines = set()
         self.bytes = 0
         self.total = 0
@@ -102,8 +165,10 @@ class Recorder:
     def result(self):
         if self.mode == "coverage":
             return {"lines": sorted(self.lines)}
-        return {"lines": sorted(self.lines), "events": self.events,
-                "truncated": self.truncated, "events_total": self.total}
+        return {"lines": sorted(self.lines),
+                "json": '{"events":[%s],"truncated":%s,"events_total":%d}'
+                        % (",".join(self.events), "true" if self.truncated else "false",
+                           self.total)}
 
     # -- callbacks ------------------------------------------------------------------
     def on_call(self, frame):
@@ -116,28 +181,44 @@ class Recorder:
         self.depth = state.depth + 1
         if self.mode == "coverage":
             return
-        event = {"kind": "call", "func": state.func, "line": frame.f_lineno, "depth": state.depth}
         if resumed:
-            event["resumed"] = True
-        else:
-            event["args"] = self._arguments(frame, state)
-        self._add(event)
+            self.total += 1
+            if not self.truncated:
+                self._add('{"step":%d,"kind":"call","line":%d%s,"resumed":true}'
+                          % (self.total - 1, frame.f_lineno, state.head), 64)
+            return
+        args, size = self._arguments(frame, state)
+        self.total += 1
+        if not self.truncated:
+            self._add('{"step":%d,"kind":"call","line":%d%s,"args":{%s}}'
+                      % (self.total - 1, frame.f_lineno, state.head, args), 64 + size)
 
     def on_line(self, frame, line):
-        if self.mode == "coverage":
-            self.lines.add(line)
-            return
         self.lines.add(line)
-        state = self._state(frame)
+        if self.mode == "coverage":
+            return
+        state = self.frames.get(id(frame)) or self._state(frame)
         state.raising = False  # a line ran: the exception was handled
-        event = {"kind": "line", "func": state.func, "line": line, "depth": state.depth}
+        self.total += 1
+        if self.truncated:
+            return
         changed = self._changes(frame, state)
-        if changed:
-            event["changed"] = changed
-        self._add(event)
+        if changed is None:
+            event = '{"step":%d,"kind":"line","line":%d%s}' % (self.total - 1, line, state.head)
+            size = 64
+        else:
+            event = ('{"step":%d,"kind":"line","line":%d%s,"changed":{%s}}'
+                     % (self.total - 1, line, state.head, changed[0]))
+            size = 64 + changed[1]
+        # _add, inline: this is the most frequent event
+        if len(self.events) >= self.max_events or self.bytes + size > self.max_bytes:
+            self._add(event, size)  # records that the cap is reached
+            return
+        self.bytes += size
+        self.events.append(event)
 
     def on_return(self, frame, value, yielded):
-        state = self._state(frame)
+        state = self.frames.get(id(frame)) or self._state(frame)
         self.depth = state.depth
         if not yielded:
             self.frames.pop(id(frame), None)
@@ -145,24 +226,37 @@ class Recorder:
         # exception event already said what happened (and sys.monitoring says no more).
         if self.mode == "coverage" or state.raising:
             return
-        event = {"kind": "yield" if yielded else "return", "func": state.func,
-                 "line": frame.f_lineno, "depth": state.depth, "value": self.shower.show(value)}
+        self.total += 1
+        if self.truncated:
+            return
+        text = self.shower.show(value)
+        size = 64 + len(text)
+        event = ('{"step":%d,"kind":"%s","line":%d%s,"value":%s'
+                 % (self.total - 1, "yield" if yielded else "return", frame.f_lineno,
+                    state.head, _json_str(text)))
         changed = self._changes(frame, state)
-        if changed:
-            event["changed"] = changed
-        self._add(event)
+        if changed is not None:
+            event += ',"changed":{%s}' % changed[0]
+            size += changed[1]
+        self._add(event + "}", size)
 
     def on_exception(self, frame, exc):
         if self.mode == "coverage":
             return
-        state = self._state(frame)
+        state = self.frames.get(id(frame)) or self._state(frame)
         state.raising = True
         try:
             message = str(exc)[:200]
+            message.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: not valid in JSON text
+            message = message.encode("utf-8", "backslashreplace").decode("utf-8")
         except BaseException:
             message = "<str() raised>"
-        self._add({"kind": "exception", "func": state.func, "line": frame.f_lineno,
-                   "depth": state.depth, "exc_type": type(exc).__name__, "message": message})
+        self.total += 1
+        if not self.truncated:
+            self._add('{"step":%d,"kind":"exception","line":%d%s,"exc_type":%s,"message":%s}'
+                      % (self.total - 1, frame.f_lineno, state.head,
+                         _json_str(type(exc).__name__), _json_str(message)), 64)
 
     # -- helpers ------------------------------------------------------------------------
     def _state(self, frame):
@@ -173,57 +267,65 @@ class Recorder:
         return state
 
     def _arguments(self, frame, state):
+        """The JSON of the call's arguments (inside braces) and their size estimate."""
         code = frame.f_code
         count = code.co_argcount + code.co_kwonlyargcount
         count += bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08)  # *args, **kwargs
         names = code.co_varnames[:count]
         local = frame.f_locals
-        shown = {}
+        show = self.shower.show
+        parts = []
+        size = 0
         for name in names:
             if name in local:
                 value = local[name]
-                text = self.shower.show(value)
-                state.seen[name] = (id(value), _fingerprint(value), text)
-                shown[name] = text
-        return shown
+                text = show(value)
+                state.seen[name] = (value, _fingerprint(value), text, _snapshot(value))
+                parts.append(_json_str(name) + ":" + _json_str(text))
+                size += len(name) + len(text) + 6
+        return ",".join(parts), size
 
     def _changes(self, frame, state):
-        """Variables whose value differs from the last event in this frame. Cheap first:
-        identity and a size fingerprint decide for large containers; a repr is computed
-        only for small values or when the cheap test says "changed"."""
-        changed = None
+        parts = None
+        size = 0
         seen = state.seen
+        show = self.shower.show
         for name, value in frame.f_locals.items():
             previous = seen.get(name)
-            if previous is not None and previous[0] == id(value) and type(value) in _IMMUTABLE:
-                continue  # the same immutable object: unchanged, nothing to compute
-            fingerprint = _fingerprint(value)
-            if previous is not None and previous[0] == id(value) and previous[1] == fingerprint:
-                if fingerprint is not None or not _is_mutable(value):
+            if previous is not None and previous[0] is value:
+                if type(value) in _IMMUTABLE:
                     continue
-                text = self.shower.show(value)  # small mutable container: look inside
-                if text == previous[2]:
-                    continue
+                fingerprint = _fingerprint(value)
+                if previous[1] == fingerprint:
+                    if fingerprint is not None or not isinstance(value, _MUTABLE):
+                        continue
+                    snapshot = previous[3]
+                    if snapshot is not None and _unchanged(value, snapshot):
+                        continue
+                    text = show(value)
+                    if text == previous[2]:
+                        seen[name] = (value, fingerprint, text, _snapshot(value))
+                        continue
+                else:
+                    text = show(value)
+                    if previous[2] == text:
+                        seen[name] = (value, fingerprint, text, _snapshot(value))
+                        continue
             else:
-                text = self.shower.show(value)
+                fingerprint = _fingerprint(value)
+                text = show(value)
                 if previous is not None and previous[2] == text:
-                    seen[name] = (id(value), fingerprint, text)
+                    seen[name] = (value, fingerprint, text, _snapshot(value))
                     continue
-            seen[name] = (id(value), fingerprint, text)
-            if changed is None:
-                changed = {}
-            changed[name] = text
-        return changed
+            seen[name] = (value, fingerprint, text, _snapshot(value))
+            if parts is None:
+                parts = []
+            parts.append(_json_str(name) + ":" + _json_str(text))
+            size += len(name) + len(text) + 6
+        return None if parts is None else (",".join(parts), size)
 
-    def _add(self, event):
-        self.total += 1
-        if self.truncated:
-            return
-        event["step"] = self.total - 1
-        size = 64 + len(event.get("value") or "")  # about the JSON of the fixed fields
-        for key in ("args", "changed"):
-            if key in event:
-                size += sum(len(k) + len(v) + 6 for k, v in event[key].items())
+    def _add(self, event, size):
+        """Keeps an event (its JSON; `size` estimates it), unless a cap is reached."""
         if len(self.events) >= self.max_events or self.bytes + size > self.max_bytes:
             self.truncated = True
             if self.on_truncate is not None:
@@ -235,10 +337,6 @@ class Recorder:
 
 _MUTABLE = (list, dict, set, bytearray)
 _IMMUTABLE = {int, float, bool, str, bytes, tuple, frozenset, type(None), complex}
-
-
-def _is_mutable(value):
-    return isinstance(value, _MUTABLE)
 
 
 def _fingerprint(value):
@@ -253,6 +351,29 @@ def _fingerprint(value):
     return None
 
 
+def _snapshot(value):
+    """The elements of a small list, set or dict of plain values (ints, strings, ...), to
+    tell later, by identity alone, that it still holds the very same objects: then its
+    repr cannot have changed. None for anything else."""
+    kind = type(value)
+    if kind is list or kind is set:
+        if len(value) <= 16 and _ATOMS.issuperset(map(type, value)):
+            return tuple(value)
+    elif kind is dict:
+        if (len(value) <= 16 and _ATOMS.issuperset(map(type, value))
+                and _ATOMS.issuperset(map(type, value.values()))):
+            return (tuple(value), tuple(value.values()))
+    return None
+
+
+def _unchanged(value, snapshot):
+    if type(value) is dict:
+        keys, values = snapshot
+        return (len(value) == len(keys) and all(map(_is, value, keys))
+                and all(map(_is, value.values(), values)))
+    return len(value) == len(snapshot) and all(map(_is, value, snapshot))
+
+
 class SettraceTracer:
     """The sys.settrace front end (every Python)."""
 
@@ -260,7 +381,7 @@ class SettraceTracer:
         self.recorder = recorder
         # Past the cap, events are no longer recorded but coverage must stay complete
         # (localization counts on it): switch to the cheap coverage tracer.
-        self._coverage_global, self._coverage_local = _coverage_tracer(recorder.lines.add)
+        self._coverage_global, self._coverage_local = _coverage_tracer(recorder.lines)
         recorder.on_truncate = lambda: sys.settrace(self._coverage_global)
 
     def start(self):
@@ -295,18 +416,79 @@ class SettraceTracer:
         return self._local
 
 
-def _coverage_tracer(add_line):
+def _coverage_tracer(lines):
     """The cheapest settrace tracer that sees every line of the candidate's code: loops run
-    millions of line events, so each costs one call and one set insertion, no more."""
-    def local(frame, event, arg):
-        if event == "line":
-            add_line(frame.f_lineno)
+    millions of line events, so each costs one call and one set lookup, no more. A code
+    object all of whose lines have run (by line number: a comprehension on a line already
+    seen counts too) needs no more events: its new frames get no local tracer, and the
+    frame that ran its last new line stops tracing."""
+    codes = {}  # id(code) -> (code, lines of it not run yet, or None: unknown)
+    done = set()  # id(code) of the candidate's code objects all of whose lines ran
+    waiting = {}  # line -> the sets of lines not run yet that hold it
+
+    def left(code):
+        entry = codes.get(id(code))
+        if entry is None:
+            wanted = _event_lines(code)
+            remaining = None if wanted is None else set(wanted - lines)
+            for line in remaining or ():
+                waiting.setdefault(line, []).append((remaining, id(code)))
+            entry = codes[id(code)] = (code, remaining)
+            if remaining is not None and not remaining:
+                done.add(id(code))
+        return entry[1]
+
+    def new_line(frame, line):
+        lines.add(line)
+        for remaining, key in waiting.pop(line, ()):
+            remaining.discard(line)
+            if not remaining:
+                done.add(key)
+        left(frame.f_code)  # registers a code first seen here (traced before a cap)
+        if id(frame.f_code) in done:
+            frame.f_trace = None  # every line of this code has run
+            return None
         return local
 
-    def global_(frame, event, arg):
-        return local if frame.f_code.co_filename == TRACE_CANDIDATE_FILE else None
+    def local(frame, event, arg):
+        if event == "line":
+            line = frame.f_lineno
+            if line not in lines:
+                return new_line(frame, line)
+        return local
+
+    def global_(frame, event, arg, candidate=TRACE_CANDIDATE_FILE):
+        code = frame.f_code
+        if id(code) in done or code.co_filename != candidate:
+            return None
+        left(code)
+        return None if id(code) in done else local
 
     return global_, local
+
+
+_EVENT_LINES = {}  # id(code) -> (code, its lines that can get a line event, or None)
+_PROLOGUE = frozenset(("RESUME", "RETURN_GENERATOR", "POP_TOP", "MAKE_CELL", "COPY_FREE_VARS"))
+
+
+def _event_lines(code):
+    """The lines of `code` that sys.settrace can report a line event for: those of its
+    instructions, less the `def` line when it holds only the prologue (entering a frame is
+    a call event, not a line event). None when this Python cannot tell (before 3.11)."""
+    entry = _EVENT_LINES.get(id(code))
+    if entry is None:
+        try:
+            import dis
+            found = {line for _, _, line in code.co_lines() if line is not None}
+            first = code.co_firstlineno
+            if all(op.opname in _PROLOGUE for op in dis.get_instructions(code)
+                   if op.positions.lineno == first):
+                found.discard(first)
+            found = frozenset(found)
+        except Exception:
+            found = None
+        entry = _EVENT_LINES[id(code)] = (code, found)
+    return entry[1]
 
 
 def _is_yield(frame):
@@ -337,7 +519,7 @@ class MonitoringTracer:
     def __init__(self, recorder):
         self.recorder = recorder
         self.mon = sys.monitoring
-        self.codes = set()
+        self.codes = {}  # id(code) -> code: hashing a code object costs as much as its size
         recorder.on_truncate = self._silence
 
     def start(self):
@@ -346,7 +528,7 @@ class MonitoringTracer:
         mon.restart_events()  # lines disabled after their first hit in an earlier test
         callbacks = {
             events.PY_START: self._start, events.PY_RESUME: self._start,
-            events.LINE: self._line, events.PY_RETURN: self._return,
+            events.LINE: self._line_callback(), events.PY_RETURN: self._return,
             events.PY_YIELD: self._yield, events.RAISE: self._raise,
         }
         for event, callback in callbacks.items():
@@ -357,12 +539,32 @@ class MonitoringTracer:
             wanted |= events.RAISE
         mon.set_events(self.TOOL, wanted)
 
+    def _line_callback(self):
+        """The LINE callback, the most frequent: a closure with everything at hand."""
+        recorder = self.recorder
+        add_line = recorder.lines.add
+        disable = self.mon.DISABLE
+        if recorder.mode == "coverage":
+            def line_event(code, line):
+                add_line(line)
+                return disable  # each line once: coverage needs no more
+            return line_event
+        on_line = recorder.on_line
+        getframe = sys._getframe
+
+        def line_event(code, line):
+            if recorder.truncated:
+                add_line(line)
+                return disable
+            on_line(getframe(1), line)
+        return line_event
+
     def stop(self):
         mon = self.mon
         if mon.get_tool(self.TOOL) is None:
             return
         mon.set_events(self.TOOL, 0)
-        for code in self.codes:
+        for code in self.codes.values():
             mon.set_local_events(self.TOOL, code, 0)
         mon.free_tool_id(self.TOOL)
 
@@ -370,7 +572,7 @@ class MonitoringTracer:
         """Past the cap: lines only (each once), for complete coverage at coverage's cost."""
         events = self.mon.events
         self.mon.set_events(self.TOOL, events.PY_START)
-        for code in self.codes:
+        for code in self.codes.values():
             self.mon.set_local_events(self.TOOL, code, events.LINE)
 
     def _start(self, code, offset):
@@ -378,8 +580,8 @@ class MonitoringTracer:
             return self.mon.DISABLE
         events = self.mon.events
         coverage = self.recorder.mode == "coverage" or self.recorder.truncated
-        if code not in self.codes:
-            self.codes.add(code)
+        if id(code) not in self.codes:
+            self.codes[id(code)] = code
             wanted = events.LINE
             if not coverage:
                 wanted |= events.PY_RETURN | events.PY_YIELD | events.PY_RESUME
@@ -388,13 +590,6 @@ class MonitoringTracer:
             return self.mon.DISABLE  # its lines are watched now; calls do not matter
         self.recorder.on_call(sys._getframe(1))
 
-    def _line(self, code, line):
-        recorder = self.recorder
-        if recorder.mode == "coverage" or recorder.truncated:
-            recorder.lines.add(line)
-            return self.mon.DISABLE  # each line once: coverage needs no more
-        recorder.on_line(sys._getframe(1), line)
-
     def _return(self, code, offset, value):
         self.recorder.on_return(sys._getframe(1), value, False)
 
@@ -402,7 +597,7 @@ class MonitoringTracer:
         self.recorder.on_return(sys._getframe(1), value, True)
 
     def _raise(self, code, offset, exc):
-        if code in self.codes:
+        if id(code) in self.codes:
             self.recorder.on_exception(sys._getframe(1), exc)
 
 

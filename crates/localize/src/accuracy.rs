@@ -2,11 +2,11 @@
 //! within k, ties counted pessimistically) and EXAM (the share of code lines examined, in
 //! ranked order, before reaching a faulty line; lower is better).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tracealign_core::FaultReport;
 
 /// Accuracy of one method over many cases (means; `top_k` in 0..=1).
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Accuracy {
     pub cases: usize,
     pub top1: f64,

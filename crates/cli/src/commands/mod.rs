@@ -1,14 +1,18 @@
 pub mod bench;
 pub mod build;
+pub mod eval;
+pub mod generate;
 pub mod localize;
 pub mod mutants;
 pub mod mutate;
 pub mod mutation_runs;
 pub mod pipeline;
+pub mod report;
 pub mod run;
 pub mod show;
 pub mod summary;
 pub mod trace;
+pub mod train;
 pub mod workers;
 
 use crate::args::{BenchCommand, Command};
@@ -24,5 +28,9 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Localize(args)) => bench::localize(args),
         Command::Build(command) => build::build(command),
         Command::Pipeline(args) => pipeline::pipeline(args),
+        Command::Eval(args) => eval::eval(args),
+        Command::Report(args) => report::report(args),
+        Command::Train(args) => train::train(args),
+        Command::Generate(args) => generate::generate(args),
     }
 }

@@ -27,6 +27,8 @@ const MUTATION_BUDGET: &str = "0";
 /// One step of the pipeline.
 struct Stage {
     name: &'static str,
+    /// Its output file in the pipeline's directory.
+    output: String,
     /// Stages whose outputs this one reads.
     after: Vec<&'static str>,
     /// Files from outside the pipeline this one reads.
@@ -42,7 +44,7 @@ pub fn pipeline(args: PipelineArgs) -> Result<()> {
     let stages = plan(&args);
     for stage in &stages {
         let fingerprint = fingerprint(&args.out, stage)?;
-        let output = args.out.join(format!("{}.jsonl", stage.name));
+        let output = args.out.join(&stage.output);
         let manifest = args.out.join(".stages").join(stage.name);
         let done = std::fs::read_to_string(&manifest).ok();
         let unchanged = done.as_deref().is_some_and(|d| d.starts_with(&fingerprint));
@@ -90,6 +92,7 @@ fn plan(args: &PipelineArgs) -> Vec<Stage> {
     let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let mut stages = vec![Stage {
         name: "mutants",
+        output: "mutants.jsonl".into(),
         after: vec![],
         reads: reads.clone(),
         command: Some(with(
@@ -99,12 +102,14 @@ fn plan(args: &PipelineArgs) -> Vec<Stage> {
     }];
     stages.push(Stage {
         name: "samples",
+        output: "samples.jsonl".into(),
         after: vec!["mutants"],
         reads: args.samples.iter().cloned().collect(),
         command: None,
     });
     stages.push(Stage {
         name: "runs",
+        output: "runs.jsonl".into(),
         after: vec!["samples"],
         reads: reads.clone(),
         command: Some(with(
@@ -112,8 +117,20 @@ fn plan(args: &PipelineArgs) -> Vec<Stage> {
             &strings(&["--trace", "full"]),
         )),
     });
+    // The reference solutions traced: the report's first divergences compare with them.
+    stages.push(Stage {
+        name: "references",
+        output: "references.jsonl".into(),
+        after: vec![],
+        reads: reads.clone(),
+        command: Some(with(
+            strings(&["run", "-o", &out("references")]),
+            &strings(&["--trace", "full"]),
+        )),
+    });
     stages.push(Stage {
         name: "faults",
+        output: "faults.jsonl".into(),
         after: vec!["runs"],
         reads: reads.clone(),
         command: Some(with(
@@ -122,7 +139,7 @@ fn plan(args: &PipelineArgs) -> Vec<Stage> {
         )),
     });
     let mut tokenizer = Vec::new();
-    let mut build_reads = reads;
+    let mut build_reads = reads.clone();
     if let Some(path) = &args.tokenizer {
         tokenizer = vec!["--tokenizer".to_string(), path.display().to_string()];
         build_reads.push(path.clone());
@@ -132,12 +149,39 @@ fn plan(args: &PipelineArgs) -> Vec<Stage> {
         tail.extend(tokenizer.iter().cloned());
         stages.push(Stage {
             name: kind,
+            output: format!("{kind}.jsonl"),
             after: vec!["runs", "faults"],
             reads: build_reads.clone(),
             command: Some(with(strings(&["build", kind, "-o", &out(kind)]), &tail)),
         });
     }
+    let mut eval = strings(&["eval", "--runs", &out("runs"), "--samples", &out("samples")]);
+    eval.extend(strings(&["--faults", &out("faults"), "-k", "1", "-o"]));
+    eval.push(args.out.display().to_string());
+    stages.push(Stage {
+        name: "eval",
+        output: "eval.json".into(),
+        after: vec!["samples", "runs", "faults"],
+        reads: reads.clone(),
+        command: Some(with(eval, &[])),
+    });
+    let dir = args.out.display().to_string();
+    stages.push(Stage {
+        name: "report",
+        output: "report.html".into(),
+        after: vec!["samples", "runs", "references", "faults", "sft", "eval"],
+        reads,
+        command: Some(report_command(&dir, &problems)),
+    });
     stages
+}
+
+/// `report` takes the directory and problems but no `-q` (it has no progress bar).
+fn report_command(dir: &str, problems: &[String]) -> Vec<String> {
+    let mut command = vec!["report".to_string(), dir.to_string()];
+    command.extend(problems.iter().cloned());
+    command.extend(["--title".to_string(), "tracealign pipeline".to_string()]);
+    command
 }
 
 /// The stage's fingerprint: its command, the files it reads, its predecessors' manifests.

@@ -4,10 +4,12 @@
 mod bad_input;
 mod datasets;
 mod embedded;
+mod eval;
 mod formats;
 mod hostile;
 mod localization;
 mod pipeline;
+mod report;
 mod resume;
 mod traces;
 mod verdicts;

@@ -7,7 +7,7 @@ use crate::workspace::Workspace;
 
 const REFERENCE: &str = "def total_positive(xs):\n    total = 0\n    for x in xs:\n        if x > 0:\n            total += x\n    return total\n";
 
-fn setup(ws: &Workspace) {
+pub fn setup(ws: &Workspace) {
     let tests: Vec<Json> = ["[[1, 2, 3]]", "[[-1, 5]]", "[[]]", "[[4, -4, 4]]"]
         .iter()
         .enumerate()
@@ -39,7 +39,7 @@ fn lines(ws: &Workspace, name: &str) -> Vec<Json> {
         .collect()
 }
 
-fn pipeline(ws: &Workspace) -> String {
+pub fn pipeline(ws: &Workspace) -> String {
     let args = [
         "pipeline",
         "-p",
@@ -67,7 +67,17 @@ fn pipeline_writes_every_stage_and_reuses_finished_ones() {
     setup(&ws);
     let first = pipeline(&ws);
     let all = [
-        "mutants", "samples", "runs", "faults", "sft", "dpo", "repair", "rewards",
+        "mutants",
+        "samples",
+        "runs",
+        "references",
+        "faults",
+        "sft",
+        "dpo",
+        "repair",
+        "rewards",
+        "eval",
+        "report",
     ];
     assert_eq!(reran(&first), all, "{first}");
     // Consistent outputs: 2 samples + 2 mutants, one run and one report each.
@@ -98,6 +108,26 @@ fn pipeline_writes_every_stage_and_reuses_finished_ones() {
     );
     assert!(!lines(&ws, "repair.jsonl").is_empty());
     assert!(lines(&ws, "rewards.jsonl").len() >= 4);
+    assert_eq!(
+        lines(&ws, "references.jsonl").len(),
+        1,
+        "the one reference, traced"
+    );
+    let eval: Json =
+        serde_json::from_str(&std::fs::read_to_string(ws.path("out/eval.json")).unwrap()).unwrap();
+    assert_eq!(
+        (eval["samples"].as_u64(), eval["passed"].as_u64()),
+        (Some(4), Some(1))
+    );
+    assert_eq!(
+        eval["localization"]["accuracy"]["cases"], 2,
+        "the two mutants"
+    );
+    let report = std::fs::read_to_string(ws.path("out/report.html")).unwrap();
+    assert!(
+        report.contains("bug") && report.contains("<svg"),
+        "{report}"
+    );
 
     let second = pipeline(&ws);
     assert!(reran(&second).is_empty(), "{second}");
@@ -107,7 +137,7 @@ fn pipeline_writes_every_stage_and_reuses_finished_ones() {
     let third = pipeline(&ws);
     assert_eq!(
         reran(&third),
-        ["faults", "sft", "dpo", "repair", "rewards"],
+        ["faults", "sft", "dpo", "repair", "rewards", "eval", "report"],
         "{third}"
     );
 }

@@ -1,0 +1,148 @@
+//! `tracealign generate`: sample completions of each problem's prompt from a local model
+//! (optionally with a trained adapter) and write them as samples
+//! (`{"problem_id", "sample_id", "code", "model"}`) that `tracealign run` executes.
+//!
+//! The prompt is the problem's prompt without trailing whitespace (line breaks included); the
+//! program is that prompt then the completion cut at the first stop sequence
+//! (`tracealign_core::completion::STOP_SEQUENCES`). The K samples of a problem decode together in one batch.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use tracealign_core::completion::{cut_at_stop, STOP_SEQUENCES};
+use tracealign_core::Sample;
+use tracealign_train::generate::{generate as sample_completions, SamplingConfig};
+use tracealign_train::{load_model, load_with_adapter};
+
+use crate::args::FormatArg;
+use crate::commands::run::problem_set;
+use crate::commands::train::candle_device;
+use crate::printer;
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// The model: a directory (config.json, *.safetensors, tokenizer.json) or a .gguf file.
+    #[arg(long, value_name = "DIR|FILE")]
+    pub model: PathBuf,
+    /// A trained adapter (PEFT layout, e.g. the OUT of `tracealign train`).
+    #[arg(long, value_name = "DIR")]
+    pub adapter: Option<PathBuf>,
+    /// Problems whose prompts are completed. Default: the embedded problem set.
+    #[arg(long, short = 'p', value_name = "FILE")]
+    pub problems: Option<PathBuf>,
+    /// The problems' format (default: detected).
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// Samples per problem.
+    #[arg(short = 'n', long, default_value_t = 1)]
+    pub samples: usize,
+    /// Sampling temperature (0: greedy).
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f64,
+    /// Nucleus sampling mass.
+    #[arg(long, default_value_t = 1.0)]
+    pub top_p: f64,
+    /// Tokens per completion at most.
+    #[arg(long, default_value_t = 384)]
+    pub max_new_tokens: usize,
+    /// Seed of the sampler (each problem i uses seed + i).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Only the first N problems.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// The `model` field of the samples. Default: the model's file or directory name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Output samples file.
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FILE",
+        default_value = "samples.jsonl"
+    )]
+    pub out: PathBuf,
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+pub fn generate(args: GenerateArgs) -> Result<()> {
+    let device = candle_device()?;
+    let loaded = match &args.adapter {
+        Some(adapter) => load_with_adapter(&args.model, adapter, &device),
+        None => load_model(&args.model, None, &device),
+    }
+    .with_context(|| format!("cannot load the model {}", args.model.display()))?;
+    let mut problems = problem_set(args.problems.as_deref(), args.format)?;
+    if let Some(limit) = args.limit {
+        problems.truncate(limit);
+    }
+    let name = args.name.clone().unwrap_or_else(|| model_name(&args));
+    let file = std::fs::File::create(&args.out)
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    let mut out = std::io::LineWriter::new(file);
+    let bar = printer::progress(problems.len(), "generating", args.quiet);
+    let mut tokens = 0;
+    let started = std::time::Instant::now();
+    for (i, problem) in problems.iter().enumerate() {
+        // All trailing whitespace goes: SmolLM2 given a prompt ending in a line break writes
+        // prose or a closing fence instead of the body.
+        let prompt = problem.prompt.trim_end();
+        let sampling = SamplingConfig {
+            temperature: args.temperature,
+            top_p: args.top_p,
+            max_new_tokens: args.max_new_tokens,
+            seed: args.seed + i as u64,
+            stop: STOP_SEQUENCES.iter().map(|s| s.to_string()).collect(),
+        };
+        let completions = sample_completions(
+            &loaded.model,
+            &loaded.tokenizer,
+            prompt,
+            args.samples,
+            &sampling,
+        )
+        .with_context(|| format!("cannot generate for problem `{}`", problem.id))?;
+        for (k, completion) in completions.iter().enumerate() {
+            tokens += completion.tokens;
+            let sample = Sample {
+                problem_id: problem.id.clone(),
+                sample_id: format!("{}#{k}", problem.id),
+                code: format!("{prompt}{}", cut_at_stop(&completion.text, &STOP_SEQUENCES)),
+                model: Some(name.clone()),
+                mutation: None,
+            };
+            writeln!(out, "{}", serde_json::to_string(&sample)?)
+                .with_context(|| format!("cannot write {}", args.out.display()))?;
+        }
+        bar.inc(1);
+        bar.set_message(format!(
+            "{:.1} tok/s",
+            tokens as f64 / started.elapsed().as_secs_f64()
+        ));
+    }
+    bar.finish_and_clear();
+    eprintln!(
+        "wrote {} samples of {} problems to {} ({tokens} tokens, {:.1} tokens/s)",
+        problems.len() * args.samples,
+        problems.len(),
+        args.out.display(),
+        tokens as f64 / started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn model_name(args: &GenerateArgs) -> String {
+    let stem = |p: &PathBuf| {
+        p.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    match &args.adapter {
+        Some(adapter) => format!("{}+{}", stem(&args.model), stem(adapter)),
+        None => stem(&args.model),
+    }
+}

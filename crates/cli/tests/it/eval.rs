@@ -1,0 +1,214 @@
+//! `tracealign eval`: pass@k and failure categories of real runs; sampling from an
+//! OpenAI-compatible server started by the test (retries, concurrency, resume).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{json, Value as Json};
+
+use crate::workspace::{increment_problem, sample, Workspace};
+
+fn read_json(ws: &Workspace, name: &str) -> Json {
+    let text = std::fs::read_to_string(ws.path(name)).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn pass_at(eval: &Json, k: u64) -> f64 {
+    eval["pass_at_k"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["k"] == k)
+        .unwrap_or_else(|| panic!("pass@{k} in {eval}"))["mean"]
+        .as_f64()
+        .unwrap()
+}
+
+#[test]
+fn eval_scores_runs_with_unbiased_pass_at_k_and_failure_categories() {
+    let ws = Workspace::new();
+    ws.write_jsonl("problems.jsonl", &[increment_problem()]);
+    ws.write_jsonl(
+        "samples.jsonl",
+        &[
+            sample("ok1", "def f(x):\n    return x + 1\n"),
+            sample("ok2", "def f(x):\n    return 1 + x\n"),
+            sample("wrong", "def f(x):\n    return x\n"),
+            sample("crash", "def f(x):\n    return [x][x + 1]\n"),
+            sample("syntax", "def f(x)\n    return x + 1\n"),
+        ],
+    );
+    let args = [
+        "eval",
+        "-p",
+        "problems.jsonl",
+        "-s",
+        "samples.jsonl",
+        "-k",
+        "1,2,10",
+        "-o",
+        "out",
+    ];
+    let first = ws.run_ok(&args);
+    let eval = read_json(&ws, "out/eval.json");
+    // n = 5, c = 2: pass@1 = 2/5; pass@2 = 1 - C(3,2)/C(5,2) = 1 - 3/10; pass@10 needs n ≥ 10.
+    assert!((pass_at(&eval, 1) - 0.4).abs() < 1e-12, "{eval}");
+    assert!((pass_at(&eval, 2) - 0.7).abs() < 1e-12, "{eval}");
+    assert_eq!(eval["skipped_k"], json!([10]));
+    assert_eq!(
+        eval["categories"],
+        json!({"passed": 2, "wrong_answer": 1, "runtime_error:IndexError": 1, "syntax_error": 1})
+    );
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        stdout.contains("pass@1") && stdout.contains("40.0%"),
+        "{stdout}"
+    );
+
+    // A second call reuses the finished runs instead of running them again.
+    let second = ws.run_ok(&args);
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("resuming: 5 of 5 samples"), "{stderr}");
+    assert_eq!(
+        read_json(&ws, "out/eval.json")["categories"],
+        eval["categories"]
+    );
+}
+
+/// An OpenAI-compatible completions server in Python: the first request gets HTTP 503 (a
+/// retry must follow); then each prompt's requests get, in turn, a correct body, a wrong
+/// one, a correct one. Every request body is logged to `requests.jsonl`.
+const SERVER: &str = r#"
+import json, sys, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+answers = ["    return x + 1\n\n\ndef unused():\n    pass\n", "    return x\n", "    return x + 1\n"]
+lock = threading.Lock()
+state = {"requests": 0, "per_prompt": {}}
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        with lock:
+            state["requests"] += 1
+            first = state["requests"] == 1
+            with open(sys.argv[1], "a") as log:
+                log.write(json.dumps({"path": self.path, "body": body}) + "\n")
+            if not first:
+                seen = state["per_prompt"].get(body["prompt"], 0)
+                state["per_prompt"][body["prompt"]] = seen + 1
+        if first:
+            self.send_response(503)
+            self.end_headers()
+            return
+        text = answers[seen % len(answers)]
+        reply = json.dumps({"choices": [{"text": text, "index": 0}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_server(ws: &Workspace) -> (Server, u16) {
+    let mut child = Command::new("python3")
+        .args(["-c", SERVER])
+        .arg(ws.path("requests.jsonl"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 starts the server");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line.trim().parse().expect("the server prints its port");
+    (Server(child), port)
+}
+
+#[test]
+fn eval_samples_an_openai_compatible_server_with_retries() {
+    let ws = Workspace::new();
+    ws.write_jsonl("problems.jsonl", &[increment_problem()]);
+    let (_server, port) = start_server(&ws);
+    let url = format!("http://127.0.0.1:{port}");
+    let args = [
+        "eval",
+        "-p",
+        "problems.jsonl",
+        "--endpoint",
+        &url,
+        "--model-name",
+        "tiny",
+        "-n",
+        "3",
+        "--temperature",
+        "0.8",
+        "--concurrency",
+        "1",
+        "-k",
+        "1,3",
+        "-o",
+        "out",
+    ];
+    ws.run_ok(&args);
+    let samples: Vec<Json> = std::fs::read_to_string(ws.path("out/samples.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(samples.len(), 3);
+    let codes: Vec<&str> = samples
+        .iter()
+        .map(|s| s["code"].as_str().unwrap())
+        .collect();
+    // The prompt, then the completion cut before the next top-level `def`.
+    assert_eq!(codes[0], "def f(x):\n    return x + 1\n\n");
+    assert_eq!(codes[1], "def f(x):\n    return x\n");
+    assert!(samples.iter().all(|s| s["model"] == "tiny"));
+    let eval = read_json(&ws, "out/eval.json");
+    assert!((pass_at(&eval, 1) - 2.0 / 3.0).abs() < 1e-12, "{eval}");
+    assert_eq!(pass_at(&eval, 3), 1.0);
+
+    let requests: Vec<Json> = std::fs::read_to_string(ws.path("requests.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(requests.len(), 4, "three samples and one retried 503");
+    let body = &requests[1]["body"];
+    assert_eq!(requests[1]["path"], "/v1/completions");
+    assert_eq!(
+        (&body["model"], &body["prompt"]),
+        (&json!("tiny"), &json!("def f(x):\n"))
+    );
+    assert_eq!(body["temperature"], 0.8);
+    assert!(body["stop"].as_array().unwrap().contains(&json!("\ndef ")));
+    let mut seeds: Vec<u64> = requests[1..]
+        .iter()
+        .map(|r| r["body"]["seed"].as_u64().unwrap())
+        .collect();
+    seeds.sort();
+    assert_eq!(seeds, [0, 1, 2]);
+
+    // Rerun: every sample is kept, no request is made.
+    ws.run_ok(&args);
+    let after = std::fs::read_to_string(ws.path("requests.jsonl")).unwrap();
+    assert_eq!(after.lines().count(), 4);
+    // Other settings in the same directory are refused, not mixed in.
+    let mut other = args.to_vec();
+    other[10] = "0.2";
+    let error = ws.run_err(&other);
+    assert!(error.contains("--fresh"), "{error}");
+}

@@ -1,0 +1,114 @@
+//! From a model's text to a program: where a completion ends, and the code in a chat reply.
+
+use crate::Problem;
+
+/// Where a plain completion of a HumanEval-style prompt ends: the start of the next
+/// top-level statement (Codex's stop list). The function body before it is the answer.
+pub const STOP_SEQUENCES: [&str; 5] = ["\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#"];
+
+/// `text` cut before the first of `stops`.
+pub fn cut_at_stop<'a>(text: &'a str, stops: &[impl AsRef<str>]) -> &'a str {
+    let end = stops
+        .iter()
+        .filter_map(|stop| text.find(stop.as_ref()))
+        .min()
+        .unwrap_or(text.len());
+    &text[..end]
+}
+
+/// The prompt a completion model continues: the problem's prompt without trailing
+/// whitespace after the last line break (a prompt ending in spaces makes small models stop
+/// at once), so the model writes the indentation itself.
+pub fn completion_prompt(problem: &Problem) -> &str {
+    problem.prompt.trim_end_matches([' ', '\t'])
+}
+
+/// The program a completion stands for: the prompt it continued, then the completion.
+pub fn program_of_completion(
+    problem: &Problem,
+    completion: &str,
+    stops: &[impl AsRef<str>],
+) -> String {
+    format!(
+        "{}{}",
+        completion_prompt(problem),
+        cut_at_stop(completion, stops)
+    )
+}
+
+/// The program in a chat reply: the first fenced code block that defines the entry point
+/// (else the first fenced block, else the whole reply). A block that does not define the
+/// entry point is taken as the function's body and put after the prompt.
+pub fn program_of_chat_reply(problem: &Problem, reply: &str) -> String {
+    let blocks = fenced_blocks(reply);
+    let defines = |code: &str| code.contains(&format!("def {}", problem.entry_point));
+    let code = blocks
+        .iter()
+        .find(|b| defines(b))
+        .or(blocks.first())
+        .map_or(reply, |b| b.as_str());
+    if defines(code) {
+        code.to_string()
+    } else {
+        format!("{}{}", completion_prompt(problem), code)
+    }
+}
+
+/// The contents of ``` fenced blocks, in order.
+fn fenced_blocks(text: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            match current.take() {
+                Some(block) => blocks.push(block),
+                None => current = Some(String::new()),
+            }
+        } else if let Some(block) = current.as_mut() {
+            block.push_str(line);
+            block.push('\n');
+        }
+    }
+    blocks.extend(current);
+    blocks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem() -> Problem {
+        let mut problem = crate::embedded::problems().remove(0);
+        problem.prompt = "def add(a, b):\n    \"\"\"Sum.\"\"\"\n    ".into();
+        problem.entry_point = "add".into();
+        problem
+    }
+
+    #[test]
+    fn a_completion_ends_at_the_next_top_level_statement() {
+        let program = program_of_completion(
+            &problem(),
+            "    return a + b\n\n\ndef main():\n    pass\n",
+            &STOP_SEQUENCES,
+        );
+        assert_eq!(
+            program,
+            "def add(a, b):\n    \"\"\"Sum.\"\"\"\n    return a + b\n\n"
+        );
+    }
+
+    #[test]
+    fn a_chat_reply_gives_its_block_that_defines_the_entry_point() {
+        let reply =
+            "Here:\n```\nimport math\n```\n```python\ndef add(a, b):\n    return a + b\n```\nDone.";
+        assert_eq!(
+            program_of_chat_reply(&problem(), reply),
+            "def add(a, b):\n    return a + b\n"
+        );
+        let body_only = "```python\n    return a + b\n```";
+        assert_eq!(
+            program_of_chat_reply(&problem(), body_only),
+            "def add(a, b):\n    \"\"\"Sum.\"\"\"\n    return a + b\n"
+        );
+    }
+}

@@ -1,0 +1,52 @@
+//! HTML text: escaping and the page frame with its style sheet.
+
+/// `text` safe inside HTML text and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The page around `body`. The favicon is an empty data URL: without one a browser asks
+/// for `/favicon.ico`, which fails (a console error) when the file is opened from disk.
+pub fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <link rel=\"icon\" href=\"data:,\">\n<title>{}</title>\n<style>\n{}</style>\n</head>\n\
+         <body>\n<main>\n{body}</main>\n</body>\n</html>\n",
+        escape(title),
+        include_str!("style.css")
+    )
+}
+
+/// A colour from white (0) through amber to red (1), for heat maps.
+pub fn heat(value: f64) -> String {
+    let v = value.clamp(0.0, 1.0);
+    // Hue 50 (amber) down to 0 (red); lightness from white to a saturated tone.
+    let hue = 50.0 * (1.0 - v);
+    let lightness = 100.0 - 45.0 * v;
+    format!("hsl({hue:.0}, 90%, {lightness:.0}%)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_quotes() {
+        assert_eq!(
+            escape("a<b && \"c\"'"),
+            "a&lt;b &amp;&amp; &quot;c&quot;&#39;"
+        );
+    }
+}

@@ -1,0 +1,32 @@
+//! LoRA fine-tuning of Llama-family code models on CPU (or CUDA behind the `cuda` feature):
+//! a differentiable decoder ([`model`]) with adapters ([`lora`]), fault-aware weighted
+//! cross-entropy ([`loss`]), DPO ([`dpo`]), AdamW with warm-up and cosine decay ([`optim`]),
+//! checkpoints and PEFT export ([`checkpoint`], [`peft`]), GGUF loading ([`gguf`]) and
+//! sampling with a KV cache ([`generate`]).
+//!
+//! Libraries never print: progress is reported through callbacks the CLI renders.
+
+pub mod batch;
+pub mod checkpoint;
+pub mod config;
+pub mod data;
+pub mod dpo;
+pub mod error;
+pub mod generate;
+pub mod gguf;
+pub mod load;
+pub mod lora;
+pub mod loss;
+pub mod model;
+pub mod optim;
+pub mod peft;
+pub mod tokenizer;
+pub mod trainer;
+
+pub use candle_core::Device;
+pub use config::Config;
+pub use error::{Result, TrainError};
+pub use load::{load_model, load_with_adapter, save_merged, LoadedModel};
+pub use lora::{LoraConfig, ATTENTION_TARGETS, MLP_TARGETS};
+pub use model::{Cache, Model, Weights};
+pub use trainer::{Examples, StepMetrics, TrainConfig, Trainer};

@@ -1,0 +1,142 @@
+//! Tests on SmolLM2-135M-Instruct (Q4_1 GGUF). `scripts/fetch_smollm2.py` fetches it and
+//! `.ci/run` points `TRACEALIGN_SMOLLM2_GGUF` at it; without it these tests print why they
+//! skip and pass.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use candle_core::Device;
+use tracealign_train::batch::Sequence;
+use tracealign_train::generate::{generate, python_stop_sequences, SamplingConfig};
+use tracealign_train::{load_model, Examples, LoadedModel, LoraConfig, TrainConfig, Trainer};
+
+/// HumanEval/0's prompt.
+const PROMPT: &str = r#"from typing import List
+
+
+def has_close_elements(numbers: List[float], threshold: float) -> bool:
+    """ Check if in given list of numbers, are any two numbers closer to each other than
+    given threshold.
+    >>> has_close_elements([1.0, 2.0, 3.0], 0.5)
+    False
+    >>> has_close_elements([1.0, 2.8, 3.0, 4.0, 5.0, 2.0], 0.3)
+    True
+    """
+"#;
+
+const SOLUTION: &str = "    for idx, elem in enumerate(numbers):
+        for idx2, elem2 in enumerate(numbers):
+            if idx != idx2:
+                distance = abs(elem - elem2)
+                if distance < threshold:
+                    return True
+
+    return False
+";
+
+fn gguf() -> Option<PathBuf> {
+    match std::env::var_os("TRACEALIGN_SMOLLM2_GGUF").map(PathBuf::from) {
+        Some(path) if path.is_file() => Some(path),
+        Some(path) => {
+            eprintln!(
+                "skipped: TRACEALIGN_SMOLLM2_GGUF={} is not a file",
+                path.display()
+            );
+            None
+        }
+        None => {
+            eprintln!(
+                "skipped: TRACEALIGN_SMOLLM2_GGUF is not set (run scripts/fetch_smollm2.py and \
+                 point it at the printed path)"
+            );
+            None
+        }
+    }
+}
+
+fn load(lora: Option<&LoraConfig>) -> Option<LoadedModel> {
+    gguf().map(|path| load_model(&path, lora, &Device::Cpu).unwrap())
+}
+
+#[test]
+fn smollm2_tokenizer_round_trips_python_and_maps_chat_tokens_to_single_ids() {
+    let Some(loaded) = load(None) else { return };
+    let t = &loaded.tokenizer;
+    let source = format!("{PROMPT}{SOLUTION}\nprint(has_close_elements([1.0, 2.0], 0.5))  # ünïcode ✓\n\t\tx = 12345\n");
+    let ids = t.encode(&source).unwrap();
+    assert_eq!(t.decode(&ids).unwrap(), source);
+    assert_eq!(t.encode("<|im_start|>").unwrap(), vec![1]);
+    assert_eq!(t.encode("<|im_end|>").unwrap(), vec![2]);
+    assert_eq!(t.encode("<|endoftext|>").unwrap(), vec![0]);
+    let chat = t.encode("<|im_start|>user\nhi<|im_end|>\n").unwrap();
+    assert_eq!(chat.first(), Some(&1));
+    assert!(chat.contains(&2));
+    // Digits are split one by one (llama.cpp's "smollm" pre-tokenizer).
+    assert_eq!(t.encode("12345").unwrap().len(), 5);
+    assert_eq!(loaded.model.config.vocab_size, 49152);
+}
+
+fn parses_as_python(code: &str) -> bool {
+    let mut child = Command::new("python3")
+        .args(["-c", "import ast, sys; ast.parse(sys.stdin.read())"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(code.as_bytes())
+        .unwrap();
+    child.wait().unwrap().success()
+}
+
+#[test]
+fn smollm2_greedy_completion_of_a_humaneval_prompt_parses() {
+    let Some(loaded) = load(None) else { return };
+    let prompt = PROMPT.trim_end();
+    let sampling = SamplingConfig {
+        max_new_tokens: 160,
+        stop: python_stop_sequences(),
+        ..SamplingConfig::default()
+    };
+    let out = generate(&loaded.model, &loaded.tokenizer, prompt, 1, &sampling).unwrap();
+    let code = format!("{prompt}{}", out[0].text);
+    eprintln!("{code}");
+    assert!(out[0].tokens > 5, "the model wrote something");
+    assert!(parses_as_python(&code), "does not parse:\n{code}");
+}
+
+#[test]
+fn smollm2_one_lora_step_lowers_the_loss_of_its_row() {
+    let lora = LoraConfig {
+        rank: 8,
+        ..LoraConfig::default()
+    };
+    let Some(loaded) = load(Some(&lora)) else {
+        return;
+    };
+    let t = &loaded.tokenizer;
+    let prompt = t.encode(PROMPT.trim_end()).unwrap();
+    let mut completion = t.encode(&format!("\n{SOLUTION}")).unwrap();
+    completion.push(0);
+    let weights = vec![1.0; completion.len()];
+    let row = Sequence::prompt_completion(&prompt, &completion, &weights);
+    let config = TrainConfig {
+        steps: 1,
+        batch_size: 1,
+        lr: 1e-3,
+        ..TrainConfig::default()
+    };
+    let mut trainer = Trainer::new(loaded.model, Examples::Sft(vec![row]), config, 0).unwrap();
+    let before = trainer.evaluate().unwrap();
+    let metrics = trainer.step().unwrap();
+    let after = trainer.evaluate().unwrap();
+    eprintln!(
+        "loss {before:.4} → {after:.4}; {:.0} tokens/s",
+        metrics.tokens_per_second
+    );
+    assert!((metrics.loss - before).abs() < 1e-4);
+    assert!(after < before, "loss {before} → {after}");
+}
