@@ -62,6 +62,45 @@ pub enum BenchCommand {
     /// problems' reference solutions, or with --samples on real failing programs whose
     /// ground truth is the diff to the nearest passing program of another model.
     Localize(BenchLocalizeArgs),
+    /// The suite of record in one run: execution throughput against a fresh interpreter per
+    /// sample, tracing overhead (coverage, full) against untraced, and localization accuracy
+    /// on mutants. Writes DIR/bench.md and DIR/bench.json.
+    Suite(BenchSuiteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchSuiteArgs {
+    /// Problems whose reference solutions are the workload. Default: the embedded set.
+    #[arg(long, short = 'p', value_name = "FILE")]
+    pub problems: Option<PathBuf>,
+
+    /// Problem file format, when detection guesses wrong.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+
+    /// Where the table, the JSON and the runs go.
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "DIR",
+        default_value = "tracealign-bench"
+    )]
+    pub out: PathBuf,
+
+    /// Timed runs of each kind; the median is reported.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub repeats: usize,
+
+    /// Mutants per problem for the localization benchmark.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub mutants_per_problem: usize,
+
+    /// Mutants of each failing program run for mutation-based localization.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub mutation_budget: usize,
+
+    #[command(flatten)]
+    pub exec: ExecArgs,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 //! One test binary; `workspace` gives each test its own directory and a command wrapper.
 
 mod bad_input;
+mod bench;
 mod datasets;
 mod embedded;
 mod eval;

@@ -1,0 +1,302 @@
+//! `tracealign bench suite`: the benchmarks of record in one run, written as one table
+//! (`DIR/bench.md`) and one JSON file (`DIR/bench.json`).
+//!
+//! - **Execution throughput**: the problems' reference solutions run by `tracealign run`
+//!   (warm workers, fork per sample) against the usual way — a fresh interpreter per sample
+//!   running the program and its tests (what HumanEval's harness does) — with the same
+//!   parallelism. Median of `--repeats` runs each.
+//! - **Tracing overhead**: the same run with `--trace coverage` and `--trace full`, against
+//!   untraced; line events recorded and bytes stored.
+//! - **Localization**: `bench localize` on killed mutants of the reference solutions.
+//!
+//! Timings on a shared machine are noisy: every ratio compares measurements of this run.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde_json::{json, Value as Json};
+use tracealign_core::formats::runs::read_runs;
+use tracealign_core::{Args as TestArgs, Problem, TestKind};
+use tracealign_exec::resolve_python;
+
+use crate::args::{BenchLocalizeArgs, BenchSuiteArgs, RunArgs, TraceArg};
+use crate::commands::run::problem_set;
+use crate::commands::{bench, run};
+
+/// One row of the table.
+struct Row {
+    benchmark: &'static str,
+    measure: String,
+    value: f64,
+    baseline: Option<(String, f64)>,
+    /// How the ratio reads: `higher` is better (throughput) or `lower` (overhead).
+    unit: &'static str,
+}
+
+pub fn suite(args: BenchSuiteArgs) -> Result<()> {
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let problems = problem_set(args.problems.as_deref(), args.format)?;
+    let mut rows = Vec::new();
+    let untraced = timed_runs(&args, TraceArg::None)?;
+    let fresh = fresh_interpreter_per_sample(&args, &problems)?;
+    let samples = problems.len() as f64;
+    rows.push(Row {
+        benchmark: "execution",
+        measure: "samples/s, whole command".into(),
+        value: samples / untraced.wall_s,
+        baseline: Some(("fresh interpreter per sample".into(), samples / fresh)),
+        unit: "samples/s",
+    });
+    rows.push(Row {
+        benchmark: "execution",
+        measure: "samples/s, samples phase".into(),
+        value: samples / untraced.run_s,
+        baseline: Some(("fresh interpreter per sample".into(), samples / fresh)),
+        unit: "samples/s",
+    });
+    let mut tracing = json!({});
+    for mode in [TraceArg::Coverage, TraceArg::Full] {
+        let traced = timed_runs(&args, mode)?;
+        let name = format!("{mode:?}").to_lowercase();
+        rows.push(Row {
+            benchmark: "tracing",
+            measure: format!("{name}: samples phase, s"),
+            value: traced.run_s,
+            baseline: Some(("untraced".into(), untraced.run_s)),
+            unit: "s",
+        });
+        tracing[&name] =
+            json!({"run_s": traced.run_s, "events": traced.events, "bytes": traced.bytes});
+    }
+    let localization = localization(&args)?;
+    for (method, accuracy) in &localization {
+        rows.push(Row {
+            benchmark: "localization",
+            measure: format!("{method}: top-1 on mutants"),
+            value: accuracy["top1"].as_f64().unwrap_or(0.0) * 100.0,
+            baseline: None,
+            unit: "%",
+        });
+    }
+    let table = markdown(&rows, &tracing);
+    print!("{table}");
+    std::fs::write(args.out.join("bench.md"), &table)?;
+    let json = json!({
+        "problems": problems.len(),
+        "repeats": args.repeats,
+        "execution": {"untraced": untraced.json(), "fresh_interpreter_s": fresh},
+        "tracing": tracing,
+        "localization": localization.into_iter().collect::<serde_json::Map<_, _>>(),
+    });
+    std::fs::write(
+        args.out.join("bench.json"),
+        serde_json::to_string_pretty(&json)? + "\n",
+    )?;
+    println!(
+        "→ {} and {}",
+        args.out.join("bench.md").display(),
+        args.out.join("bench.json").display()
+    );
+    Ok(())
+}
+
+/// Medians of repeated `tracealign run`s of the reference solutions.
+struct Timed {
+    wall_s: f64,
+    run_s: f64,
+    /// Line events recorded (`full`), or lines covered (`coverage`), over every test.
+    events: u64,
+    bytes: u64,
+}
+
+impl Timed {
+    fn json(&self) -> Json {
+        json!({"wall_s": self.wall_s, "run_s": self.run_s})
+    }
+}
+
+fn timed_runs(args: &BenchSuiteArgs, trace: TraceArg) -> Result<Timed> {
+    let name = format!("{trace:?}").to_lowercase();
+    let output = args.out.join(format!("runs-{name}.jsonl"));
+    let summary = args.out.join(format!("summary-{name}.json"));
+    let (mut walls, mut runs) = (Vec::new(), Vec::new());
+    for _ in 0..args.repeats.max(1) {
+        run::run(RunArgs {
+            problems: args.problems.clone(),
+            samples: None,
+            output: output.clone(),
+            format: args.format,
+            resume: false,
+            skip_unknown: false,
+            exec: args.exec.clone(),
+            trace,
+            trace_max_events: 10_000,
+            trace_value_chars: 60,
+            summary_json: Some(summary.clone()),
+            quiet: true,
+        })?;
+        let figures: Json = serde_json::from_str(&std::fs::read_to_string(&summary)?)?;
+        walls.push(figures["wall_s"].as_f64().unwrap_or(f64::NAN));
+        runs.push(figures["run_s"].as_f64().unwrap_or(f64::NAN));
+    }
+    let events = read_runs(&output)?
+        .iter()
+        .flat_map(|e| &e.tests)
+        .map(|t| match (&t.trace, &t.coverage) {
+            (Some(trace), _) => trace.events.len() as u64,
+            (None, Some(lines)) => lines.len() as u64,
+            (None, None) => 0,
+        })
+        .sum();
+    let sidecar = tracealign_core::formats::runs::sidecar_path(&output);
+    let bytes = [output.as_path(), sidecar.as_path()]
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    Ok(Timed {
+        wall_s: median(walls),
+        run_s: median(runs),
+        events,
+        bytes,
+    })
+}
+
+/// Seconds to run every reference solution and its tests, one fresh `python` process per
+/// problem, as many at once as tracealign has workers. Median of the repeats.
+fn fresh_interpreter_per_sample(args: &BenchSuiteArgs, problems: &[Problem]) -> Result<f64> {
+    let python = resolve_python(args.exec.python.as_deref())?;
+    let dir = args.out.join("fresh-interpreter");
+    std::fs::create_dir_all(&dir)?;
+    let scripts: Vec<PathBuf> = problems
+        .iter()
+        .enumerate()
+        .map(|(i, problem)| {
+            let path = dir.join(format!("{i}.py"));
+            std::fs::write(&path, standalone_script(problem)).map(|()| path)
+        })
+        .collect::<std::io::Result<_>>()?;
+    let jobs = args
+        .exec
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let mut times = Vec::new();
+    for _ in 0..args.repeats.max(1) {
+        let started = Instant::now();
+        let next = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..jobs {
+                scope.spawn(|| {
+                    while let Some(script) = scripts.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        let _ = Command::new(&python).arg(script).current_dir(&dir).output();
+                    }
+                });
+            }
+        });
+        times.push(started.elapsed().as_secs_f64());
+    }
+    Ok(median(times))
+}
+
+/// The program, then each test in turn, a failing test not stopping the others.
+fn standalone_script(problem: &Problem) -> String {
+    let mut script = format!(
+        "{}\n\ncandidate = {}\n",
+        problem.reference, problem.entry_point
+    );
+    for test in &problem.tests {
+        let code = match &test.kind {
+            TestKind::Code { code } => code.clone(),
+            TestKind::Call {
+                args: TestArgs::Json(json),
+                ..
+            } => {
+                format!(
+                    "import json\ncandidate(*json.loads({}))",
+                    json_literal(json)
+                )
+            }
+            TestKind::Call {
+                args: TestArgs::Python(source),
+                ..
+            } => format!("candidate({source})"),
+        };
+        script.push_str(&format!(
+            "try:\n    exec({}, dict(globals()))\nexcept BaseException:\n    pass\n",
+            json_literal(&code)
+        ));
+    }
+    script
+}
+
+/// A JSON string literal is also a Python string literal.
+fn json_literal(text: &str) -> String {
+    serde_json::to_string(text).expect("strings serialize")
+}
+
+/// `bench localize` on mutants, as method → figures.
+fn localization(args: &BenchSuiteArgs) -> Result<Vec<(String, Json)>> {
+    let path = args.out.join("localize.json");
+    bench::localize(BenchLocalizeArgs {
+        problems: args.problems.clone(),
+        format: args.format,
+        samples: None,
+        per_problem: args.mutants_per_problem,
+        seed: 0,
+        json: Some(path.clone()),
+        cases: None,
+        fit: false,
+        mutation_budget: args.mutation_budget,
+        exec: args.exec.clone(),
+        quiet: true,
+    })?;
+    let figures: Json = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+    let wanted = ["combined", "divergence", "ochiai", "trivial", "random"];
+    Ok(wanted
+        .iter()
+        .filter_map(|m| figures.get(*m).map(|f| (m.to_string(), f.clone())))
+        .collect())
+}
+
+fn markdown(rows: &[Row], tracing: &Json) -> String {
+    let mut text = String::from(
+        "| benchmark | measure | tracealign | baseline | ratio |\n| --- | --- | ---: | --- | ---: |\n",
+    );
+    for row in rows {
+        let (baseline, ratio) = match &row.baseline {
+            Some((name, value)) => (
+                format!("{name}: {value:.2} {}", row.unit),
+                format!("{:.2}×", row.value / value),
+            ),
+            None => (String::new(), String::new()),
+        };
+        text.push_str(&format!(
+            "| {} | {} | {:.2} {} | {baseline} | {ratio} |\n",
+            row.benchmark, row.measure, row.value, row.unit
+        ));
+    }
+    for mode in ["coverage", "full"] {
+        let t = &tracing[mode];
+        text.push_str(&format!(
+            "\n{mode}: {} {} recorded, {} bytes stored",
+            t["events"],
+            if mode == "full" {
+                "events"
+            } else {
+                "covered lines"
+            },
+            t["bytes"]
+        ));
+    }
+    text.push('\n');
+    text
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
