@@ -13,6 +13,7 @@ pub mod execution;
 pub mod fault;
 pub mod formats;
 pub mod problem;
+pub mod random;
 pub mod sample;
 pub mod trace;
 pub mod value;

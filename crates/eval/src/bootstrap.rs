@@ -3,6 +3,7 @@
 //! because samples of one problem are not independent.
 
 use serde::{Deserialize, Serialize};
+use tracealign_core::random::SplitMix64;
 
 /// A mean and its 95% bootstrap interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -25,7 +26,7 @@ pub fn interval(values: &[f64], seed: u64) -> Interval {
             high: mean,
         };
     }
-    let mut random = SplitMix64(seed);
+    let mut random = SplitMix64::new(seed);
     let mut means: Vec<f64> = (0..RESAMPLES)
         .map(|_| {
             let total: f64 = (0..values.len())
@@ -48,24 +49,6 @@ fn mean(values: &[f64]) -> f64 {
         0.0
     } else {
         values.iter().sum::<f64>() / values.len() as f64
-    }
-}
-
-/// A small, fast, seedable generator (Steele et al.'s SplitMix64); statistical quality is
-/// ample for resampling indices.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
     }
 }
 

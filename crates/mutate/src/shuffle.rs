@@ -3,45 +3,13 @@
 //! The order must be identical on every machine and with every build, because benchmark
 //! files record "the first N mutants for seed S". That rules out the `rand` crate (its
 //! generators' output streams have changed between releases) and anything hashed with a
-//! per-process key; we use SplitMix64, which is fully specified by a few lines of integer
-//! arithmetic.
+//! per-process key; we use SplitMix64 (`tracealign_core::random`).
 
 use std::collections::{BTreeMap, VecDeque};
 
+use tracealign_core::random::SplitMix64;
+
 use crate::{Mutant, Operator};
-
-/// SplitMix64 (Steele, Lea & Flood 2014, as used to seed xoshiro): tiny, fast and with
-/// good statistical quality for shuffling.
-pub(crate) struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub(crate) fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A value in `0..n` (`n > 0`), by the multiply-shift mapping: its bias (at most
-    /// n / 2^64) is irrelevant here and, unlike rejection sampling, it consumes exactly one
-    /// draw, which keeps sequences easy to reason about.
-    fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
-    }
-
-    /// Fisher–Yates shuffle.
-    pub(crate) fn shuffle<T>(&mut self, items: &mut [T]) {
-        for i in (1..items.len()).rev() {
-            let j = self.below(i + 1);
-            items.swap(i, j);
-        }
-    }
-}
 
 /// Orders mutants so that any prefix mixes operators: group by operator, shuffle each
 /// group, shuffle the order of the operators, then deal round-robin — one mutant of each
