@@ -649,13 +649,22 @@ pub struct EvalArgs {
 
     /// A runs file from `tracealign run`: score it without running anything (--samples
     /// then only supplies the mutants' known faults for --faults).
-    #[arg(long, value_name = "FILE", conflicts_with = "endpoint")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["endpoint", "model"])]
     pub runs: Option<PathBuf>,
 
     /// An OpenAI-compatible server (vLLM, llama.cpp server, ...) to sample programs from:
     /// `http://HOST:PORT`, its `/v1`, or the full route.
     #[arg(long, value_name = "URL", group = "source", requires = "model_name")]
     pub endpoint: Option<String>,
+
+    /// A local model to sample programs from: a directory (config.json, *.safetensors,
+    /// tokenizer.json) or a GGUF file such as SmolLM2-135M-Instruct's (CPU; batched decoding).
+    #[arg(long, value_name = "DIR|FILE", group = "source")]
+    pub model: Option<PathBuf>,
+
+    /// A LoRA adapter (PEFT layout, e.g. from `tracealign train`) on top of --model.
+    #[arg(long, value_name = "DIR", requires = "model")]
+    pub adapter: Option<PathBuf>,
 
     /// The model name sent to --endpoint.
     #[arg(long, value_name = "NAME")]

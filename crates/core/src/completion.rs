@@ -3,8 +3,16 @@
 use crate::Problem;
 
 /// Where a plain completion of a HumanEval-style prompt ends: the start of the next
-/// top-level statement (Codex's stop list). The function body before it is the answer.
-pub const STOP_SEQUENCES: [&str; 5] = ["\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#"];
+/// top-level statement (Codex's stop list), or a closing Markdown fence (chat-tuned models
+/// close the code block, then explain it at length). The function body before is the answer.
+pub const STOP_SEQUENCES: [&str; 6] = [
+    "\ndef ",
+    "\nclass ",
+    "\nif __name__",
+    "\nprint(",
+    "\n#",
+    "\n```",
+];
 
 /// `text` cut before the first of `stops`.
 pub fn cut_at_stop<'a>(text: &'a str, stops: &[impl AsRef<str>]) -> &'a str {

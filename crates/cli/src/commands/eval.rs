@@ -22,6 +22,7 @@ use tracealign_endpoint::{Api, Endpoint, Request};
 use tracealign_eval::{Evaluation, LocalizationFigures};
 
 use crate::args::{ApiArg, EvalArgs, RunArgs};
+use crate::commands::generate::{self, GenerateArgs};
 use crate::commands::run::{self, problem_set};
 use crate::printer;
 
@@ -40,9 +41,10 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         }
     }
     let problems = problem_set(args.problems.as_deref(), args.format)?;
-    let samples = match &args.endpoint {
-        Some(url) => Some(generate(&args, &problems, url)?),
-        None => args.samples.clone(),
+    let samples = match (&args.endpoint, &args.model) {
+        (Some(url), _) => Some(generate(&args, &problems, url)?),
+        (None, Some(model)) => Some(generate_locally(&args, &problems, model)?),
+        (None, None) => args.samples.clone(),
     };
     let (executions, samples) = match &args.runs {
         Some(runs) => (read_runs(runs)?, samples),
@@ -211,6 +213,62 @@ fn generate(args: &EvalArgs, problems: &[Problem], url: &str) -> Result<PathBuf>
             path.display()
         );
     }
+    Ok(path)
+}
+
+/// Samples every problem `-n` times from a local model into OUT/samples.jsonl; a complete
+/// file made with the same settings is kept.
+fn generate_locally(args: &EvalArgs, problems: &[Problem], model: &Path) -> Result<PathBuf> {
+    let path = args.out.join("samples.jsonl");
+    let made_by = args.out.join(".samples-made-by");
+    let settings = format!(
+        "{} {:?} n={} T={} top_p={} max_tokens={} seed={} problems={}",
+        model.display(),
+        args.adapter,
+        args.samples_per_problem,
+        args.temperature,
+        args.top_p,
+        args.max_tokens,
+        args.seed,
+        problems
+            .iter()
+            .map(|p| p.id.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let fingerprint = hex(&Sha256::digest(settings.as_bytes()));
+    let previous = std::fs::read_to_string(&made_by).ok();
+    let wanted = problems.len() * args.samples_per_problem;
+    if previous.as_deref() == Some(&fingerprint)
+        && path.exists()
+        && done_ids(&path)?.len() == wanted
+    {
+        eprintln!("samples: {wanted} already in {}", path.display());
+        return Ok(path);
+    }
+    if previous.is_some_and(|p| p != fingerprint) && path.exists() {
+        bail!(
+            "{} holds samples generated with other settings; pass --fresh to discard them, \
+             or choose another --out",
+            path.display()
+        );
+    }
+    std::fs::write(&made_by, &fingerprint)?;
+    generate::generate(GenerateArgs {
+        model: model.to_path_buf(),
+        adapter: args.adapter.clone(),
+        problems: args.problems.clone(),
+        format: args.format,
+        samples: args.samples_per_problem,
+        temperature: args.temperature,
+        top_p: args.top_p,
+        max_new_tokens: args.max_tokens as usize,
+        seed: args.seed,
+        limit: None,
+        name: None,
+        out: path.clone(),
+        quiet: args.quiet,
+    })?;
     Ok(path)
 }
 
