@@ -1,7 +1,8 @@
 //! `tracealign eval`: pass@k and failure categories of samples — given, already run, or
 //! generated now by an OpenAI-compatible server.
 //!
-//! Everything lands in OUT: `samples.jsonl` (when generated), `runs.jsonl`, `eval.json`.
+//! Everything lands in OUT: `samples.jsonl` (when generated), `runs.jsonl`, `eval.json`,
+//! `report.html`.
 //! Generation and running both resume: a rerun keeps the samples and runs made the same way
 //! (same source, settings and problems) and does only what is missing; `--fresh` starts over.
 
@@ -21,8 +22,9 @@ use tracealign_dataset::read_faults;
 use tracealign_endpoint::{Api, Endpoint, Request};
 use tracealign_eval::{Evaluation, LocalizationFigures};
 
-use crate::args::{ApiArg, EvalArgs, RunArgs};
+use crate::args::{ApiArg, EvalArgs, ReportArgs, RunArgs};
 use crate::commands::generate::{self, GenerateArgs};
+use crate::commands::report;
 use crate::commands::run::{self, problem_set};
 use crate::printer;
 
@@ -61,6 +63,17 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     std::fs::write(&path, serde_json::to_string_pretty(&evaluation)? + "\n")
         .with_context(|| format!("cannot write {}", path.display()))?;
     print!("{}", summary(&evaluation));
+    // The report needs the runs file in OUT; a scored --runs file elsewhere has none there.
+    if args.out.join("runs.jsonl").exists() {
+        report::report(ReportArgs {
+            dir: args.out.clone(),
+            output: None,
+            problems: args.problems.clone(),
+            format: args.format,
+            programs: 12,
+            title: "tracealign eval".into(),
+        })?;
+    }
     println!(
         "eval finished in {:.1}s → {}",
         started.elapsed().as_secs_f64(),

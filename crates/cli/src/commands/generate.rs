@@ -70,7 +70,7 @@ pub struct GenerateArgs {
 }
 
 pub fn generate(args: GenerateArgs) -> Result<()> {
-    let device = candle_device()?;
+    let device = candle_device(None)?;
     let loaded = match &args.adapter {
         Some(adapter) => load_with_adapter(&args.model, adapter, &device),
         None => load_model(&args.model, None, &device),

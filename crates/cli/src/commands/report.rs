@@ -152,7 +152,8 @@ fn known_faults(samples: &Path, problems: &[Problem]) -> Result<HashMap<String, 
         .collect())
 }
 
-/// Up to `limit` failing programs with a fault report: model-written (not mutants) first.
+/// Up to `limit` failing programs: those with a fault report first, and of those the
+/// model-written (not mutants) first.
 fn programs(
     executions: &[Execution],
     references: &[Execution],
@@ -170,10 +171,13 @@ fn programs(
         .collect();
     let mut failing: Vec<&Execution> = executions
         .iter()
-        .filter(|e| !e.passed && reports.contains_key(e.sample_id.as_str()))
+        .filter(|e| !e.passed)
         .filter(|e| by_problem.contains_key(e.problem_id.as_str()))
         .collect();
-    failing.sort_by_key(|e| truth.contains_key(&e.sample_id));
+    failing.sort_by_key(|e| {
+        let reported = reports.contains_key(e.sample_id.as_str());
+        (!reported, truth.contains_key(&e.sample_id))
+    });
     failing
         .into_iter()
         .take(limit)
@@ -184,11 +188,9 @@ fn programs(
                 sample_id: e.sample_id.clone(),
                 verdict: Category::of(e).to_string(),
                 code: e.code.clone(),
-                scores: reports[e.sample_id.as_str()]
-                    .lines
-                    .iter()
-                    .map(|l| (l.line, l.score))
-                    .collect(),
+                scores: reports.get(e.sample_id.as_str()).map_or(Vec::new(), |r| {
+                    r.lines.iter().map(|l| (l.line, l.score)).collect()
+                }),
                 faulty_lines: truth.get(&e.sample_id).cloned().unwrap_or_default(),
                 ..ProgramSection::default()
             };

@@ -92,13 +92,17 @@ pub struct TrainArgs {
     /// Also write OUT/merged: full weights with the adapter merged in.
     #[arg(long)]
     pub merge: bool,
+    /// Threads for tensor math (default: one per core). On a busy machine fewer can be much
+    /// faster: candle's workers spin while they wait for each other.
+    #[arg(long, env = "TRACEALIGN_TENSOR_THREADS")]
+    pub threads: Option<usize>,
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
 }
 
 pub fn train(args: TrainArgs) -> Result<()> {
-    let device = candle_device()?;
+    let device = candle_device(args.threads)?;
     let lora = lora_config(&args);
     let loaded = load_model(&args.model, Some(&lora), &device)
         .with_context(|| format!("cannot load the model {}", args.model.display()))?;
@@ -202,7 +206,11 @@ fn train_config(args: &TrainArgs) -> TrainConfig {
     }
 }
 
-/// CPU; CUDA when the trainer was built with its `cuda` feature and a GPU is present.
-pub fn candle_device() -> Result<tracealign_train::Device> {
+/// CPU with `threads` workers (candle reads `RAYON_NUM_THREADS` when it first starts them);
+/// CUDA when the trainer was built with its `cuda` feature and a GPU is present.
+pub fn candle_device(threads: Option<usize>) -> Result<tracealign_train::Device> {
+    if let Some(threads) = threads {
+        std::env::set_var("RAYON_NUM_THREADS", threads.max(1).to_string());
+    }
     Ok(tracealign_train::Device::cuda_if_available(0)?)
 }

@@ -64,6 +64,8 @@ fn eval_scores_runs_with_unbiased_pass_at_k_and_failure_categories() {
         stdout.contains("pass@1") && stdout.contains("40.0%"),
         "{stdout}"
     );
+    let report = std::fs::read_to_string(ws.path("out/report.html")).unwrap();
+    assert!(report.contains("runtime_error:IndexError") && report.contains("crash"));
 
     // A second call reuses the finished runs instead of running them again.
     let second = ws.run_ok(&args);
