@@ -1,31 +1,40 @@
 //! Throughput of a model on this machine (a benchmark, not a test): prompt processing and
 //! decoding tokens/s with the KV cache, and LoRA training tokens/s (forward + backward + AdamW).
 //!
-//! `cargo run --release -p tracealign-train --example speed -- MODEL [PROMPT_TOKENS] [DECODE_TOKENS] [TRAIN_LEN]`
+//! `cargo run --release -p tracealign-train --example speed -- MODEL [PROMPT_TOKENS] [DECODE_TOKENS] [TRAIN_LEN] [TRAIN_STEPS]`
+//!
+//! MODEL is a model directory, a `.gguf` file, or `tiny`: a random 2-layer model (hidden 64,
+//! 4 heads, 2 key/value heads, vocabulary 512), the configuration of the PyTorch comparison.
 
 use std::time::Instant;
 
 use candle_core::{Device, Tensor};
 use tracealign_train::batch::Sequence;
-use tracealign_train::{load_model, Cache, Examples, LoraConfig, TrainConfig, Trainer};
+use tracealign_train::{
+    load_model, Cache, Config, Examples, LoraConfig, Model, TrainConfig, Trainer, Weights,
+};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let path = args
         .get(1)
-        .ok_or("usage: speed MODEL [PROMPT_TOKENS] [DECODE_TOKENS] [TRAIN_LEN]")?;
+        .ok_or("usage: speed MODEL [PROMPT_TOKENS] [DECODE_TOKENS] [TRAIN_LEN] [TRAIN_STEPS]")?;
     let arg =
         |i: usize, default: usize| args.get(i).and_then(|s| s.parse().ok()).unwrap_or(default);
-    let (prompt_len, decode_len, train_len) = (arg(2, 128), arg(3, 64), arg(4, 512));
+    let (prompt_len, decode_len, train_len, steps) =
+        (arg(2, 128), arg(3, 64), arg(4, 512), arg(5, 3));
     let started = Instant::now();
     let lora = LoraConfig {
         rank: 16,
         alpha: 32.0,
         ..LoraConfig::default()
     };
-    let loaded = load_model(path.as_ref(), Some(&lora), &Device::Cpu)?;
+    let model = match path.as_str() {
+        "tiny" => tiny_model(&lora)?,
+        _ => load_model(path.as_ref(), Some(&lora), &Device::Cpu)?.model,
+    };
     println!("load: {:.2} s", started.elapsed().as_secs_f64());
-    let model = &loaded.model;
+    let model = &model;
     let vocab = model.config.vocab_size as u32;
     let ids: Vec<u32> = (0..prompt_len as u32)
         .map(|i| (i * 7919 + 13) % vocab)
@@ -64,17 +73,71 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &vec![1.0; train_len - half],
     );
     let config = TrainConfig {
-        steps: 3,
+        steps,
         batch_size: 1,
         ..TrainConfig::default()
     };
-    let mut trainer = Trainer::new(loaded.model.clone(), Examples::Sft(vec![row]), config, 0)?;
-    for _ in 0..3 {
+    let mut trainer = Trainer::new(model.clone(), Examples::Sft(vec![row]), config, 0)?;
+    let mut rates = Vec::new();
+    for i in 0..steps {
         let m = trainer.step()?;
+        if i > 0 {
+            rates.push(m.tokens_per_second);
+        }
         println!(
-            "train step (LoRA r=16 on q/k/v/o, {train_len} tokens): {:.2} s = {:.1} tokens/s, loss {:.4}",
+            "train step (LoRA r=16 on q/k/v/o, {train_len} tokens, half of them trained): {:.2} s = {:.1} tokens/s, loss {:.4}",
             m.seconds, m.tokens_per_second, m.loss
         );
     }
+    let mean = rates.iter().sum::<f64>() / rates.len().max(1) as f64;
+    println!("train mean after the first step: {mean:.1} tokens/s");
     Ok(())
+}
+
+/// A random model of the tiny configuration.
+fn tiny_model(lora: &LoraConfig) -> Result<Model, Box<dyn std::error::Error>> {
+    let config: Config = serde_json::from_value(serde_json::json!({
+        "vocab_size": 512, "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+        "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 1024,
+        "tie_word_embeddings": true
+    }))?;
+    let (h, i, kv) = (64, 128, 32);
+    let mut shapes = vec![("model.embed_tokens.weight".to_string(), vec![512, h])];
+    for l in 0..2 {
+        for (name, shape) in [
+            ("self_attn.q_proj", vec![h, h]),
+            ("self_attn.k_proj", vec![kv, h]),
+            ("self_attn.v_proj", vec![kv, h]),
+            ("self_attn.o_proj", vec![h, h]),
+            ("mlp.gate_proj", vec![i, h]),
+            ("mlp.up_proj", vec![i, h]),
+            ("mlp.down_proj", vec![h, i]),
+        ] {
+            shapes.push((format!("model.layers.{l}.{name}.weight"), shape));
+        }
+    }
+    let mut tensors = std::collections::HashMap::new();
+    for (name, shape) in shapes {
+        tensors.insert(
+            name,
+            (Tensor::randn(0f32, 1.0, shape, &Device::Cpu)? * 0.05)?,
+        );
+    }
+    let ones = Tensor::ones(h, candle_core::DType::F32, &Device::Cpu)?;
+    tensors.insert("model.norm.weight".into(), ones.clone());
+    for l in 0..2 {
+        tensors.insert(
+            format!("model.layers.{l}.input_layernorm.weight"),
+            ones.clone(),
+        );
+        tensors.insert(
+            format!("model.layers.{l}.post_attention_layernorm.weight"),
+            ones.clone(),
+        );
+    }
+    let weights = Weights {
+        origin: "tiny".into(),
+        tensors,
+    };
+    Ok(Model::new(&config, &weights, Some(lora), &Device::Cpu)?)
 }

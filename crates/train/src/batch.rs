@@ -97,7 +97,26 @@ pub fn collate(sequences: &[&Sequence], pad_id: u32, device: &Device) -> Result<
         }
     }
     let weight_sum = weights.iter().map(|&w| f64::from(w)).sum();
+    let positions: Vec<u32> = (0..weights.len() as u32)
+        .filter(|&p| weights[p as usize] != 0.0)
+        .collect();
+    if positions.is_empty() {
+        return Err(TrainError::Invalid(
+            "a batch has no token with a non-zero weight to learn".into(),
+        ));
+    }
+    let n = positions.len();
+    let position_targets: Vec<u32> = positions.iter().map(|&p| targets[p as usize]).collect();
+    let position_weights: Vec<f32> = positions.iter().map(|&p| weights[p as usize]).collect();
+    let mut membership = vec![0f32; b * n];
+    for (j, &p) in positions.iter().enumerate() {
+        membership[(p as usize / (len - 1)) * n + j] = 1.0;
+    }
     Ok(Batch {
+        positions: Tensor::from_vec(positions, n, device)?,
+        position_targets: Tensor::from_vec(position_targets, n, device)?,
+        position_weights: Tensor::from_vec(position_weights, n, device)?,
+        membership: Tensor::from_vec(membership, (b, n), device)?,
         input_ids: Tensor::from_vec(ids, (b, len), device)?,
         targets: Tensor::from_vec(targets, (b, len - 1), device)?,
         weights: Tensor::from_vec(weights, (b, len - 1), device)?,

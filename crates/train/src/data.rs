@@ -5,6 +5,10 @@
 //! tokenized here by the dataset crate's [`Aligner`] (per-character weights carried onto
 //! tokens, an end-of-sequence token appended with weight 1).
 //!
+//! A prompt's trailing whitespace is moved to the front of its completion(s) (weight 1, mask
+//! 0) before tokenizing: generation continues the prompt without it (a prompt ending in a
+//! line break makes small models write prose), so training sees the same token boundary.
+//!
 //! DPO rows `{prompt, chosen, rejected, chosen_diff_mask, rejected_diff_mask,
 //! rejected_fault_mask?, prompt_input_ids?, ...}`: each completion token weighs
 //! `1 + mask_weight · mask` (the rejected side's mask is the fault mask when present, else
@@ -165,8 +169,9 @@ fn sft_sequence(row: &Row, aligner: &Aligner) -> Result<Sequence> {
     }
     let (prompt, completion) = (row.string("prompt")?, row.string("completion")?);
     let weights = weights.unwrap_or_else(|| vec![1.0; completion.chars().count()]);
+    let (prompt, completion, weights) = move_trailing_whitespace(prompt, completion, &weights, 1.0);
     let seq = aligner
-        .sequence(prompt, completion, &weights, 1.0)
+        .sequence(prompt, &completion, &weights, 1.0)
         .map_err(|e| row.error(format!("cannot tokenize: {e:?}")))?;
     Ok(Sequence {
         weights: seq
@@ -195,11 +200,12 @@ pub fn read_dpo(
             line,
             map: &map,
         };
+        let full_prompt = row.string("prompt")?;
         let prompt_ids = match row.ids("prompt_input_ids")? {
             Some(ids) => ids,
             None => {
                 aligner
-                    .encode(row.string("prompt")?, true)
+                    .encode(full_prompt.trim_end(), true)
                     .map_err(|e| row.error(format!("cannot tokenize the prompt: {e:?}")))?
                     .ids
             }
@@ -215,8 +221,9 @@ pub fn read_dpo(
                 None => {
                     let text = row.string(name)?;
                     let chars = mask.unwrap_or_else(|| vec![0.0; text.chars().count()]);
+                    let (_, text, chars) = move_trailing_whitespace(full_prompt, text, &chars, 0.0);
                     aligner
-                        .completion(text, &chars, 0.0)
+                        .completion(&text, &chars, 0.0)
                         .map_err(|e| row.error(format!("cannot tokenize `{name}`: {e:?}")))?
                 }
             };
@@ -234,4 +241,39 @@ pub fn read_dpo(
         });
     }
     Ok(out)
+}
+
+/// `prompt` without its trailing whitespace, and `completion` with it in front, per-character
+/// `values` extended with `neutral` for the moved characters.
+fn move_trailing_whitespace<'a>(
+    prompt: &'a str,
+    completion: &str,
+    values: &[f64],
+    neutral: f64,
+) -> (&'a str, String, Vec<f64>) {
+    let trimmed = prompt.trim_end();
+    let moved = &prompt[trimmed.len()..];
+    let mut all = vec![neutral; moved.chars().count()];
+    all.extend_from_slice(values);
+    (trimmed, format!("{moved}{completion}"), all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailing_whitespace_moves_into_the_completion_with_neutral_values() {
+        let (p, c, v) = move_trailing_whitespace(
+            "def f():\n    \"\"\"doc\"\"\"\n",
+            "    return 1\n",
+            &[2.0; 13],
+            1.0,
+        );
+        assert_eq!(p, "def f():\n    \"\"\"doc\"\"\"");
+        assert_eq!(c, "\n    return 1\n");
+        assert_eq!(v.len(), c.chars().count());
+        assert_eq!(v[0], 1.0);
+        assert_eq!(v[1], 2.0);
+    }
 }

@@ -11,7 +11,7 @@ use candle_core::Tensor;
 
 use crate::batch::{collate, Sequence};
 use crate::error::Result;
-use crate::loss::target_log_probs;
+use crate::loss::weighted_log_probs;
 use crate::model::Model;
 
 /// One preference pair: both sequences are prompt + completion, with the prompt masked and
@@ -31,12 +31,12 @@ pub fn sequence_log_probs(
     adapters: bool,
 ) -> Result<Tensor> {
     let batch = collate(sequences, pad_id, model.device())?;
-    let logits = match adapters {
-        true => model.forward(&batch.input_ids)?,
-        false => model.forward_base(&batch.input_ids)?,
-    };
-    let log_probs = target_log_probs(&logits, &batch.targets)?;
-    Ok((log_probs * &batch.weights)?.sum(1)?)
+    let weighted = weighted_log_probs(model, &batch, adapters)?;
+    // Per-sequence sums as a matmul with the 0/1 membership matrix (differentiable).
+    Ok(batch
+        .membership
+        .matmul(&weighted.unsqueeze(1)?)?
+        .squeeze(1)?)
 }
 
 /// `[chosen_0, .., chosen_n, rejected_0, .., rejected_n]` of `pairs`.

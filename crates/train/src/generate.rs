@@ -86,6 +86,14 @@ pub fn generate(
     config: &SamplingConfig,
 ) -> Result<Vec<Completion>> {
     let prompt_ids = tokenizer.encode(prompt)?;
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    if prompt_ids.is_empty() {
+        return Err(crate::TrainError::Invalid(
+            "cannot generate from an empty prompt".into(),
+        ));
+    }
     let device = model.device();
     let mut rng = StdRng::seed_from_u64(config.seed);
     let mut cache = Cache::default();

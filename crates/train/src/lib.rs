@@ -2,9 +2,13 @@
 //! a differentiable decoder ([`model`]) with adapters ([`lora`]), fault-aware weighted
 //! cross-entropy ([`loss`]), DPO ([`dpo`]), AdamW with warm-up and cosine decay ([`optim`]),
 //! checkpoints and PEFT export ([`checkpoint`], [`peft`]), GGUF loading ([`gguf`]) and
-//! sampling with a KV cache ([`generate`]).
+//! sampling with a KV cache ([`generate`]). Rows come from the dataset crate's files
+//! ([`data`]) as padded batches ([`batch`]); [`load`] opens a model directory or GGUF file and
+//! its tokenizer ([`tokenizer`]); [`trainer`] runs the loop.
 //!
-//! Libraries never print: progress is reported through callbacks the CLI renders.
+//! Choices: the frozen base is dequantized to f32 (not QLoRA: candle's quantized CPU matmuls
+//! are several times slower than f32 for prompts and training); only f32 is supported.
+//! Libraries never print: the trainer returns per-step metrics that the CLI renders.
 
 pub mod batch;
 pub mod checkpoint;

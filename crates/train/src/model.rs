@@ -113,19 +113,44 @@ impl Cache {
     }
 }
 
+/// RMSNorm written out (differentiable); candle's fused kernel outside a differentiated graph.
 fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Result<Tensor> {
+    if !x.track_op() {
+        return Ok(candle_nn::ops::rms_norm(
+            &x.contiguous()?,
+            weight,
+            eps as f32,
+        )?);
+    }
     let mean_square = x.sqr()?.mean_keepdim(D::Minus1)?;
     let normed = x.broadcast_div(&(mean_square + eps)?.sqrt()?)?;
     Ok(normed.broadcast_mul(weight)?)
 }
 
-/// Half-split rotary embedding: `x·cos + rotate_half(x)·sin`, with cos/sin [seq, head_dim].
-fn rotary(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
+/// The rotation angles of a run of positions: cos/sin [seq, head_dim] (each half repeated) for
+/// the differentiable form, and their first halves [seq, head_dim/2] for candle's fused kernel.
+struct Angles {
+    cos: Tensor,
+    sin: Tensor,
+    cos_half: Tensor,
+    sin_half: Tensor,
+}
+
+/// Half-split rotary embedding: `x·cos + rotate_half(x)·sin`. Outside a differentiated graph
+/// (generation, DPO's reference pass) candle's fused `rope` does the same in one op.
+fn rotary(x: &Tensor, angles: &Angles) -> Result<Tensor> {
+    if !x.track_op() {
+        return Ok(candle_nn::rotary_emb::rope(
+            x,
+            &angles.cos_half,
+            &angles.sin_half,
+        )?);
+    }
     let half = x.dim(D::Minus1)? / 2;
     let x1 = x.narrow(D::Minus1, 0, half)?;
     let x2 = x.narrow(D::Minus1, half, half)?;
     let rotated = Tensor::cat(&[&x2.neg()?, &x1], D::Minus1)?;
-    Ok((x.broadcast_mul(cos)? + rotated.broadcast_mul(sin)?)?)
+    Ok((x.broadcast_mul(&angles.cos)? + rotated.broadcast_mul(&angles.sin)?)?)
 }
 
 /// Repeats key/value heads for grouped-query attention: [b, kv, t, d] → [b, kv·n, t, d].
@@ -347,9 +372,27 @@ impl Model {
     fn run(
         &self,
         input_ids: &Tensor,
-        mut cache: Option<&mut Cache>,
+        cache: Option<&mut Cache>,
         adapters: bool,
         last_only: bool,
+    ) -> Result<Tensor> {
+        let mut x = self.hidden(input_ids, cache, adapters)?;
+        if last_only {
+            let seq = x.dim(1)?;
+            x = x.narrow(1, seq - 1, 1)?;
+        }
+        let (b, t, h) = x.dims3()?;
+        let logits = self.output(&x.reshape((b * t, h))?)?;
+        Ok(logits.reshape((b, t, self.config.vocab_size))?)
+    }
+
+    /// The final normalised hidden states [batch, seq, hidden] (before the output layer),
+    /// appending to `cache` when given.
+    pub fn hidden(
+        &self,
+        input_ids: &Tensor,
+        mut cache: Option<&mut Cache>,
+        adapters: bool,
     ) -> Result<Tensor> {
         let (batch, seq) = input_ids.dims2()?;
         let offset = cache.as_ref().map_or(0, |c| c.len());
@@ -367,28 +410,33 @@ impl Model {
             .embed_tokens
             .index_select(&input_ids.flatten_all()?, 0)?
             .reshape((batch, seq, self.config.hidden_size))?;
+        let half = self.config.head_dim() / 2;
         let cos = self.cos.narrow(0, offset, seq)?;
         let sin = self.sin.narrow(0, offset, seq)?;
+        let angles = Angles {
+            cos_half: cos.narrow(1, 0, half)?.contiguous()?,
+            sin_half: sin.narrow(1, 0, half)?.contiguous()?,
+            cos,
+            sin,
+        };
         let mask = causal_mask(seq, offset, &self.device)?;
         for (i, layer) in self.layers.iter().enumerate() {
             let slot = cache.as_deref_mut().map(|c| &mut c.layers[i]);
             x = layer.forward(
                 &x,
-                &cos,
-                &sin,
+                &angles,
                 mask.as_ref(),
                 slot,
                 adapters,
                 self.config.rms_norm_eps,
             )?;
         }
-        if last_only {
-            x = x.narrow(1, seq - 1, 1)?;
-        }
-        let x = rms_norm(&x, &self.norm, self.config.rms_norm_eps)?;
-        let (b, t, h) = x.dims3()?;
-        let logits = frozen_matmul(&x.reshape((b * t, h))?, &self.lm_head_t)?;
-        Ok(logits.reshape((b, t, self.config.vocab_size))?)
+        rms_norm(&x, &self.norm, self.config.rms_norm_eps)
+    }
+
+    /// Logits [rows, vocab] of hidden states [rows, hidden].
+    pub fn output(&self, hidden: &Tensor) -> Result<Tensor> {
+        frozen_matmul(hidden, &self.lm_head_t)
     }
 
     /// Named tensors of the base model with the adapters merged in (`W + B·A·α/r`), in
@@ -443,17 +491,14 @@ impl DecoderLayer {
     fn forward(
         &self,
         x: &Tensor,
-        cos: &Tensor,
-        sin: &Tensor,
+        angles: &Angles,
         mask: Option<&Tensor>,
         cache: Option<&mut Option<(Tensor, Tensor)>>,
         adapters: bool,
         eps: f64,
     ) -> Result<Tensor> {
         let h = rms_norm(x, &self.input_layernorm, eps)?;
-        let x = (x + self
-            .self_attn
-            .forward(&h, cos, sin, mask, cache, adapters)?)?;
+        let x = (x + self.self_attn.forward(&h, angles, mask, cache, adapters)?)?;
         let h = rms_norm(&x, &self.post_attention_layernorm, eps)?;
         Ok((&x + self.mlp.forward(&h, adapters)?)?)
     }
@@ -471,8 +516,7 @@ impl Attention {
     fn forward(
         &self,
         x: &Tensor,
-        cos: &Tensor,
-        sin: &Tensor,
+        angles: &Angles,
         mask: Option<&Tensor>,
         cache: Option<&mut Option<(Tensor, Tensor)>>,
         adapters: bool,
@@ -486,8 +530,8 @@ impl Attention {
         let q = split(self.q_proj.forward(x, adapters)?, self.heads)?;
         let k = split(self.k_proj.forward(x, adapters)?, self.kv_heads)?;
         let v = split(self.v_proj.forward(x, adapters)?, self.kv_heads)?;
-        let q = rotary(&q, cos, sin)?;
-        let mut k = rotary(&k, cos, sin)?;
+        let q = rotary(&q, angles)?;
+        let mut k = rotary(&k, angles)?;
         let mut v = v;
         if let Some(slot) = cache {
             if let Some((past_k, past_v)) = slot.as_ref() {
@@ -504,7 +548,11 @@ impl Attention {
         if let Some(mask) = mask {
             scores = scores.broadcast_add(mask)?;
         }
-        let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
+        // `ops::softmax` is differentiable; the fused `softmax_last_dim` has no backward.
+        let probs = match scores.track_op() {
+            true => candle_nn::ops::softmax(&scores, D::Minus1)?,
+            false => candle_nn::ops::softmax_last_dim(&scores)?,
+        };
         let out = probs
             .matmul(&v)?
             .transpose(1, 2)?

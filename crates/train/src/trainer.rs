@@ -20,7 +20,7 @@ use crate::batch::{collate, Sequence};
 use crate::checkpoint::{load_state, save_state, TrainerState};
 use crate::dpo::{dpo_loss, reference_log_probs, sequence_log_probs, stacked, DpoPair};
 use crate::error::{Result, TrainError};
-use crate::loss::weighted_cross_entropy;
+use crate::loss::sft_loss;
 use crate::model::Model;
 use crate::optim::{clip_grad_norm, AdamW, AdamWConfig, Schedule};
 use crate::peft::{load_adapter, save_adapter};
@@ -265,8 +265,7 @@ impl Trainer {
             Examples::Sft(rows) => {
                 let seqs: Vec<&Sequence> = indices.iter().map(|&i| &rows[i]).collect();
                 let batch = collate(&seqs, self.pad_id, self.model.device())?;
-                let logits = self.model.forward(&batch.input_ids)?;
-                let loss = weighted_cross_entropy(&logits, &batch, normaliser)?;
+                let loss = sft_loss(&self.model, &batch, normaliser)?;
                 Ok((loss, batch.tokens, Vec::new()))
             }
             Examples::Dpo { pairs, beta } => {

@@ -111,15 +111,21 @@ pub fn train(args: TrainArgs) -> Result<()> {
         ObjectiveArg::Sft => RowKind::Sft,
         ObjectiveArg::Dpo => RowKind::Dpo,
     };
+    // Rows of the other kind fail on a missing field: say which kind was expected.
+    let expected = |kind: &str| format!("reading {kind} rows (see --objective)");
     let examples = match kind {
-        RowKind::Sft => Examples::Sft(read_sft(&args.data, &loaded.tokenizer, args.max_len)?),
+        RowKind::Sft => Examples::Sft(
+            read_sft(&args.data, &loaded.tokenizer, args.max_len)
+                .with_context(|| expected("SFT"))?,
+        ),
         RowKind::Dpo => Examples::Dpo {
             pairs: read_dpo(
                 &args.data,
                 &loaded.tokenizer,
                 args.max_len,
                 args.mask_weight,
-            )?,
+            )
+            .with_context(|| expected("DPO"))?,
             beta: args.beta,
         },
     };

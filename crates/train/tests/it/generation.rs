@@ -101,3 +101,31 @@ fn cached_decoding_matches_the_full_forward() {
         .unwrap();
     assert!(diff < 1e-4, "max difference {diff}");
 }
+
+#[test]
+fn fused_inference_kernels_agree_with_the_differentiable_ops() {
+    // Fresh adapters (B = 0) change nothing, but put the forward pass in a differentiated
+    // graph (hand-written rotary, softmax, RMSNorm); the base pass uses candle's fused kernels.
+    let t = tiny(Some(&all_targets()));
+    let model = &t.loaded.model;
+    let ids = t
+        .loaded
+        .tokenizer
+        .encode("def fib(n):\n    if n < 2:")
+        .unwrap();
+    let input = candle_core::Tensor::new(ids.as_slice(), model.device())
+        .unwrap()
+        .unsqueeze(0)
+        .unwrap();
+    let tracked = model.forward(&input).unwrap();
+    let fused = model.forward_base(&input).unwrap();
+    let diff = (tracked - fused)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    assert!(diff < 1e-4, "max difference {diff}");
+}

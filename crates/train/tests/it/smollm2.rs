@@ -140,3 +140,62 @@ fn smollm2_one_lora_step_lowers_the_loss_of_its_row() {
     assert!((metrics.loss - before).abs() < 1e-4);
     assert!(after < before, "loss {before} → {after}");
 }
+
+#[test]
+fn smollm2_logits_match_an_independent_numpy_forward() {
+    // The numpy forward (tests/check_gguf_forward.py) dequantizes with llama.cpp's `gguf`
+    // package and rotates adjacent pairs of the permuted q/k rows, as llama.cpp does: agreement
+    // checks the un-permutation, the rotary convention, grouped-query attention and tying.
+    let Some(python) = std::env::var_os("TRACEALIGN_TRAIN_PYTHON").filter(|p| {
+        Command::new(p)
+            .args(["-c", "import gguf, numpy"])
+            .status()
+            .is_ok_and(|s| s.success())
+    }) else {
+        eprintln!("skipped: TRACEALIGN_TRAIN_PYTHON is not a Python with `gguf` and `numpy`");
+        return;
+    };
+    let Some(path) = gguf() else { return };
+    let loaded = load_model(&path, None, &Device::Cpu).unwrap();
+    let ids = loaded
+        .tokenizer
+        .encode("def add(a, b):\n    return")
+        .unwrap();
+    let input = candle_core::Tensor::new(ids.as_slice(), &Device::Cpu)
+        .unwrap()
+        .unsqueeze(0)
+        .unwrap();
+    let logits = loaded.model.forward(&input).unwrap().squeeze(0).unwrap();
+    let last = logits.get(ids.len() - 1).unwrap().to_vec1::<f32>().unwrap();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/check_gguf_forward.py");
+    let output = Command::new(python)
+        .arg(script)
+        .arg(&path)
+        .args(ids.iter().map(|i| i.to_string()))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let top: Vec<(usize, f64)> = serde_json::from_slice(&output.stdout).unwrap();
+    let ours = last
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(i, _)| i)
+        .unwrap();
+    assert_eq!(ours, top[0].0, "greedy token differs");
+    let mut worst: f64 = 0.0;
+    for (id, value) in top {
+        let diff = (last[id] as f64 - value).abs();
+        worst = worst.max(diff);
+        assert!(
+            diff < 1e-3 * value.abs().max(1.0),
+            "token {id}: {} vs numpy {value}",
+            last[id]
+        );
+    }
+    eprintln!("largest difference over the top-10 logits: {worst:.2e}");
+}

@@ -3,7 +3,7 @@
 use candle_core::{Device, Tensor};
 use tracealign_train::batch::{collate, Sequence};
 use tracealign_train::dpo::DpoPair;
-use tracealign_train::loss::{weighted_cross_entropy, IGNORE_INDEX};
+use tracealign_train::loss::{sft_loss, weighted_cross_entropy, IGNORE_INDEX};
 use tracealign_train::peft::{load_adapter, save_adapter};
 use tracealign_train::{
     load_with_adapter, save_merged, Examples, LoraConfig, TrainConfig, Trainer,
@@ -73,8 +73,7 @@ fn weighted_loss_equals_the_hand_computed_value() {
 /// The adapters' gradients of the weighted loss of `seqs`.
 fn gradients(trainer_model: &tracealign_train::Model, seqs: &[&Sequence]) -> Vec<Vec<f32>> {
     let batch = collate(seqs, 0, &Device::Cpu).unwrap();
-    let logits = trainer_model.forward(&batch.input_ids).unwrap();
-    let loss = weighted_cross_entropy(&logits, &batch, 1.0).unwrap();
+    let loss = sft_loss(trainer_model, &batch, 1.0).unwrap();
     let grads = loss.backward().unwrap();
     trainer_model
         .adapters
@@ -312,4 +311,73 @@ fn resume_continues_the_same_loss_curve() {
             &losses[3..]
         );
     }
+}
+
+#[test]
+fn dataset_rows_become_weighted_sequences() {
+    use tracealign_train::data::{detect_kind, read_dpo, read_sft, RowKind};
+    let t = tiny(None);
+    let dir = tempfile::TempDir::new().unwrap();
+    let sft = dir.path().join("sft.jsonl");
+    let completion = "    return a + b\n";
+    let weights: Vec<f64> = completion
+        .chars()
+        .map(|c| if c == '+' { 3.0 } else { 1.0 })
+        .collect();
+    let row = serde_json::json!({"prompt": "def add(a, b):\n", "completion": completion, "weights": weights});
+    std::fs::write(&sft, format!("{row}\n")).unwrap();
+    assert_eq!(detect_kind(&sft).unwrap(), RowKind::Sft);
+    let seqs = read_sft(&sft, &t.loaded.tokenizer, 512).unwrap();
+    let seq = &seqs[0];
+    let prompt_len = t.loaded.tokenizer.encode("def add(a, b):").unwrap().len();
+    assert!(seq.labels[..prompt_len].iter().all(|&l| l == IGNORE_INDEX));
+    assert!(seq.weights[..prompt_len].iter().all(|&w| w == 0.0));
+    assert_eq!(
+        seq.input_ids.last(),
+        Some(&0),
+        "an end-of-sequence token closes the completion"
+    );
+    assert!(seq.weights.contains(&3.0));
+    let text = t.loaded.tokenizer.decode(&seq.input_ids).unwrap();
+    assert_eq!(text, format!("def add(a, b):\n{completion}"));
+
+    let dpo = dir.path().join("dpo.jsonl");
+    let chosen = "    return a + b\n";
+    let rejected = "    return a - b\n";
+    let mask = |s: &str, c: char| -> Vec<u8> { s.chars().map(|x| u8::from(x == c)).collect() };
+    let row = serde_json::json!({
+        "prompt": "def add(a, b):\n", "chosen": chosen, "rejected": rejected,
+        "chosen_diff_mask": mask(chosen, '+'), "rejected_diff_mask": mask(rejected, '-'),
+    });
+    std::fs::write(&dpo, format!("{row}\n")).unwrap();
+    assert_eq!(detect_kind(&dpo).unwrap(), RowKind::Dpo);
+    let pairs = read_dpo(&dpo, &t.loaded.tokenizer, 512, 2.0).unwrap();
+    let pair = &pairs[0];
+    assert!(
+        pair.rejected.weights.contains(&3.0),
+        "masked tokens weigh 1 + 2"
+    );
+    assert!(pair.rejected.weights.contains(&1.0));
+    assert_eq!(
+        pair.chosen.labels[..prompt_len],
+        pair.rejected.labels[..prompt_len]
+    );
+}
+
+#[test]
+fn a_qwen2_model_loads_its_qkv_biases_and_trains() {
+    let dir = tempfile::TempDir::new().unwrap();
+    crate::tiny::write_tiny_model(dir.path(), "qwen2");
+    let loaded =
+        tracealign_train::load_model(dir.path(), Some(&all_targets()), &Device::Cpu).unwrap();
+    assert!(loaded.model.config.qkv_bias());
+    let merged = loaded.model.merged_weights().unwrap();
+    assert!(merged.contains_key("model.layers.1.self_attn.k_proj.bias"));
+    let seqs = corpus_sequences(&loaded);
+    let mut trainer = Trainer::new(loaded.model, Examples::Sft(seqs), config(20, 1e-2), 0).unwrap();
+    let before = trainer.evaluate().unwrap();
+    while !trainer.finished() {
+        trainer.step().unwrap();
+    }
+    assert!(trainer.evaluate().unwrap() < before);
 }
