@@ -24,6 +24,7 @@ pub mod loss;
 pub mod model;
 pub mod optim;
 pub mod peft;
+pub mod tiny;
 pub mod tokenizer;
 pub mod trainer;
 

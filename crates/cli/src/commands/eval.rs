@@ -259,13 +259,14 @@ fn generate_locally(args: &EvalArgs, problems: &[Problem], model: &Path) -> Resu
         eprintln!("samples: {wanted} already in {}", path.display());
         return Ok(path);
     }
-    if previous.is_some_and(|p| p != fingerprint) && path.exists() {
+    if previous.as_ref().is_some_and(|p| *p != fingerprint) && path.exists() {
         bail!(
             "{} holds samples generated with other settings; pass --fresh to discard them, \
              or choose another --out",
             path.display()
         );
     }
+    let resume = previous.as_deref() == Some(&fingerprint);
     std::fs::write(&made_by, &fingerprint)?;
     generate::generate(GenerateArgs {
         model: model.to_path_buf(),
@@ -280,6 +281,7 @@ fn generate_locally(args: &EvalArgs, problems: &[Problem], model: &Path) -> Resu
         limit: None,
         name: None,
         out: path.clone(),
+        resume,
         quiet: args.quiet,
     })?;
     Ok(path)

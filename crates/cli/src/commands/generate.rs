@@ -6,8 +6,9 @@
 //! program is that prompt then the completion cut at the first stop sequence
 //! (`tracealign_core::completion::STOP_SEQUENCES`). The K samples of a problem decode together in one batch.
 
+use std::collections::HashSet;
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -64,6 +65,9 @@ pub struct GenerateArgs {
         default_value = "samples.jsonl"
     )]
     pub out: PathBuf,
+    /// Keep the samples already in the output file and generate only what is missing.
+    #[arg(long)]
+    pub resume: bool,
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -81,13 +85,28 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
         problems.truncate(limit);
     }
     let name = args.name.clone().unwrap_or_else(|| model_name(&args));
-    let file = std::fs::File::create(&args.out)
+    let done = if args.resume {
+        finished_samples(&args.out)?
+    } else {
+        HashSet::new()
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(args.resume)
+        .truncate(!args.resume)
+        .open(&args.out)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     let mut out = std::io::LineWriter::new(file);
     let bar = printer::progress(problems.len(), "generating", args.quiet);
     let mut tokens = 0;
     let started = std::time::Instant::now();
     for (i, problem) in problems.iter().enumerate() {
+        let id = |k: usize| format!("{}#{k}", problem.id);
+        if (0..args.samples).all(|k| done.contains(&id(k))) {
+            bar.inc(1);
+            continue;
+        }
         // All trailing whitespace goes: SmolLM2 given a prompt ending in a line break writes
         // prose or a closing fence instead of the body.
         let prompt = problem.prompt.trim_end();
@@ -106,11 +125,17 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
             &sampling,
         )
         .with_context(|| format!("cannot generate for problem `{}`", problem.id))?;
-        for (k, completion) in completions.iter().enumerate() {
+        // All K decode together (and seeds are per problem), so a problem cut short is
+        // generated again whole; only its missing samples are written.
+        for (k, completion) in completions
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| !done.contains(&id(*k)))
+        {
             tokens += completion.tokens;
             let sample = Sample {
                 problem_id: problem.id.clone(),
-                sample_id: format!("{}#{k}", problem.id),
+                sample_id: id(k),
                 code: format!("{prompt}{}", cut_at_stop(&completion.text, &STOP_SEQUENCES)),
                 model: Some(name.clone()),
                 mutation: None,
@@ -145,4 +170,23 @@ fn model_name(args: &GenerateArgs) -> String {
         Some(adapter) => format!("{}+{}", stem(&args.model), stem(adapter)),
         None => stem(&args.model),
     }
+}
+
+/// Sample ids already in a samples file. A last line cut short by an interrupted run is cut
+/// off, so that appending continues on a clean line.
+fn finished_samples(path: &Path) -> Result<HashSet<String>> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(HashSet::new());
+    };
+    let whole = text.rfind('\n').map_or(0, |at| at + 1);
+    if whole < text.len() {
+        let file = std::fs::OpenOptions::new().write(true).open(path)?;
+        file.set_len(whole as u64)
+            .with_context(|| format!("cannot repair {}", path.display()))?;
+    }
+    Ok(text[..whole]
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Sample>(line).ok())
+        .map(|s| s.sample_id)
+        .collect())
 }

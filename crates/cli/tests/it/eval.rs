@@ -214,3 +214,65 @@ fn eval_samples_an_openai_compatible_server_with_retries() {
     let error = ws.run_err(&other);
     assert!(error.contains("--fresh"), "{error}");
 }
+
+/// A local model (the trainer's tiny random one): samples are generated with the trainer's
+/// batched decoding, run and scored; an interrupted generation resumes where it stopped.
+#[test]
+fn eval_samples_a_local_model_and_resumes_its_generation() {
+    let ws = Workspace::new();
+    ws.write_jsonl("problems.jsonl", &[increment_problem()]);
+    tracealign_train::tiny::write_tiny_model(&ws.path("tiny"), "llama").unwrap();
+    let args = [
+        "eval",
+        "-p",
+        "problems.jsonl",
+        "--model",
+        "tiny",
+        "-n",
+        "3",
+        "--temperature",
+        "0.8",
+        "--max-tokens",
+        "24",
+        "-k",
+        "1,3",
+        "-o",
+        "out",
+    ];
+    ws.run_ok(&args);
+    let read = || std::fs::read_to_string(ws.path("out/samples.jsonl")).unwrap();
+    let first = read();
+    let samples: Vec<Json> = first
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ids: Vec<&str> = samples
+        .iter()
+        .map(|s| s["sample_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["inc#0", "inc#1", "inc#2"]);
+    assert!(samples
+        .iter()
+        .all(|s| s["code"].as_str().unwrap().starts_with("def f(x):")));
+    let eval = read_json(&ws, "out/eval.json");
+    assert_eq!(eval["samples"], 3);
+    assert_eq!(
+        eval["categories"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|n| n.as_u64().unwrap())
+            .sum::<u64>(),
+        3
+    );
+
+    // Interrupted mid-line after the first sample: the rerun keeps it, repairs the torn line
+    // and generates the rest again, the same (seeded) way.
+    let torn = format!(
+        "{}\n{{\"problem_id\": \"inc\", \"sam",
+        first.lines().next().unwrap()
+    );
+    std::fs::write(ws.path("out/samples.jsonl"), torn).unwrap();
+    ws.run_ok(&args);
+    assert_eq!(read(), first);
+}

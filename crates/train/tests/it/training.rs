@@ -367,7 +367,7 @@ fn dataset_rows_become_weighted_sequences() {
 #[test]
 fn a_qwen2_model_loads_its_qkv_biases_and_trains() {
     let dir = tempfile::TempDir::new().unwrap();
-    crate::tiny::write_tiny_model(dir.path(), "qwen2");
+    crate::tiny::write_tiny_model(dir.path(), "qwen2").unwrap();
     let loaded =
         tracealign_train::load_model(dir.path(), Some(&all_targets()), &Device::Cpu).unwrap();
     assert!(loaded.model.config.qkv_bias());
