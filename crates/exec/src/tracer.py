@@ -9,13 +9,21 @@
 # Two front ends feed one recorder: sys.monitoring on Python 3.12+ (events are enabled only
 # on the candidate's code objects, so the rest of the process runs at full speed) and
 # sys.settrace before that. Coverage mode records only which lines ran, each line once.
+#
+# Cost (see bench/README.md): a recorded event costs a few microseconds of Python, so the
+# common cases take fast paths (the same immutable object is unchanged; small containers of
+# plain values are compared element by element by identity; their reprs are the builtin's
+# when that equals reprlib's). Events are written as JSON text when recorded and leave the
+# child as one string: only tracealign parses it. Past a cap only coverage goes on, at
+# coverage's cost. Under sys.settrace every call of a candidate function still costs a
+# Python call (the global trace function) even once all its lines have run: loop-heavy
+# programs that call small functions millions of times trace much faster on 3.12+.
 
 import re
 import reprlib
 import sys
 from json.encoder import encode_basestring_ascii as _json_str
-from itertools import compress
-from operator import is_ as _is, is_not as _is_not
+from operator import is_ as _is
 
 TRACE_CANDIDATE_FILE = "<candidate>"
 
@@ -123,21 +131,21 @@ _NESTABLE = _ATOMS | {list, tuple}
 
 class _Frame:
     """What the recorder remembers of one live candidate frame."""
-    __slots__ = ("func", "depth", "seen", "index", "raising", "head", "names", "values", "watch")
+    __slots__ = ("frame", "func", "depth", "seen", "index", "raising", "head")
 
-    def __init__(self, func, depth, index):
-        self.func = func
+    def __init__(self, frame, depth, index):
+        # Held, so that its address cannot be reused: states are found by id(frame), and a
+        # frame that ended without a return event (a generator closed mid-way, say) must not
+        # pass for a new frame at the same address resuming.
+        self.frame = frame
+        self.func = frame.f_code.co_name
         self.depth = depth
         # name -> (value, fingerprint, repr, snapshot) at the last event. The value itself,
         # not its id: an id can be reused once the object is freed.
         self.seen = {}
         self.index = index
         self.raising = False  # an exception is passing through, not yet handled
-        self.head = ',"func":%s,"depth":%d' % (_json_str(func), depth)  # in every event
-        # The frame's variables at the last event, in f_locals order (see _changes).
-        self.names = None
-        self.values = ()
-        self.watch = set()
+        self.head = ',"func":%s,"depth":%d' % (_json_str(self.func), depth)  # in every event
 
 
 class Recorder:
@@ -177,7 +185,7 @@ class Recorder:
         resumed = state is not None
         if not resumed:
             self.calls += 1
-            state = self.frames[key] = _Frame(frame.f_code.co_name, self.depth, self.calls)
+            state = self.frames[key] = _Frame(frame, self.depth, self.calls)
         self.depth = state.depth + 1
         if self.mode == "coverage":
             return
@@ -240,6 +248,13 @@ class Recorder:
             size += changed[1]
         self._add(event + "}", size)
 
+    def on_unwind(self, frame):
+        """A frame left by an exception (sys.monitoring reports no return for it): forget
+        it, or a later frame at the same address would pass for it resuming."""
+        state = self.frames.pop(id(frame), None)
+        if state is not None:
+            self.depth = state.depth
+
     def on_exception(self, frame, exc):
         if self.mode == "coverage":
             return
@@ -263,7 +278,7 @@ class Recorder:
         state = self.frames.get(id(frame))
         if state is None:  # a frame already running when tracing began
             self.calls += 1
-            state = self.frames[id(frame)] = _Frame(frame.f_code.co_name, self.depth, self.calls)
+            state = self.frames[id(frame)] = _Frame(frame, self.depth, self.calls)
         return state
 
     def _arguments(self, frame, state):
@@ -382,6 +397,7 @@ class SettraceTracer:
         # Past the cap, events are no longer recorded but coverage must stay complete
         # (localization counts on it): switch to the cheap coverage tracer.
         self._coverage_global, self._coverage_local = _coverage_tracer(recorder.lines)
+        self._global, self._local = self._full_tracer()
         recorder.on_truncate = lambda: sys.settrace(self._coverage_global)
 
     def start(self):
@@ -397,23 +413,32 @@ class SettraceTracer:
             frame.f_trace = None
             frame = frame.f_back
 
-    def _global(self, frame, event, arg):
-        if frame.f_code.co_filename != TRACE_CANDIDATE_FILE:
-            return None
-        self.recorder.on_call(frame)
-        return self._local
-
-    def _local(self, frame, event, arg):
+    def _full_tracer(self):
+        """The global and local trace functions of full mode, as closures: a bound method
+        would be created anew for every event (it is what the local function returns)."""
         recorder = self.recorder
-        if recorder.truncated:
-            return self._coverage_local(frame, event, arg)
-        if event == "line":
-            recorder.on_line(frame, frame.f_lineno)
-        elif event == "return":
-            recorder.on_return(frame, arg, _is_yield(frame))
-        elif event == "exception":
-            recorder.on_exception(frame, arg[1])
-        return self._local
+        on_call, on_line = recorder.on_call, recorder.on_line
+        on_return, on_exception = recorder.on_return, recorder.on_exception
+        coverage_local = self._coverage_local
+
+        def global_(frame, event, arg):
+            if frame.f_code.co_filename != TRACE_CANDIDATE_FILE:
+                return None
+            on_call(frame)
+            return local
+
+        def local(frame, event, arg):
+            if recorder.truncated:
+                return coverage_local(frame, event, arg)
+            if event == "line":
+                on_line(frame, frame.f_lineno)
+            elif event == "return":
+                on_return(frame, arg, _is_yield(frame))
+            elif event == "exception":
+                on_exception(frame, arg[1])
+            return local
+
+        return global_, local
 
 
 def _coverage_tracer(lines):
@@ -530,13 +555,15 @@ class MonitoringTracer:
             events.PY_START: self._start, events.PY_RESUME: self._start,
             events.LINE: self._line_callback(), events.PY_RETURN: self._return,
             events.PY_YIELD: self._yield, events.RAISE: self._raise,
+            events.PY_UNWIND: self._unwind,
         }
         for event, callback in callbacks.items():
             mon.register_callback(self.TOOL, event, callback)
-        # RAISE cannot be enabled per code object: it is global and filtered in _raise.
+        # RAISE and PY_UNWIND cannot be enabled per code object: they are global and
+        # filtered in their callbacks.
         wanted = events.PY_START
         if self.recorder.mode != "coverage":
-            wanted |= events.RAISE
+            wanted |= events.RAISE | events.PY_UNWIND
         mon.set_events(self.TOOL, wanted)
 
     def _line_callback(self):
@@ -599,6 +626,10 @@ class MonitoringTracer:
     def _raise(self, code, offset, exc):
         if id(code) in self.codes:
             self.recorder.on_exception(sys._getframe(1), exc)
+
+    def _unwind(self, code, offset, exc):
+        if id(code) in self.codes:
+            self.recorder.on_unwind(sys._getframe(1))
 
 
 def make_tracer(mode, max_events=10000, max_bytes=1 << 18, max_value_chars=60):

@@ -11,28 +11,24 @@ use tracealign_train::batch::Sequence;
 use tracealign_train::generate::{generate, python_stop_sequences, SamplingConfig};
 use tracealign_train::{load_model, Examples, LoadedModel, LoraConfig, TrainConfig, Trainer};
 
-/// HumanEval/0's prompt.
+/// A HumanEval-style prompt (ours): a typed signature and a docstring with doctests.
 const PROMPT: &str = r#"from typing import List
 
 
-def has_close_elements(numbers: List[float], threshold: float) -> bool:
-    """ Check if in given list of numbers, are any two numbers closer to each other than
-    given threshold.
-    >>> has_close_elements([1.0, 2.0, 3.0], 0.5)
-    False
-    >>> has_close_elements([1.0, 2.8, 3.0, 4.0, 5.0, 2.0], 0.3)
-    True
+def count_above(values: List[int], limit: int) -> int:
+    """ Count how many of the values are strictly greater than limit.
+    >>> count_above([1, 5, 7, 2], 4)
+    2
+    >>> count_above([], 0)
+    0
     """
 "#;
 
-const SOLUTION: &str = "    for idx, elem in enumerate(numbers):
-        for idx2, elem2 in enumerate(numbers):
-            if idx != idx2:
-                distance = abs(elem - elem2)
-                if distance < threshold:
-                    return True
-
-    return False
+const SOLUTION: &str = "    count = 0
+    for value in values:
+        if value > limit:
+            count += 1
+    return count
 ";
 
 fn gguf() -> Option<PathBuf> {
