@@ -54,6 +54,10 @@ pub enum Command {
     /// Sample completions of the problems' prompts from a local model (optionally with an
     /// adapter) and write them as samples for `tracealign run`.
     Generate(crate::commands::generate::GenerateArgs),
+    /// The alignment experiment: sample the base model on training problems, run, localize,
+    /// build FAIT/uniform SFT and DPO rows, train one adapter per arm with the same budget,
+    /// and evaluate the base model and every adapter (OUT/results.json, OUT/results.md).
+    Experiment(crate::commands::experiment::ExperimentArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,6 +2,7 @@ pub mod bench;
 pub mod bench_suite;
 pub mod build;
 pub mod eval;
+pub mod experiment;
 pub mod generate;
 pub mod localize;
 pub mod mutants;
@@ -34,5 +35,6 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Report(args) => report::report(args),
         Command::Train(args) => train::train(args),
         Command::Generate(args) => generate::generate(args),
+        Command::Experiment(args) => experiment::experiment(args),
     }
 }

@@ -6,6 +6,7 @@ mod bench;
 mod datasets;
 mod embedded;
 mod eval;
+mod experiment;
 mod formats;
 mod hostile;
 mod localization;

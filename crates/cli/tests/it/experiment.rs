@@ -1,0 +1,193 @@
+//! `tracealign experiment --quick` end to end with the trainer's tiny random model: every
+//! stage's output has its shape, and a second run reuses every stage.
+
+use serde_json::{json, Value as Json};
+
+use crate::workspace::{increment_problem, Workspace};
+
+const ARMS: [&str; 4] = ["uniform_sft", "fait_sft", "dpo", "masked_dpo"];
+
+fn problem(id: &str, prompt: &str, reference: &str, input: i64, expected: i64) -> Json {
+    json!({
+        "id": id, "language": "python", "prompt": prompt, "entry_point": "f",
+        "reference": reference,
+        "tests": [{"name": "t", "input": [input], "expected": expected}]
+    })
+}
+
+/// Two problem sets of our own (training, evaluation) and a config for them.
+fn setup(ws: &Workspace) {
+    let mut increment = increment_problem();
+    increment["id"] = json!("inc2");
+    ws.write_jsonl(
+        "train.jsonl",
+        &[
+            increment_problem(),
+            problem("dbl", "def f(x):\n", "def f(x):\n    return 2 * x\n", 3, 6),
+            problem("neg", "def f(x):\n", "def f(x):\n    return -x\n", 3, -3),
+        ],
+    );
+    ws.write_jsonl(
+        "eval.jsonl",
+        &[
+            increment,
+            problem("sq", "def f(x):\n", "def f(x):\n    return x * x\n", 3, 9),
+        ],
+    );
+    tracealign_train::tiny::write_tiny_model(&ws.path("tiny"), "llama").unwrap();
+    ws.write("exp.toml", CONFIG);
+}
+
+const CONFIG: &str = r#"
+model = "tiny"
+
+[training]
+path = "train.jsonl"
+
+[[eval_sets]]
+name = "ours"
+path = "eval.jsonl"
+format = "tracealign"
+
+[sampling]
+n = 4
+temperature = 0.8
+max_tokens = 64
+
+[train]
+steps = 50
+lr = 1e-3
+rank = 4
+alpha = 8.0
+batch = 2
+seed = 0
+max_len = 128
+threads = 1
+
+[eval]
+max_tokens = 64
+pass_at_k = { k = 2, n = 3, temperature = 0.8 }
+
+[[arms]]
+name = "uniform_sft"
+objective = "sft"
+data = "uniform_sft"
+
+[[arms]]
+name = "fait_sft"
+objective = "sft"
+data = "fait_sft"
+
+[[arms]]
+name = "dpo"
+objective = "dpo"
+data = "dpo"
+
+[[arms]]
+name = "masked_dpo"
+objective = "dpo"
+data = "dpo"
+mask_weight = 1.0
+
+[quick]
+training_limit = 2
+samples = 2
+max_tokens = 12
+steps = 2
+mutants = 1
+"#;
+
+fn read_json(ws: &Workspace, name: &str) -> Json {
+    let text = std::fs::read_to_string(ws.path(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn a_quick_experiment_writes_every_output_and_reuses_its_stages() {
+    let ws = Workspace::new();
+    setup(&ws);
+    let args = [
+        "experiment",
+        "--config",
+        "exp.toml",
+        "--quick",
+        "-o",
+        "out",
+        "-q",
+    ];
+    ws.run_ok(&args);
+
+    // --quick kept the first two training problems, sampled twice each.
+    let samples = std::fs::read_to_string(ws.path("out/sample/samples.jsonl")).unwrap();
+    assert_eq!(samples.lines().count(), 4);
+    let runs = std::fs::read_to_string(ws.path("out/runs/runs.jsonl")).unwrap();
+    assert_eq!(runs.lines().count(), 4 + 2, "samples and references");
+    assert!(ws.path("out/faults/faults.jsonl").exists());
+    for data in ["fait_sft", "uniform_sft", "dpo"] {
+        let rows = std::fs::read_to_string(ws.path(&format!("out/data/{data}.jsonl"))).unwrap();
+        assert!(rows.lines().count() > 0, "{data} has rows");
+    }
+    for arm in ARMS {
+        for file in ["adapter_config.json", "adapter_model.safetensors"] {
+            assert!(
+                ws.path(&format!("out/train/{arm}/{file}")).exists(),
+                "{arm}/{file}"
+            );
+        }
+    }
+    let results = read_json(&ws, "out/results.json");
+    let rows = results["rows"].as_array().unwrap();
+    let arms: Vec<&str> = rows.iter().map(|r| r["arm"].as_str().unwrap()).collect();
+    assert_eq!(
+        arms,
+        ["base", "uniform_sft", "fait_sft", "dpo", "masked_dpo"]
+    );
+    for row in rows {
+        assert_eq!(row["eval_set"], "ours");
+        assert_eq!(row["problems"], 2);
+        let pass_at_1 = row["pass_at_1"]["mean"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&pass_at_1));
+        assert_eq!(row["pass_at_k"]["k"], 2);
+        assert_eq!(row["pass_at_k"]["n"], 3);
+    }
+    for arm in ARMS {
+        let curve = results["curves"][arm].as_array().unwrap();
+        assert_eq!(curve.len(), 2, "{arm}: one point per step");
+        assert!(curve[0]["loss"].as_f64().unwrap().is_finite());
+    }
+    let html = std::fs::read_to_string(ws.path("out/results.html")).unwrap();
+    assert_eq!(html.matches("<polyline").count(), ARMS.len());
+    let table = std::fs::read_to_string(ws.path("out/results.md")).unwrap();
+    assert_eq!(table.lines().count(), 2 + 5);
+
+    let again = ws.run_ok(&args);
+    let log = String::from_utf8_lossy(&again.stderr);
+    let ran: Vec<&str> = log.lines().filter(|l| l.contains(" done in ")).collect();
+    assert!(
+        ran.is_empty(),
+        "every stage is reused, but these ran: {ran:?}"
+    );
+    assert_eq!(log.matches("up to date").count(), 3 + 3 + 4 + 5 * 2);
+
+    // A new training budget retrains every arm and evaluates the adapters again; the base
+    // model's samples, runs, faults, data and evaluations stay.
+    ws.write("exp.toml", &CONFIG.replace("steps = 2", "steps = 1"));
+    let changed = ws.run_ok(&args);
+    let log = String::from_utf8_lossy(&changed.stderr);
+    let ran: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(" done in "))
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
+    let mut expected: Vec<String> = ARMS.iter().map(|a| format!("train/{a}")).collect();
+    for arm in ARMS {
+        expected.push(format!("eval/ours/{arm}/greedy"));
+        expected.push(format!("eval/ours/{arm}/sampled"));
+    }
+    expected.sort();
+    let mut ran: Vec<String> = ran.into_iter().map(String::from).collect();
+    ran.sort();
+    assert_eq!(ran, expected);
+    let results = read_json(&ws, "out/results.json");
+    assert_eq!(results["curves"]["dpo"].as_array().unwrap().len(), 1);
+}

@@ -1,0 +1,435 @@
+//! The experiment's TOML config: the model, the training problems, the evaluation sets, how
+//! the base model is sampled, the arms, the one training budget every arm shares, how models
+//! are evaluated, and the `[quick]` overrides that shrink all of it to a smoke run.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// An error reading or checking a config, naming the file and the field.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The base model: a Hugging Face directory or a .gguf file.
+    pub model: PathBuf,
+    pub training: ProblemSet,
+    /// Where the base model and every adapter are scored.
+    pub eval_sets: Vec<ProblemSet>,
+    pub sampling: Sampling,
+    #[serde(default)]
+    pub build: Build,
+    pub train: TrainBudget,
+    pub eval: EvalSettings,
+    pub arms: Vec<Arm>,
+    /// Applied over the rest by `--quick`.
+    #[serde(default)]
+    pub quick: Quick,
+}
+
+/// A problem file; without `path`, the embedded problems.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProblemSet {
+    #[serde(default = "training_name")]
+    pub name: String,
+    pub path: Option<PathBuf>,
+    /// tracealign, humaneval, mbpp or evalplus; detected when left out.
+    pub format: Option<String>,
+    /// Only the problems whose `task_id` (its number: `HumanEval/7` is 7) lies in this
+    /// inclusive range, e.g. MBPP's train split [601, 974] apart from its validation.
+    pub task_ids: Option<[u64; 2]>,
+    /// Only the first N problems (lines) of the file, after `task_ids`.
+    pub limit: Option<usize>,
+}
+
+impl ProblemSet {
+    /// Whether a problem file's record is in the set's `task_ids` range.
+    pub fn selects(&self, record: &serde_json::Value) -> bool {
+        let Some([low, high]) = self.task_ids else {
+            return true;
+        };
+        let number = match &record["task_id"] {
+            serde_json::Value::Number(n) => n.as_u64(),
+            serde_json::Value::String(s) => {
+                let digits = s.len() - s.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+                s[s.len() - digits..].parse().ok()
+            }
+            _ => None,
+        };
+        number.is_some_and(|n| (low..=high).contains(&n))
+    }
+}
+
+fn training_name() -> String {
+    "training".into()
+}
+
+/// How the base model is sampled on the training problems.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sampling {
+    pub n: usize,
+    pub temperature: f64,
+    pub max_tokens: usize,
+}
+
+/// Options of the training-data builders.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Build {
+    /// Killed mutants per passing program that has no similar failing one (FAIT SFT).
+    pub mutants: usize,
+    /// Most suspicious lines of a rejected program its fault mask covers.
+    pub fault_lines: usize,
+}
+
+impl Default for Build {
+    fn default() -> Build {
+        Build {
+            mutants: 4,
+            fault_lines: 1,
+        }
+    }
+}
+
+/// The budget every arm trains with, so arms differ only in their data and objective.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainBudget {
+    pub steps: usize,
+    pub lr: f64,
+    pub rank: usize,
+    pub alpha: f64,
+    pub batch: usize,
+    pub seed: u64,
+    #[serde(default = "max_len")]
+    pub max_len: usize,
+    /// Tensor threads (default: one per core).
+    pub threads: Option<usize>,
+}
+
+fn max_len() -> usize {
+    512
+}
+
+/// How every model is scored: greedy pass@1, and optionally pass@k of `n` samples at `T`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalSettings {
+    pub max_tokens: usize,
+    pub pass_at_k: Option<PassAtKSettings>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PassAtKSettings {
+    pub k: usize,
+    pub n: usize,
+    pub temperature: f64,
+}
+
+/// One adapter to train: which rows, which objective.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Arm {
+    pub name: String,
+    pub objective: Objective,
+    pub data: DataKind,
+    /// DPO only: completion tokens under the fault mask weigh 1 + this (0: plain DPO).
+    #[serde(default)]
+    pub mask_weight: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Objective {
+    Sft,
+    Dpo,
+}
+
+/// The training rows an arm reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataKind {
+    /// Passing programs, weighted by their diffs to failing ones (FAIT).
+    FaitSft,
+    /// The same programs, every token weighing 1.
+    UniformSft,
+    /// Passing vs failing programs, with diff and fault masks.
+    Dpo,
+}
+
+impl DataKind {
+    pub const ALL: [DataKind; 3] = [DataKind::FaitSft, DataKind::UniformSft, DataKind::Dpo];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DataKind::FaitSft => "fait_sft",
+            DataKind::UniformSft => "uniform_sft",
+            DataKind::Dpo => "dpo",
+        }
+    }
+}
+
+/// `--quick`: each field set replaces its counterpart.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Quick {
+    pub training_limit: Option<usize>,
+    pub eval_limit: Option<usize>,
+    pub samples: Option<usize>,
+    pub max_tokens: Option<usize>,
+    pub steps: Option<usize>,
+    pub batch: Option<usize>,
+    pub max_len: Option<usize>,
+    pub mutants: Option<usize>,
+    /// Only these evaluation sets, by name.
+    pub eval_sets: Option<Vec<String>>,
+    /// Leave out pass@k (sampled evaluation), keeping greedy pass@1.
+    #[serde(default)]
+    pub no_pass_at_k: bool,
+}
+
+impl Config {
+    /// Reads and checks `path`; relative paths in it are taken from the file's directory.
+    pub fn read(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
+        let mut config: Config =
+            toml::from_str(&text).map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
+        config.resolve(path.parent().unwrap_or(Path::new("")));
+        config
+            .check()
+            .map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
+        Ok(config)
+    }
+
+    fn resolve(&mut self, base: &Path) {
+        let join = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        join(&mut self.model);
+        let sets = std::iter::once(&mut self.training).chain(self.eval_sets.iter_mut());
+        for path in sets.filter_map(|s| s.path.as_mut()) {
+            join(path);
+        }
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let mut names = vec!["base"];
+        for arm in &self.arms {
+            if names.contains(&arm.name.as_str()) {
+                return Err(format!("arms: the name `{}` is used twice", arm.name));
+            }
+            let sft = matches!(arm.data, DataKind::FaitSft | DataKind::UniformSft);
+            if sft != (arm.objective == Objective::Sft) {
+                return Err(format!(
+                    "arms.{}: objective {:?} does not read data `{}`",
+                    arm.name,
+                    arm.objective,
+                    arm.data.name()
+                ));
+            }
+            names.push(&arm.name);
+        }
+        let mut sets = Vec::new();
+        for set in &self.eval_sets {
+            if sets.contains(&set.name.as_str()) {
+                return Err(format!("eval_sets: the name `{}` is used twice", set.name));
+            }
+            sets.push(&set.name);
+        }
+        for name in self.quick.eval_sets.iter().flatten() {
+            if !sets.contains(&name.as_str()) {
+                return Err(format!("quick.eval_sets: no eval set is named `{name}`"));
+            }
+        }
+        if self.sampling.n == 0 {
+            return Err("sampling.n: must be at least 1".into());
+        }
+        if let Some(p) = &self.eval.pass_at_k {
+            if p.k == 0 || p.k > p.n {
+                return Err(format!(
+                    "eval.pass_at_k: k = {} needs 1 ≤ k ≤ n = {}",
+                    p.k, p.n
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The config `--quick` runs: the `[quick]` section applied.
+    pub fn quick(mut self) -> Config {
+        let q = self.quick.clone();
+        if let Some(limit) = q.training_limit {
+            self.training.limit = Some(limit);
+        }
+        if let Some(limit) = q.eval_limit {
+            for set in &mut self.eval_sets {
+                set.limit = Some(limit);
+            }
+        }
+        if let Some(n) = q.samples {
+            self.sampling.n = n;
+        }
+        if let Some(tokens) = q.max_tokens {
+            self.sampling.max_tokens = tokens;
+            self.eval.max_tokens = tokens;
+        }
+        if let Some(steps) = q.steps {
+            self.train.steps = steps;
+        }
+        if let Some(batch) = q.batch {
+            self.train.batch = batch;
+        }
+        if let Some(max_len) = q.max_len {
+            self.train.max_len = max_len;
+        }
+        if let Some(mutants) = q.mutants {
+            self.build.mutants = mutants;
+        }
+        if let Some(names) = &q.eval_sets {
+            self.eval_sets.retain(|s| names.contains(&s.name));
+        }
+        if q.no_pass_at_k {
+            self.eval.pass_at_k = None;
+        }
+        self
+    }
+
+    /// The data kinds some arm reads (only those are built).
+    pub fn data_needed(&self) -> Vec<DataKind> {
+        DataKind::ALL
+            .into_iter()
+            .filter(|kind| self.arms.iter().any(|a| a.data == *kind))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+model = "m.gguf"
+[training]
+path = "train.jsonl"
+format = "mbpp"
+[[eval_sets]]
+name = "humaneval"
+path = "/data/HumanEval.jsonl.gz"
+[[eval_sets]]
+name = "embedded"
+[sampling]
+n = 8
+temperature = 0.8
+max_tokens = 384
+[train]
+steps = 100
+lr = 2e-4
+rank = 8
+alpha = 16.0
+batch = 4
+seed = 0
+[eval]
+max_tokens = 384
+pass_at_k = { k = 10, n = 20, temperature = 0.8 }
+[[arms]]
+name = "fait_sft"
+objective = "sft"
+data = "fait_sft"
+[[arms]]
+name = "masked_dpo"
+objective = "dpo"
+data = "dpo"
+mask_weight = 1.0
+[quick]
+training_limit = 3
+steps = 2
+no_pass_at_k = true
+"#;
+
+    fn example() -> Config {
+        let mut config: Config = toml::from_str(EXAMPLE).unwrap();
+        config.resolve(Path::new("/exp"));
+        config.check().unwrap();
+        config
+    }
+
+    #[test]
+    fn relative_paths_are_taken_from_the_config_file() {
+        let config = example();
+        assert_eq!(config.model, Path::new("/exp/m.gguf"));
+        assert_eq!(
+            config.training.path.as_deref(),
+            Some(Path::new("/exp/train.jsonl"))
+        );
+        assert_eq!(
+            config.eval_sets[0].path.as_deref(),
+            Some(Path::new("/data/HumanEval.jsonl.gz"))
+        );
+        assert_eq!(config.eval_sets[1].path, None);
+        assert_eq!(config.data_needed(), [DataKind::FaitSft, DataKind::Dpo]);
+    }
+
+    #[test]
+    fn the_checked_in_config_reads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiment.toml");
+        let config = Config::read(&path).unwrap();
+        assert_eq!(config.arms.len(), 4);
+        assert_eq!(config.training.task_ids, Some([601, 974]));
+        let quick = config.quick();
+        assert_eq!(quick.training.limit, Some(3));
+        let sets: Vec<&str> = quick.eval_sets.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(sets, ["humaneval", "embedded"]);
+        assert!(quick.eval_sets.iter().all(|s| s.limit == Some(2)));
+    }
+
+    #[test]
+    fn task_id_ranges_select_by_the_ids_number() {
+        let set = ProblemSet {
+            name: "mbpp".into(),
+            path: None,
+            format: None,
+            task_ids: Some([511, 600]),
+            limit: None,
+        };
+        assert!(set.selects(&serde_json::json!({"task_id": 511})));
+        assert!(!set.selects(&serde_json::json!({"task_id": 601})));
+        assert!(set.selects(&serde_json::json!({"task_id": "Mbpp/600"})));
+        assert!(!set.selects(&serde_json::json!({"id": "x"})));
+    }
+
+    #[test]
+    fn quick_overrides_only_what_it_names() {
+        let quick = example().quick();
+        assert_eq!(quick.training.limit, Some(3));
+        assert_eq!(quick.train.steps, 2);
+        assert_eq!(quick.train.lr, 2e-4);
+        assert_eq!(quick.sampling.n, 8);
+        assert_eq!(quick.eval.pass_at_k, None);
+    }
+
+    #[test]
+    fn an_arm_whose_objective_does_not_fit_its_data_is_refused() {
+        let text = EXAMPLE.replace(
+            "objective = \"sft\"\ndata = \"fait_sft\"",
+            "objective = \"dpo\"\ndata = \"fait_sft\"",
+        );
+        let config: Config = toml::from_str(&text).unwrap();
+        assert!(config.check().unwrap_err().contains("arms.fait_sft"));
+    }
+}

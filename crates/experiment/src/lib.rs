@@ -1,0 +1,8 @@
+//! The alignment experiment's data model: its TOML config (model, problems, sampling, arms,
+//! the shared training budget, evaluation, `--quick` overrides) and its results table.
+
+pub mod config;
+pub mod results;
+
+pub use config::{Arm, Config, ConfigError, DataKind, Objective, ProblemSet};
+pub use results::{CurvePoint, ResultRow, Results, SampledPass, BASE};

@@ -1,0 +1,264 @@
+//! The results table: one row per model (the base, then each arm) and evaluation set, with
+//! greedy pass@1 and sampled pass@k, each with its 95% bootstrap interval over problems, and
+//! each arm's learning curve; rendered as JSON, Markdown and a self-contained HTML page.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+use tracealign_eval::{Evaluation, Interval};
+
+/// The row name of the model without an adapter.
+pub const BASE: &str = "base";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultRow {
+    /// `base` or an arm's name.
+    pub arm: String,
+    pub eval_set: String,
+    pub problems: usize,
+    /// Greedy decoding, one sample per problem.
+    pub pass_at_1: Interval,
+    /// pass@k of sampled decoding, when the config asks for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pass_at_k: Option<SampledPass>,
+    /// Greedy samples per failure kind (`passed`, `wrong_answer`, `runtime_error`, ...).
+    pub outcomes: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SampledPass {
+    pub k: usize,
+    pub n: usize,
+    #[serde(flatten)]
+    pub interval: Interval,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    pub rows: Vec<ResultRow>,
+    /// Each arm's training loss per step (and DPO's reward margin), its learning curve.
+    #[serde(default)]
+    pub curves: BTreeMap<String, Vec<CurvePoint>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CurvePoint {
+    pub step: usize,
+    pub loss: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margin: Option<f64>,
+}
+
+impl ResultRow {
+    /// The row of `arm` on `eval_set` from its greedy evaluation and, when made, its
+    /// sampled one (`None` when pass@k was left out or the set had too few samples).
+    pub fn of(
+        arm: &str,
+        eval_set: &str,
+        greedy: &Evaluation,
+        sampled: Option<(&Evaluation, usize, usize)>,
+    ) -> Option<ResultRow> {
+        let pass_at_1 = greedy.pass_at_k.iter().find(|p| p.k == 1)?.interval;
+        let pass_at_k = sampled.and_then(|(evaluation, k, n)| {
+            let found = evaluation.pass_at_k.iter().find(|p| p.k == k)?;
+            Some(SampledPass {
+                k,
+                n,
+                interval: found.interval,
+            })
+        });
+        Some(ResultRow {
+            arm: arm.into(),
+            eval_set: eval_set.into(),
+            problems: greedy.problems,
+            pass_at_1,
+            pass_at_k,
+            outcomes: greedy.category_kinds.clone(),
+        })
+    }
+}
+
+impl Results {
+    /// A Markdown table, rows grouped by evaluation set in the order they were added.
+    pub fn markdown(&self) -> String {
+        let mut text = String::from(
+            "| eval set | model | problems | pass@1 (greedy) | pass@k (sampled) |\n\
+             |---|---|---:|---|---|\n",
+        );
+        let mut sets: Vec<&str> = Vec::new();
+        for row in &self.rows {
+            if !sets.contains(&row.eval_set.as_str()) {
+                sets.push(&row.eval_set);
+            }
+        }
+        for set in sets {
+            for row in self.rows.iter().filter(|r| r.eval_set == set) {
+                let sampled = row.pass_at_k.map_or("—".to_string(), |p| {
+                    format!("pass@{} (n={}) {}", p.k, p.n, percent(&p.interval))
+                });
+                let _ = writeln!(
+                    text,
+                    "| {} | {} | {} | {} | {} |",
+                    row.eval_set,
+                    row.arm,
+                    row.problems,
+                    percent(&row.pass_at_1),
+                    sampled
+                );
+            }
+        }
+        text
+    }
+}
+
+impl Results {
+    /// A self-contained HTML page: the table, then each arm's learning curve as inline SVG.
+    pub fn html(&self, title: &str) -> String {
+        let mut body = format!("<h1>{}</h1>\n<table>\n", escape(title));
+        body.push_str(
+            "<tr><th>eval set</th><th>model</th><th>problems</th><th>pass@1 (greedy)</th>\
+             <th>pass@k (sampled)</th><th>greedy outcomes</th></tr>\n",
+        );
+        for row in &self.rows {
+            let sampled = row.pass_at_k.map_or("—".to_string(), |p| {
+                format!("pass@{} (n={}) {}", p.k, p.n, percent(&p.interval))
+            });
+            let outcomes: Vec<String> = row
+                .outcomes
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
+            let _ = writeln!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&row.eval_set),
+                escape(&row.arm),
+                row.problems,
+                percent(&row.pass_at_1),
+                sampled,
+                escape(&outcomes.join(" · "))
+            );
+        }
+        body.push_str("</table>\n<h2>Learning curves (training loss per step)</h2>\n");
+        for (arm, curve) in &self.curves {
+            let _ = writeln!(body, "<h3>{}</h3>\n{}", escape(arm), curve_svg(curve));
+        }
+        format!(
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+             <link rel=\"icon\" href=\"data:,\">\n<title>{}</title>\n<style>{STYLE}</style>\n\
+             </head>\n<body>\n{body}</body>\n</html>\n",
+            escape(title)
+        )
+    }
+}
+
+const STYLE: &str = "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}\
+                     td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}";
+
+/// The loss as a polyline scaled to its own range, first and last loss written beside it.
+fn curve_svg(curve: &[CurvePoint]) -> String {
+    let (width, height) = (480.0, 140.0);
+    let low = curve.iter().map(|p| p.loss).fold(f64::INFINITY, f64::min);
+    let high = curve
+        .iter()
+        .map(|p| p.loss)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let span = (high - low).max(1e-12);
+    let last = curve.len().saturating_sub(1).max(1) as f64;
+    let points: Vec<String> = curve
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let x = 10.0 + (width - 20.0) * i as f64 / last;
+            let y = 10.0 + (height - 20.0) * (high - p.loss) / span;
+            format!("{x:.1},{y:.1}")
+        })
+        .collect();
+    let label = match (curve.first(), curve.last()) {
+        (Some(a), Some(b)) => format!(
+            "loss {:.4} → {:.4} over {} steps",
+            a.loss,
+            b.loss,
+            curve.len()
+        ),
+        _ => "no steps".to_string(),
+    };
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+         style=\"border:1px solid #ddd\"><polyline fill=\"none\" stroke=\"#2f6fdd\" \
+         stroke-width=\"2\" points=\"{}\"/></svg><p>{label}</p>",
+        points.join(" ")
+    )
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn percent(interval: &Interval) -> String {
+    format!(
+        "{:.1}% [{:.1}, {:.1}]",
+        interval.mean * 100.0,
+        interval.low * 100.0,
+        interval.high * 100.0
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn interval(mean: f64) -> Interval {
+        Interval {
+            mean,
+            low: mean / 2.0,
+            high: mean * 1.5,
+        }
+    }
+
+    #[test]
+    fn the_markdown_table_groups_rows_by_eval_set() {
+        let row = |arm: &str, set: &str, mean: f64| ResultRow {
+            arm: arm.into(),
+            eval_set: set.into(),
+            problems: 3,
+            pass_at_1: interval(mean),
+            pass_at_k: None,
+            outcomes: BTreeMap::new(),
+        };
+        let results = Results {
+            rows: vec![
+                row(BASE, "a", 0.1),
+                row(BASE, "b", 0.2),
+                row("dpo", "a", 0.4),
+            ],
+            curves: BTreeMap::new(),
+        };
+        let table = results.markdown();
+        let lines: Vec<&str> = table.lines().skip(2).collect();
+        assert_eq!(lines[0], "| a | base | 3 | 10.0% [5.0, 15.0] | — |");
+        assert!(lines[1].starts_with("| a | dpo |"));
+        assert!(lines[2].starts_with("| b | base |"));
+    }
+
+    #[test]
+    fn the_html_page_has_the_table_and_a_curve_per_arm() {
+        let point = |step, loss| CurvePoint {
+            step,
+            loss,
+            margin: None,
+        };
+        let results = Results {
+            rows: Vec::new(),
+            curves: BTreeMap::from([("a<b".to_string(), vec![point(1, 2.0), point(2, 1.0)])]),
+        };
+        let html = results.html("t");
+        assert!(html.contains("<h3>a&lt;b</h3>"));
+        assert!(html.contains("points=\"10.0,10.0 470.0,130.0\""));
+        assert!(html.contains("loss 2.0000 → 1.0000 over 2 steps"));
+    }
+}
