@@ -134,33 +134,12 @@ fn generate(args: &EvalArgs, problems: &[Problem], url: &str) -> Result<PathBuf>
     let model = args.model_name.clone().unwrap_or_default();
     let endpoint = Endpoint::new(url, &model, api).with_api_key(args.api_key.clone());
     let path = args.out.join("samples.jsonl");
-    let made_by = args.out.join(".samples-made-by");
-    let settings = format!(
-        "{} {model} {:?} n={} T={} top_p={} max_tokens={} seed={} problems={}",
-        endpoint.url(),
-        args.api,
-        args.samples_per_problem,
-        args.temperature,
-        args.top_p,
-        args.max_tokens,
-        args.seed,
-        problems
-            .iter()
-            .map(|p| p.id.as_str())
-            .collect::<Vec<_>>()
-            .join(",")
-    );
-    let fingerprint = hex(&Sha256::digest(settings.as_bytes()));
-    let kept = match std::fs::read_to_string(&made_by) {
-        Ok(previous) if previous == fingerprint && path.exists() => done_ids(&path)?,
-        Ok(_) if path.exists() => bail!(
-            "{} holds samples generated with other settings; pass --fresh to discard them, \
-             or choose another --out",
-            path.display()
-        ),
-        _ => HashSet::new(),
+    let source = format!("{} {model} {:?}", endpoint.url(), args.api);
+    let kept = if same_samples(args, problems, &source)? {
+        done_ids(&path)?
+    } else {
+        HashSet::new()
     };
-    std::fs::write(&made_by, &fingerprint)?;
     let wanted: Vec<(&Problem, String, u64)> = problems
         .iter()
         .flat_map(|p| (0..args.samples_per_problem as u64).map(move |i| (p, i)))
@@ -233,41 +212,13 @@ fn generate(args: &EvalArgs, problems: &[Problem], url: &str) -> Result<PathBuf>
 /// file made with the same settings is kept.
 fn generate_locally(args: &EvalArgs, problems: &[Problem], model: &Path) -> Result<PathBuf> {
     let path = args.out.join("samples.jsonl");
-    let made_by = args.out.join(".samples-made-by");
-    let settings = format!(
-        "{} {:?} n={} T={} top_p={} max_tokens={} seed={} problems={}",
-        model.display(),
-        args.adapter,
-        args.samples_per_problem,
-        args.temperature,
-        args.top_p,
-        args.max_tokens,
-        args.seed,
-        problems
-            .iter()
-            .map(|p| p.id.as_str())
-            .collect::<Vec<_>>()
-            .join(",")
-    );
-    let fingerprint = hex(&Sha256::digest(settings.as_bytes()));
-    let previous = std::fs::read_to_string(&made_by).ok();
+    let source = format!("{} {:?}", model.display(), args.adapter);
+    let resume = same_samples(args, problems, &source)?;
     let wanted = problems.len() * args.samples_per_problem;
-    if previous.as_deref() == Some(&fingerprint)
-        && path.exists()
-        && done_ids(&path)?.len() == wanted
-    {
+    if resume && done_ids(&path)?.len() == wanted {
         eprintln!("samples: {wanted} already in {}", path.display());
         return Ok(path);
     }
-    if previous.as_ref().is_some_and(|p| *p != fingerprint) && path.exists() {
-        bail!(
-            "{} holds samples generated with other settings; pass --fresh to discard them, \
-             or choose another --out",
-            path.display()
-        );
-    }
-    let resume = previous.as_deref() == Some(&fingerprint);
-    std::fs::write(&made_by, &fingerprint)?;
     generate::generate(GenerateArgs {
         model: model.to_path_buf(),
         adapter: args.adapter.clone(),
@@ -285,6 +236,37 @@ fn generate_locally(args: &EvalArgs, problems: &[Problem], model: &Path) -> Resu
         quiet: args.quiet,
     })?;
     Ok(path)
+}
+
+/// Whether OUT/samples.jsonl was generated from `source` with the same sampling settings
+/// and problems (then it is kept and completed); refuses samples made otherwise, and records
+/// the settings for the next call.
+fn same_samples(args: &EvalArgs, problems: &[Problem], source: &str) -> Result<bool> {
+    let path = args.out.join("samples.jsonl");
+    let made_by = args.out.join(".samples-made-by");
+    let ids: Vec<&str> = problems.iter().map(|p| p.id.as_str()).collect();
+    let settings = format!(
+        "{source} n={} T={} top_p={} max_tokens={} seed={} problems={}",
+        args.samples_per_problem,
+        args.temperature,
+        args.top_p,
+        args.max_tokens,
+        args.seed,
+        ids.join(",")
+    );
+    let fingerprint = hex(&Sha256::digest(settings.as_bytes()));
+    let previous = std::fs::read_to_string(&made_by).ok();
+    let same = previous.as_deref() == Some(fingerprint.as_str());
+    if path.exists() && !same {
+        bail!(
+            "{} holds samples generated with other settings; pass --fresh to discard them, \
+             or choose another --out",
+            path.display()
+        );
+    }
+    std::fs::write(&made_by, &fingerprint)
+        .with_context(|| format!("cannot write {}", made_by.display()))?;
+    Ok(same && path.exists())
 }
 
 /// A chat model is asked for the whole function.
