@@ -712,6 +712,11 @@ pub struct EvalArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
 
+    /// With --model: sequences decoded together in one forward pass (samples of several
+    /// problems share it).
+    #[arg(long, value_name = "N", default_value_t = crate::commands::generate::DEFAULT_BATCH)]
+    pub batch: usize,
+
     /// The ks to report pass@k for (those above the fewest samples of a problem are left
     /// out: the estimator needs k ≤ n).
     #[arg(

@@ -63,6 +63,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         decode_len as f64 / decode
     );
 
+    // Batched decoding: B sequences of the same prompt, one forward per token for all.
+    let batches: Vec<usize> = std::env::var("SPEED_BATCHES")
+        .unwrap_or_else(|_| "1,4,8,16,32".into())
+        .split(',')
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    for &rows in &batches {
+        let mut cache = Cache::default();
+        let first = model.forward_cached(
+            &Tensor::new(ids.as_slice(), &Device::Cpu)?.unsqueeze(0)?,
+            &mut cache,
+        )?;
+        let mut cache = cache.repeat(rows)?;
+        let mut logits = first.repeat((rows, 1))?;
+        let t = Instant::now();
+        for _ in 0..decode_len {
+            let next = logits.argmax(candle_core::D::Minus1)?.unsqueeze(1)?;
+            logits = model.forward_cached(&next, &mut cache)?;
+        }
+        let decode = t.elapsed().as_secs_f64();
+        println!(
+            "decode: batch {rows}: {} tokens in {decode:.2} s = {:.1} tokens/s",
+            rows * decode_len,
+            (rows * decode_len) as f64 / decode
+        );
+    }
+
     let seq_ids: Vec<u32> = (0..train_len as u32)
         .map(|i| (i * 31 + 7) % vocab)
         .collect();

@@ -1,7 +1,8 @@
-//! Sampling completions with a KV cache: the prompt is processed once, its cache repeated for
-//! `n` samples, which then decode together, one batched forward per token. A sample stops at an
+//! Sampling completions with a KV cache: a prompt is processed once, its cache repeated for its
+//! `n` samples, and the samples of many prompts decode together, one batched forward per token
+//! ([`generate_batched`]; rows are left-padded, see [`crate::cache`]). A sample stops at an
 //! end-of-sequence token, at a stop sequence (cut off, not kept) or at `max_new_tokens`;
-//! finished samples leave the batch.
+//! finished samples leave the batch and the next prompt's samples take their place.
 //!
 //! Temperature 0 is greedy decoding; otherwise tokens are drawn from the nucleus (top-p) of the
 //! tempered distribution with a seeded generator, so a seed fixes the samples.
@@ -72,12 +73,16 @@ pub fn python_stop_sequences() -> Vec<String> {
     .collect()
 }
 
-struct Row {
-    tokens: Vec<u32>,
-    done: Option<Completion>,
+/// One prompt to complete `n` times; sample k draws with a generator seeded by (`seed`, k), so
+/// a sample does not depend on what else shares its batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub prompt: String,
+    pub n: usize,
+    pub seed: u64,
 }
 
-/// `n` completions of `prompt`.
+/// `n` completions of `prompt` (seeded by `config.seed`).
 pub fn generate(
     model: &Model,
     tokenizer: &TextTokenizer,
@@ -85,76 +90,167 @@ pub fn generate(
     n: usize,
     config: &SamplingConfig,
 ) -> Result<Vec<Completion>> {
-    let prompt_ids = tokenizer.encode(prompt)?;
-    if n == 0 {
-        return Ok(Vec::new());
+    let request = Request {
+        prompt: prompt.to_string(),
+        n,
+        seed: config.seed,
+    };
+    let mut out = Vec::new();
+    generate_batched(model, tokenizer, &[request], config, n.max(1), |_, c| {
+        out = c;
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// A sample being decoded: its request, its tokens so far and its own generator.
+struct Row {
+    request: usize,
+    sample: usize,
+    tokens: Vec<u32>,
+    rng: StdRng,
+}
+
+/// What is decoding: one cache row and one row of next-token logits per [`Row`].
+struct Batch {
+    rows: Vec<Row>,
+    cache: Cache,
+    logits: Option<Tensor>,
+}
+
+/// Completes every request, decoding the samples of many prompts together: up to `max_rows`
+/// sequences share each forward pass (continuous batching: a finished sample leaves the batch
+/// and the next prompt's samples join as soon as there is room). `on_finished(i, completions)`
+/// is called when all samples of request `i` are done, in completion order.
+pub fn generate_batched(
+    model: &Model,
+    tokenizer: &TextTokenizer,
+    requests: &[Request],
+    config: &SamplingConfig,
+    max_rows: usize,
+    mut on_finished: impl FnMut(usize, Vec<Completion>) -> Result<()>,
+) -> Result<()> {
+    let mut results: Vec<Vec<Option<Completion>>> =
+        requests.iter().map(|r| vec![None; r.n]).collect();
+    let mut batch = Batch {
+        rows: Vec::new(),
+        cache: Cache::default(),
+        logits: None,
+    };
+    let mut next = 0;
+    loop {
+        while next < requests.len()
+            && (batch.rows.is_empty() || batch.rows.len() + requests[next].n <= max_rows.max(1))
+        {
+            if requests[next].n == 0 {
+                on_finished(next, Vec::new())?;
+            } else {
+                admit(model, tokenizer, &requests[next], next, &mut batch)?;
+            }
+            next += 1;
+        }
+        let Some(logits) = batch.logits.take() else {
+            return Ok(());
+        };
+        let scores = logits.to_dtype(candle_core::DType::F32)?.to_vec2::<f32>()?;
+        let mut inputs = Vec::with_capacity(batch.rows.len());
+        let mut keep = Vec::with_capacity(batch.rows.len());
+        for (slot, row) in batch.rows.iter_mut().enumerate() {
+            let token = sample(&scores[slot], config, &mut row.rng);
+            let Some(done) = step(tokenizer, row, token, config)? else {
+                inputs.push(token);
+                keep.push(slot);
+                continue;
+            };
+            let pending = &mut results[row.request];
+            pending[row.sample] = Some(done);
+            if pending.iter().all(Option::is_some) {
+                let finished = std::mem::take(pending).into_iter().flatten().collect();
+                on_finished(row.request, finished)?;
+            }
+        }
+        if keep.len() < batch.rows.len() {
+            batch.cache = batch.cache.select(&keep)?.trim()?;
+            let rows = std::mem::take(&mut batch.rows);
+            batch.rows = rows
+                .into_iter()
+                .enumerate()
+                .filter(|(slot, _)| keep.binary_search(slot).is_ok())
+                .map(|(_, row)| row)
+                .collect();
+        }
+        if batch.rows.is_empty() {
+            batch.cache = Cache::default();
+            continue;
+        }
+        let input = Tensor::new(inputs.as_slice(), model.device())?.unsqueeze(1)?;
+        batch.logits = Some(model.forward_cached(&input, &mut batch.cache)?);
     }
-    if prompt_ids.is_empty() {
+}
+
+/// Processes the prompt of `request` once and adds its `n` samples to the batch.
+fn admit(
+    model: &Model,
+    tokenizer: &TextTokenizer,
+    request: &Request,
+    index: usize,
+    batch: &mut Batch,
+) -> Result<()> {
+    let ids = tokenizer.encode(&request.prompt)?;
+    if ids.is_empty() {
         return Err(crate::TrainError::Invalid(
             "cannot generate from an empty prompt".into(),
         ));
     }
-    let device = model.device();
-    let mut rng = StdRng::seed_from_u64(config.seed);
     let mut cache = Cache::default();
-    let input = Tensor::new(prompt_ids.as_slice(), device)?.unsqueeze(0)?;
-    let first = model.forward_cached(&input, &mut cache)?;
-    let mut cache = cache.repeat(n)?;
-    let mut logits = first.repeat((n, 1))?;
-    let mut rows: Vec<Row> = (0..n)
-        .map(|_| Row {
-            tokens: Vec::new(),
-            done: None,
-        })
-        .collect();
-    // Indices into `rows` of the samples still in the batch, in batch order.
-    let mut active: Vec<usize> = (0..n).collect();
-    while !active.is_empty() {
-        let probs = logits.to_dtype(candle_core::DType::F32)?.to_vec2::<f32>()?;
-        let mut next = Vec::with_capacity(active.len());
-        let mut keep = Vec::with_capacity(active.len());
-        for (slot, &r) in active.iter().enumerate() {
-            let token = sample(&probs[slot], config, &mut rng);
-            let row = &mut rows[r];
-            if tokenizer.eos_ids.contains(&token) {
-                row.done = Some(finish(
-                    tokenizer,
-                    &row.tokens,
-                    StopReason::EndOfSequence,
-                    config,
-                )?);
-                continue;
-            }
-            row.tokens.push(token);
-            let text = tokenizer.decode(&row.tokens)?;
-            if config.stop.iter().any(|s| text.contains(s.as_str())) {
-                row.done = Some(finish(
-                    tokenizer,
-                    &row.tokens,
-                    StopReason::StopSequence,
-                    config,
-                )?);
-            } else if row.tokens.len() >= config.max_new_tokens {
-                row.done = Some(finish(tokenizer, &row.tokens, StopReason::Length, config)?);
-            } else {
-                next.push(token);
-                keep.push(slot);
-            }
-        }
-        if keep.is_empty() {
-            break;
-        }
-        if keep.len() < active.len() {
-            cache = cache.select(&keep)?;
-            active = keep.iter().map(|&s| active[s]).collect();
-        }
-        let input = Tensor::new(next.as_slice(), device)?.unsqueeze(1)?;
-        logits = model.forward_cached(&input, &mut cache)?;
+    let input = Tensor::new(ids.as_slice(), model.device())?.unsqueeze(0)?;
+    let logits = model
+        .forward_cached(&input, &mut cache)?
+        .repeat((request.n, 1))?;
+    batch.cache = batch.cache.concat(&cache.repeat(request.n)?)?;
+    batch.logits = Some(match batch.logits.take() {
+        Some(running) => Tensor::cat(&[&running, &logits], 0)?,
+        None => logits,
+    });
+    batch.rows.extend((0..request.n).map(|k| Row {
+        request: index,
+        sample: k,
+        tokens: Vec::new(),
+        rng: StdRng::seed_from_u64(sample_seed(request.seed, k)),
+    }));
+    Ok(())
+}
+
+/// Appends `token` to `row`; the finished completion when it ends the sample.
+fn step(
+    tokenizer: &TextTokenizer,
+    row: &mut Row,
+    token: u32,
+    config: &SamplingConfig,
+) -> Result<Option<Completion>> {
+    if tokenizer.eos_ids.contains(&token) {
+        return finish(tokenizer, &row.tokens, StopReason::EndOfSequence, config).map(Some);
     }
-    Ok(rows
-        .into_iter()
-        .map(|r| r.done.expect("every row finishes"))
-        .collect())
+    row.tokens.push(token);
+    let text = tokenizer.decode(&row.tokens)?;
+    if config.stop.iter().any(|s| text.contains(s.as_str())) {
+        return finish(tokenizer, &row.tokens, StopReason::StopSequence, config).map(Some);
+    }
+    if row.tokens.len() >= config.max_new_tokens {
+        return finish(tokenizer, &row.tokens, StopReason::Length, config).map(Some);
+    }
+    Ok(None)
+}
+
+/// The seed of sample `k` of a request seeded `seed` (SplitMix64's finalizer: nearby inputs
+/// give unrelated seeds).
+fn sample_seed(seed: u64, k: usize) -> u64 {
+    let mut z = seed
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(k as u64);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// The completion's text, cut at the first stop sequence.
@@ -187,21 +283,31 @@ fn sample(logits: &[f32], config: &SamplingConfig, rng: &mut StdRng) -> u32 {
     }
     let t = config.temperature as f32;
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut probs: Vec<(u32, f32)> = logits
+    let weights: Vec<f32> = logits.iter().map(|&l| ((l - max) / t).exp()).collect();
+    let total: f32 = weights.iter().sum();
+    // Tokens below (1 - top_p)/V of the mass hold less than 1 - top_p together, so the nucleus
+    // lies among the others: sorting only those gives the same nucleus, far cheaper.
+    let floor = match config.top_p < 1.0 {
+        true => total * (1.0 - config.top_p as f32) / logits.len() as f32,
+        false => 0.0,
+    };
+    let mut probs: Vec<(u32, f32)> = weights
         .iter()
         .enumerate()
-        .map(|(i, &l)| (i as u32, ((l - max) / t).exp()))
+        .filter(|(_, &w)| w >= floor)
+        .map(|(i, &w)| (i as u32, w))
         .collect();
-    let total: f32 = probs.iter().map(|p| p.1).sum();
-    probs.sort_by(|a, b| b.1.total_cmp(&a.1));
-    // The nucleus: the most likely tokens whose mass first reaches top_p.
-    let mut mass = 0.0;
     let mut cut = probs.len();
-    for (i, p) in probs.iter().enumerate() {
-        mass += p.1 / total;
-        if mass >= config.top_p as f32 {
-            cut = i + 1;
-            break;
+    if config.top_p < 1.0 {
+        probs.sort_by(|a, b| b.1.total_cmp(&a.1));
+        // The nucleus: the most likely tokens whose mass first reaches top_p.
+        let mut mass = 0.0;
+        for (i, p) in probs.iter().enumerate() {
+            mass += p.1 / total;
+            if mass >= config.top_p as f32 {
+                cut = i + 1;
+                break;
+            }
         }
     }
     probs.truncate(cut);

@@ -11,6 +11,7 @@
 //! Libraries never print: the trainer returns per-step metrics that the CLI renders.
 
 pub mod batch;
+pub mod cache;
 pub mod checkpoint;
 pub mod config;
 pub mod data;

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor, D};
 
+pub use crate::cache::Cache;
 use crate::config::Config;
 use crate::error::{Result, TrainError};
 use crate::lora::{frozen_matmul, init_rng, Adapters, Linear, Lora, LoraConfig};
@@ -52,67 +53,6 @@ impl Weights {
     }
 }
 
-/// Keys and values of the positions seen so far, per layer ([batch, kv_heads, seq, head_dim]).
-#[derive(Debug, Clone, Default)]
-pub struct Cache {
-    layers: Vec<Option<(Tensor, Tensor)>>,
-}
-
-impl Cache {
-    /// How many positions are cached.
-    pub fn len(&self) -> usize {
-        match self.layers.first() {
-            Some(Some((k, _))) => k.dim(2).unwrap_or(0),
-            _ => 0,
-        }
-    }
-
-    /// Whether nothing is cached.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The cache of the batch rows `rows` only (samples that finished leave the batch).
-    pub fn select(&self, rows: &[usize]) -> Result<Cache> {
-        let device = match self.layers.first() {
-            Some(Some((k, _))) => k.device().clone(),
-            _ => return Ok(self.clone()),
-        };
-        let index = Tensor::new(
-            rows.iter()
-                .map(|&r| r as u32)
-                .collect::<Vec<_>>()
-                .as_slice(),
-            &device,
-        )?;
-        let layers = self
-            .layers
-            .iter()
-            .map(|layer| match layer {
-                Some((k, v)) => Ok(Some((
-                    k.index_select(&index, 0)?,
-                    v.index_select(&index, 0)?,
-                ))),
-                None => Ok(None),
-            })
-            .collect::<Result<_>>()?;
-        Ok(Cache { layers })
-    }
-
-    /// The cache repeated `n` times along the batch (one prompt, many samples).
-    pub fn repeat(&self, n: usize) -> Result<Cache> {
-        let layers = self
-            .layers
-            .iter()
-            .map(|layer| match layer {
-                Some((k, v)) => Ok(Some((k.repeat((n, 1, 1, 1))?, v.repeat((n, 1, 1, 1))?))),
-                None => Ok(None),
-            })
-            .collect::<Result<_>>()?;
-        Ok(Cache { layers })
-    }
-}
-
 /// RMSNorm written out (differentiable); candle's fused kernel outside a differentiated graph.
 fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Result<Tensor> {
     if !x.track_op() {
@@ -129,6 +69,8 @@ fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Result<Tensor> {
 
 /// The rotation angles of a run of positions: cos/sin [seq, head_dim] (each half repeated) for
 /// the differentiable form, and their first halves [seq, head_dim/2] for candle's fused kernel.
+/// With per-row positions (a padded batch) they are [batch, 1, seq, head_dim] and
+/// [batch, seq, head_dim/2].
 struct Angles {
     cos: Tensor,
     sin: Tensor,
@@ -410,16 +352,11 @@ impl Model {
             .embed_tokens
             .index_select(&input_ids.flatten_all()?, 0)?
             .reshape((batch, seq, self.config.hidden_size))?;
-        let half = self.config.head_dim() / 2;
-        let cos = self.cos.narrow(0, offset, seq)?;
-        let sin = self.sin.narrow(0, offset, seq)?;
-        let angles = Angles {
-            cos_half: cos.narrow(1, 0, half)?.contiguous()?,
-            sin_half: sin.narrow(1, 0, half)?.contiguous()?,
-            cos,
-            sin,
+        let angles = self.angles(cache.as_deref(), batch, seq)?;
+        let mask = match cache.as_deref() {
+            Some(cache) if cache.is_padded() => Some(cache.mask(batch, seq, &self.device)?),
+            _ => causal_mask(seq, offset, &self.device)?,
         };
-        let mask = causal_mask(seq, offset, &self.device)?;
         for (i, layer) in self.layers.iter().enumerate() {
             let slot = cache.as_deref_mut().map(|c| &mut c.layers[i]);
             x = layer.forward(
@@ -432,6 +369,44 @@ impl Model {
             )?;
         }
         rms_norm(&x, &self.norm, self.config.rms_norm_eps)
+    }
+
+    /// The rotation angles of `seq` new positions: the same run for every row, or each row's
+    /// own when the cache is padded.
+    fn angles(&self, cache: Option<&Cache>, batch: usize, seq: usize) -> Result<Angles> {
+        let half = self.config.head_dim() / 2;
+        let offset = cache.map_or(0, |c| c.len());
+        let (cos, sin) = match cache {
+            Some(cache) if cache.is_padded() => {
+                let positions = Tensor::new(cache.positions(batch, seq).as_slice(), &self.device)?;
+                let dim = self.config.head_dim();
+                let per_row = |table: &Tensor| -> Result<Tensor> {
+                    Ok(table
+                        .index_select(&positions, 0)?
+                        .reshape((batch, 1, seq, dim))?)
+                };
+                (per_row(&self.cos)?, per_row(&self.sin)?)
+            }
+            _ => (
+                self.cos.narrow(0, offset, seq)?,
+                self.sin.narrow(0, offset, seq)?,
+            ),
+        };
+        // The fused kernel takes [seq, half] or [batch, seq, half].
+        let first_half = |t: &Tensor| -> Result<Tensor> {
+            let t = t.narrow(D::Minus1, 0, half)?;
+            Ok(match t.rank() {
+                4 => t.squeeze(1)?,
+                _ => t,
+            }
+            .contiguous()?)
+        };
+        Ok(Angles {
+            cos_half: first_half(&cos)?,
+            sin_half: first_half(&sin)?,
+            cos,
+            sin,
+        })
     }
 
     /// Logits [rows, vocab] of hidden states [rows, hidden].
@@ -540,6 +515,21 @@ impl Attention {
             }
             *slot = Some((k.clone(), v.clone()));
         }
+        let out = match q.track_op() {
+            true => self.attend(&q, k, v, mask)?,
+            false => self.attend_grouped(&q, &k, &v, mask)?,
+        };
+        let out = out
+            .transpose(1, 2)?
+            .reshape((b, t, self.heads * self.head_dim))?;
+        self.o_proj.forward(&out, adapters)
+    }
+}
+
+impl Attention {
+    /// softmax(q kᵀ/√d + mask) v with the key/value heads repeated to match the queries:
+    /// [b, heads, t, d]. Differentiable.
+    fn attend(&self, q: &Tensor, k: Tensor, v: Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
         let n_rep = self.heads / self.kv_heads;
         let k = repeat_kv(k, n_rep)?;
         let v = repeat_kv(v, n_rep)?;
@@ -549,15 +539,34 @@ impl Attention {
             scores = scores.broadcast_add(mask)?;
         }
         // `ops::softmax` is differentiable; the fused `softmax_last_dim` has no backward.
-        let probs = match scores.track_op() {
-            true => candle_nn::ops::softmax(&scores, D::Minus1)?,
-            false => candle_nn::ops::softmax_last_dim(&scores)?,
-        };
-        let out = probs
-            .matmul(&v)?
-            .transpose(1, 2)?
-            .reshape((b, t, self.heads * self.head_dim))?;
-        self.o_proj.forward(&out, adapters)
+        Ok(candle_nn::ops::softmax(&scores, D::Minus1)?.matmul(&v)?)
+    }
+
+    /// The same without copying keys and values per query head (inference): the query heads
+    /// that share a key/value head are stacked as extra query rows of it, so the cache is read
+    /// as it is. Query head h uses key/value head h / n_rep, as in `repeat_kv`.
+    fn attend_grouped(
+        &self,
+        q: &Tensor,
+        k: &Tensor,
+        v: &Tensor,
+        mask: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        let (b, _, t, d) = q.dims4()?;
+        let n_rep = self.heads / self.kv_heads;
+        let q = q.reshape((b, self.kv_heads, n_rep * t, d))?;
+        let scale = 1.0 / (d as f64).sqrt();
+        let mut scores = (q.matmul(&k.t()?)? * scale)?;
+        if let Some(mask) = mask {
+            // [.., t, total] → [.., n_rep·t, total], rows in (rep, position) order like q's.
+            let mask = match mask.rank() {
+                2 => mask.repeat((n_rep, 1))?,
+                _ => mask.repeat((1, 1, n_rep, 1))?,
+            };
+            scores = scores.broadcast_add(&mask)?;
+        }
+        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        Ok(probs.matmul(v)?.reshape((b, self.heads, t, d))?)
     }
 }
 

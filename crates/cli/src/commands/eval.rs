@@ -229,6 +229,7 @@ fn generate_locally(args: &EvalArgs, problems: &[Problem], model: &Path) -> Resu
         top_p: args.top_p,
         max_new_tokens: args.max_tokens as usize,
         seed: args.seed,
+        batch: args.batch,
         limit: None,
         name: None,
         out: path.clone(),

@@ -4,7 +4,9 @@
 //!
 //! The prompt is the problem's prompt without trailing whitespace (line breaks included); the
 //! program is that prompt then the completion cut at the first stop sequence
-//! (`tracealign_core::completion::STOP_SEQUENCES`). The K samples of a problem decode together in one batch.
+//! (`tracealign_core::completion::STOP_SEQUENCES`). The samples of many problems decode
+//! together (`--batch` sequences per forward pass, continuous batching); each problem's samples
+//! are written when the last of them finishes, so the file is in completion order.
 
 use std::collections::HashSet;
 use std::io::Write as _;
@@ -13,9 +15,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::Args;
 use tracealign_core::completion::{cut_at_stop, STOP_SEQUENCES};
-use tracealign_core::Sample;
-use tracealign_train::generate::{generate as sample_completions, SamplingConfig};
-use tracealign_train::{load_model, load_with_adapter};
+use tracealign_core::{Problem, Sample};
+use tracealign_train::generate::Completion;
+use tracealign_train::generate::{generate_batched, Request, SamplingConfig};
+use tracealign_train::{load_model, load_with_adapter, TrainError};
 
 use crate::args::FormatArg;
 use crate::commands::run::problem_set;
@@ -48,9 +51,12 @@ pub struct GenerateArgs {
     /// Tokens per completion at most.
     #[arg(long, default_value_t = 384)]
     pub max_new_tokens: usize,
-    /// Seed of the sampler (each problem i uses seed + i).
+    /// Seed of the sampler (problem i uses seed + i; each of its samples its own stream).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Sequences decoded together in one forward pass (samples of several problems).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_BATCH)]
+    pub batch: usize,
     /// Only the first N problems.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
@@ -72,6 +78,10 @@ pub struct GenerateArgs {
     #[arg(long, short = 'q')]
     pub quiet: bool,
 }
+
+/// Sequences per forward pass by default: on 2 CPU cores SmolLM2's decoding throughput grows
+/// up to about this many rows (`cargo run --release -p tracealign-train --example speed`).
+pub const DEFAULT_BATCH: usize = 16;
 
 pub fn generate(args: GenerateArgs) -> Result<()> {
     let device = candle_device(None)?;
@@ -98,57 +108,72 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
         .open(&args.out)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     let mut out = std::io::LineWriter::new(file);
+    let id = |problem: &Problem, k: usize| format!("{}#{k}", problem.id);
+    // A problem cut short is generated again whole (its samples decode together); only its
+    // missing samples are written.
+    let todo: Vec<(usize, &Problem)> = problems
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !(0..args.samples).all(|k| done.contains(&id(p, k))))
+        .collect();
+    // All trailing whitespace goes: SmolLM2 given a prompt ending in a line break writes
+    // prose or a closing fence instead of the body.
+    let requests: Vec<Request> = todo
+        .iter()
+        .map(|(i, p)| Request {
+            prompt: p.prompt.trim_end().to_string(),
+            n: args.samples,
+            seed: args.seed + *i as u64,
+        })
+        .collect();
+    let sampling = SamplingConfig {
+        temperature: args.temperature,
+        top_p: args.top_p,
+        max_new_tokens: args.max_new_tokens,
+        seed: args.seed,
+        stop: STOP_SEQUENCES.iter().map(|s| s.to_string()).collect(),
+    };
     let bar = printer::progress(problems.len(), "generating", args.quiet);
+    bar.inc((problems.len() - todo.len()) as u64);
     let mut tokens = 0;
     let started = std::time::Instant::now();
-    for (i, problem) in problems.iter().enumerate() {
-        let id = |k: usize| format!("{}#{k}", problem.id);
-        if (0..args.samples).all(|k| done.contains(&id(k))) {
-            bar.inc(1);
-            continue;
-        }
-        // All trailing whitespace goes: SmolLM2 given a prompt ending in a line break writes
-        // prose or a closing fence instead of the body.
-        let prompt = problem.prompt.trim_end();
-        let sampling = SamplingConfig {
-            temperature: args.temperature,
-            top_p: args.top_p,
-            max_new_tokens: args.max_new_tokens,
-            seed: args.seed + i as u64,
-            stop: STOP_SEQUENCES.iter().map(|s| s.to_string()).collect(),
-        };
-        let completions = sample_completions(
-            &loaded.model,
-            &loaded.tokenizer,
-            prompt,
-            args.samples,
-            &sampling,
-        )
-        .with_context(|| format!("cannot generate for problem `{}`", problem.id))?;
-        // All K decode together (and seeds are per problem), so a problem cut short is
-        // generated again whole; only its missing samples are written.
-        for (k, completion) in completions
-            .iter()
-            .enumerate()
-            .filter(|(k, _)| !done.contains(&id(*k)))
-        {
+    let mut write = |r: usize, completions: Vec<Completion>| -> Result<(), TrainError> {
+        let problem = todo[r].1;
+        let prompt = &requests[r].prompt;
+        for (k, completion) in completions.iter().enumerate() {
             tokens += completion.tokens;
+            if done.contains(&id(problem, k)) {
+                continue;
+            }
             let sample = Sample {
                 problem_id: problem.id.clone(),
-                sample_id: id(k),
+                sample_id: id(problem, k),
                 code: format!("{prompt}{}", cut_at_stop(&completion.text, &STOP_SEQUENCES)),
                 model: Some(name.clone()),
                 mutation: None,
             };
-            writeln!(out, "{}", serde_json::to_string(&sample)?)
-                .with_context(|| format!("cannot write {}", args.out.display()))?;
+            let line = serde_json::to_string(&sample).expect("samples serialize");
+            writeln!(out, "{line}").map_err(|source| TrainError::Io {
+                path: args.out.clone(),
+                source,
+            })?;
         }
         bar.inc(1);
         bar.set_message(format!(
             "{:.1} tok/s",
             tokens as f64 / started.elapsed().as_secs_f64()
         ));
-    }
+        Ok(())
+    };
+    generate_batched(
+        &loaded.model,
+        &loaded.tokenizer,
+        &requests,
+        &sampling,
+        args.batch,
+        &mut write,
+    )
+    .context("cannot generate")?;
     bar.finish_and_clear();
     eprintln!(
         "wrote {} samples of {} problems to {} ({tokens} tokens, {:.1} tokens/s)",
