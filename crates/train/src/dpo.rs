@@ -12,7 +12,7 @@ use candle_core::Tensor;
 use crate::batch::{collate, Sequence};
 use crate::error::Result;
 use crate::loss::weighted_log_probs;
-use crate::model::Model;
+use crate::model::{Model, Pass};
 
 /// One preference pair: both sequences are prompt + completion, with the prompt masked and
 /// per-token weights on the completion.
@@ -28,10 +28,10 @@ pub fn sequence_log_probs(
     model: &Model,
     sequences: &[&Sequence],
     pad_id: u32,
-    adapters: bool,
+    pass: Pass,
 ) -> Result<Tensor> {
     let batch = collate(sequences, pad_id, model.device())?;
-    let weighted = weighted_log_probs(model, &batch, adapters)?;
+    let weighted = weighted_log_probs(model, &batch, pass)?;
     // Per-sequence sums as a matmul with the 0/1 membership matrix (differentiable).
     Ok(batch
         .membership
@@ -58,7 +58,8 @@ pub fn reference_log_probs(
     let mut out = Vec::with_capacity(pairs.len());
     for chunk in pairs.chunks(batch_size.max(1)) {
         let refs: Vec<&DpoPair> = chunk.iter().collect();
-        let values = sequence_log_probs(model, &stacked(&refs), pad_id, false)?.to_vec1::<f32>()?;
+        let values =
+            sequence_log_probs(model, &stacked(&refs), pad_id, Pass::Base)?.to_vec1::<f32>()?;
         let n = chunk.len();
         out.extend((0..n).map(|i| (values[i], values[n + i])));
     }

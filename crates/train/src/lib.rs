@@ -34,5 +34,5 @@ pub use config::Config;
 pub use error::{Result, TrainError};
 pub use load::{load_model, load_with_adapter, save_merged, LoadedModel};
 pub use lora::{LoraConfig, ATTENTION_TARGETS, MLP_TARGETS};
-pub use model::{Cache, Model, Weights};
+pub use model::{Cache, Model, Pass, Weights};
 pub use trainer::{Examples, StepMetrics, TrainConfig, Trainer};

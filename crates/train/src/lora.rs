@@ -12,6 +12,7 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
+use crate::model::Pass;
 
 /// The projections LoRA can adapt, with their checkpoint names.
 pub const ATTENTION_TARGETS: [&str; 4] = ["q_proj", "k_proj", "v_proj", "o_proj"];
@@ -165,7 +166,7 @@ impl Linear {
     }
 
     /// `x W^T + b (+ x A^T B^T · scale)` over the last dimension of `x`.
-    pub fn forward(&self, x: &Tensor, adapters: bool) -> Result<Tensor> {
+    pub fn forward(&self, x: &Tensor, pass: Pass) -> Result<Tensor> {
         let dims = x.dims().to_vec();
         let in_dim = *dims.last().expect("a linear input has dimensions");
         let rows = x.elem_count() / in_dim;
@@ -174,9 +175,14 @@ impl Linear {
         if let Some(bias) = &self.bias {
             y = y.broadcast_add(bias)?;
         }
-        if let (true, Some(lora)) = (adapters, &self.lora) {
-            let low = x2.matmul(&lora.a.as_tensor().t()?)?;
-            let update = low.matmul(&lora.b.as_tensor().t()?)?;
+        if let (Pass::Train | Pass::Infer, Some(lora)) = (pass, &self.lora) {
+            // Detached, the adapter is a constant: the pass records nothing to differentiate.
+            let (a, b) = match pass {
+                Pass::Infer => (lora.a.as_tensor().detach(), lora.b.as_tensor().detach()),
+                _ => (lora.a.as_tensor().clone(), lora.b.as_tensor().clone()),
+            };
+            let low = x2.matmul(&a.t()?)?;
+            let update = low.matmul(&b.t()?)?;
             y = (y + (update * lora.scale)?)?;
         }
         let mut out_dims = dims;

@@ -13,7 +13,7 @@
 use candle_core::{Tensor, D};
 
 use crate::error::Result;
-use crate::model::Model;
+use crate::model::{Model, Pass};
 
 /// Labels of masked positions, as in Hugging Face.
 pub const IGNORE_INDEX: i64 = -100;
@@ -58,8 +58,8 @@ pub fn weighted_cross_entropy(logits: &Tensor, batch: &Batch, normaliser: f64) -
 
 /// `w_t · log p(target_t)` of the batch's weighted positions, f32 [n], running the output
 /// layer on those positions only.
-pub fn weighted_log_probs(model: &Model, batch: &Batch, adapters: bool) -> Result<Tensor> {
-    let hidden = model.hidden(&batch.input_ids, None, adapters)?;
+pub fn weighted_log_probs(model: &Model, batch: &Batch, pass: Pass) -> Result<Tensor> {
+    let hidden = model.hidden(&batch.input_ids, None, pass)?;
     let (b, t, h) = hidden.dims3()?;
     let rows = hidden
         .narrow(1, 0, t - 1)?
@@ -75,6 +75,6 @@ pub fn weighted_log_probs(model: &Model, batch: &Batch, adapters: bool) -> Resul
 /// The weighted cross-entropy of the model on `batch`, divided by `normaliser` (see the
 /// module header); equal to [`weighted_cross_entropy`] of the full logits.
 pub fn sft_loss(model: &Model, batch: &Batch, normaliser: f64) -> Result<Tensor> {
-    let total = weighted_log_probs(model, batch, true)?.sum_all()?;
+    let total = weighted_log_probs(model, batch, Pass::Train)?.sum_all()?;
     Ok((total.neg()? / normaliser.max(f64::MIN_POSITIVE))?)
 }

@@ -180,6 +180,18 @@ impl LayerBuilder<'_> {
     }
 }
 
+/// Which weights a forward pass uses, and whether it records a graph for gradients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// The base model alone (DPO's reference).
+    Base,
+    /// Adapters on, recorded for backward (training).
+    Train,
+    /// Adapters on, nothing recorded (generation, evaluation): the adapters enter as
+    /// constants, so no op builds a graph and attention takes the inference kernels.
+    Infer,
+}
+
 /// The decoder with its adapters.
 #[derive(Debug, Clone)]
 pub struct Model {
@@ -297,17 +309,17 @@ impl Model {
 
     /// Logits [batch, seq, vocab] for `input_ids` [batch, seq], adapters on, no cache.
     pub fn forward(&self, input_ids: &Tensor) -> Result<Tensor> {
-        self.run(input_ids, None, true, false)
+        self.run(input_ids, None, Pass::Train, false)
     }
 
     /// Logits of the base model alone (adapters off): DPO's reference.
     pub fn forward_base(&self, input_ids: &Tensor) -> Result<Tensor> {
-        self.run(input_ids, None, false, false)
+        self.run(input_ids, None, Pass::Base, false)
     }
 
     /// Logits [batch, vocab] of the last position, appending to `cache` (generation).
     pub fn forward_cached(&self, input_ids: &Tensor, cache: &mut Cache) -> Result<Tensor> {
-        let logits = self.run(input_ids, Some(cache), true, true)?;
+        let logits = self.run(input_ids, Some(cache), Pass::Infer, true)?;
         Ok(logits.squeeze(1)?)
     }
 
@@ -315,10 +327,10 @@ impl Model {
         &self,
         input_ids: &Tensor,
         cache: Option<&mut Cache>,
-        adapters: bool,
+        pass: Pass,
         last_only: bool,
     ) -> Result<Tensor> {
-        let mut x = self.hidden(input_ids, cache, adapters)?;
+        let mut x = self.hidden(input_ids, cache, pass)?;
         if last_only {
             let seq = x.dim(1)?;
             x = x.narrow(1, seq - 1, 1)?;
@@ -334,7 +346,7 @@ impl Model {
         &self,
         input_ids: &Tensor,
         mut cache: Option<&mut Cache>,
-        adapters: bool,
+        pass: Pass,
     ) -> Result<Tensor> {
         let (batch, seq) = input_ids.dims2()?;
         let offset = cache.as_ref().map_or(0, |c| c.len());
@@ -364,7 +376,7 @@ impl Model {
                 &angles,
                 mask.as_ref(),
                 slot,
-                adapters,
+                pass,
                 self.config.rms_norm_eps,
             )?;
         }
@@ -469,21 +481,21 @@ impl DecoderLayer {
         angles: &Angles,
         mask: Option<&Tensor>,
         cache: Option<&mut Option<(Tensor, Tensor)>>,
-        adapters: bool,
+        pass: Pass,
         eps: f64,
     ) -> Result<Tensor> {
         let h = rms_norm(x, &self.input_layernorm, eps)?;
-        let x = (x + self.self_attn.forward(&h, angles, mask, cache, adapters)?)?;
+        let x = (x + self.self_attn.forward(&h, angles, mask, cache, pass)?)?;
         let h = rms_norm(&x, &self.post_attention_layernorm, eps)?;
-        Ok((&x + self.mlp.forward(&h, adapters)?)?)
+        Ok((&x + self.mlp.forward(&h, pass)?)?)
     }
 }
 
 impl Mlp {
-    fn forward(&self, x: &Tensor, adapters: bool) -> Result<Tensor> {
-        let gate = self.gate_proj.forward(x, adapters)?.silu()?;
-        let up = self.up_proj.forward(x, adapters)?;
-        self.down_proj.forward(&(gate * up)?, adapters)
+    fn forward(&self, x: &Tensor, pass: Pass) -> Result<Tensor> {
+        let gate = self.gate_proj.forward(x, pass)?.silu()?;
+        let up = self.up_proj.forward(x, pass)?;
+        self.down_proj.forward(&(gate * up)?, pass)
     }
 }
 
@@ -494,7 +506,7 @@ impl Attention {
         angles: &Angles,
         mask: Option<&Tensor>,
         cache: Option<&mut Option<(Tensor, Tensor)>>,
-        adapters: bool,
+        pass: Pass,
     ) -> Result<Tensor> {
         let (b, t, _) = x.dims3()?;
         let split = |y: Tensor, heads: usize| -> Result<Tensor> {
@@ -502,9 +514,9 @@ impl Attention {
                 .transpose(1, 2)?
                 .contiguous()?)
         };
-        let q = split(self.q_proj.forward(x, adapters)?, self.heads)?;
-        let k = split(self.k_proj.forward(x, adapters)?, self.kv_heads)?;
-        let v = split(self.v_proj.forward(x, adapters)?, self.kv_heads)?;
+        let q = split(self.q_proj.forward(x, pass)?, self.heads)?;
+        let k = split(self.k_proj.forward(x, pass)?, self.kv_heads)?;
+        let v = split(self.v_proj.forward(x, pass)?, self.kv_heads)?;
         let q = rotary(&q, angles)?;
         let mut k = rotary(&k, angles)?;
         let mut v = v;
@@ -522,7 +534,7 @@ impl Attention {
         let out = out
             .transpose(1, 2)?
             .reshape((b, t, self.heads * self.head_dim))?;
-        self.o_proj.forward(&out, adapters)
+        self.o_proj.forward(&out, pass)
     }
 }
 

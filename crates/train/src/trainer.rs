@@ -21,7 +21,7 @@ use crate::checkpoint::{load_state, save_state, TrainerState};
 use crate::dpo::{dpo_loss, reference_log_probs, sequence_log_probs, stacked, DpoPair};
 use crate::error::{Result, TrainError};
 use crate::loss::sft_loss;
-use crate::model::Model;
+use crate::model::{Model, Pass};
 use crate::optim::{clip_grad_norm, AdamW, AdamWConfig, Schedule};
 use crate::peft::{load_adapter, save_adapter};
 
@@ -272,7 +272,7 @@ impl Trainer {
                 let chosen: Vec<&DpoPair> = indices.iter().map(|&i| &pairs[i]).collect();
                 let seqs = stacked(&chosen);
                 let tokens = seqs.iter().map(|s| s.input_ids.len()).sum();
-                let policy = sequence_log_probs(&self.model, &seqs, self.pad_id, true)?;
+                let policy = sequence_log_probs(&self.model, &seqs, self.pad_id, Pass::Train)?;
                 let reference: Vec<(f32, f32)> =
                     indices.iter().map(|&i| self.reference[i]).collect();
                 let (loss, margins) = dpo_loss(&policy, &reference, *beta)?;
@@ -301,7 +301,8 @@ impl Trainer {
         };
         let mut out = Vec::new();
         for (i, pair) in pairs.iter().enumerate() {
-            let policy = sequence_log_probs(&self.model, &stacked(&[pair]), self.pad_id, true)?;
+            let policy =
+                sequence_log_probs(&self.model, &stacked(&[pair]), self.pad_id, Pass::Infer)?;
             out.extend(dpo_loss(&policy, &[self.reference[i]], *beta)?.1);
         }
         Ok(out)
