@@ -14,6 +14,10 @@ use tracealign_train::{
     load_model, Cache, Config, Examples, LoraConfig, Model, TrainConfig, Trainer, Weights,
 };
 
+/// The allocator of the `tracealign` binary, so these figures are the CLI's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let path = args

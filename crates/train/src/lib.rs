@@ -19,6 +19,7 @@ pub mod dpo;
 pub mod error;
 pub mod generate;
 pub mod gguf;
+pub mod kernels;
 pub mod load;
 pub mod lora;
 pub mod loss;

@@ -16,6 +16,7 @@ use candle_core::{DType, Device, Tensor, D};
 pub use crate::cache::Cache;
 use crate::config::Config;
 use crate::error::{Result, TrainError};
+use crate::kernels;
 use crate::lora::{frozen_matmul, init_rng, Adapters, Linear, Lora, LoraConfig};
 
 /// Named tensors with the file they came from (for errors).
@@ -53,7 +54,8 @@ impl Weights {
     }
 }
 
-/// RMSNorm written out (differentiable); candle's fused kernel outside a differentiated graph.
+/// RMSNorm: candle's fused kernel outside a differentiated graph, ours (with a backward) in one
+/// on the CPU, else written out in differentiable ops.
 fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Result<Tensor> {
     if !x.track_op() {
         return Ok(candle_nn::ops::rms_norm(
@@ -61,6 +63,9 @@ fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Result<Tensor> {
             weight,
             eps as f32,
         )?);
+    }
+    if kernels::applies(x) {
+        return Ok(kernels::rms_norm(x, weight, eps)?);
     }
     let mean_square = x.sqr()?.mean_keepdim(D::Minus1)?;
     let normed = x.broadcast_div(&(mean_square + eps)?.sqrt()?)?;
@@ -87,6 +92,9 @@ fn rotary(x: &Tensor, angles: &Angles) -> Result<Tensor> {
             &angles.cos_half,
             &angles.sin_half,
         )?);
+    }
+    if kernels::applies(x) && angles.cos_half.rank() == 2 {
+        return Ok(kernels::rotary(x, &angles.cos_half, &angles.sin_half)?);
     }
     let half = x.dim(D::Minus1)? / 2;
     let x1 = x.narrow(D::Minus1, 0, half)?;
@@ -366,19 +374,17 @@ impl Model {
             .reshape((batch, seq, self.config.hidden_size))?;
         let angles = self.angles(cache.as_deref(), batch, seq)?;
         let mask = match cache.as_deref() {
-            Some(cache) if cache.is_padded() => Some(cache.mask(batch, seq, &self.device)?),
-            _ => causal_mask(seq, offset, &self.device)?,
+            Some(cache) if cache.is_padded() => {
+                Mask::Padded(cache.mask(batch, seq, &self.device)?)
+            }
+            _ => match causal_mask(seq, offset, &self.device)? {
+                Some(mask) => Mask::Causal(mask),
+                None => Mask::None,
+            },
         };
         for (i, layer) in self.layers.iter().enumerate() {
             let slot = cache.as_deref_mut().map(|c| &mut c.layers[i]);
-            x = layer.forward(
-                &x,
-                &angles,
-                mask.as_ref(),
-                slot,
-                pass,
-                self.config.rms_norm_eps,
-            )?;
+            x = layer.forward(&x, &angles, &mask, slot, pass, self.config.rms_norm_eps)?;
         }
         rms_norm(&x, &self.norm, self.config.rms_norm_eps)
     }
@@ -479,7 +485,7 @@ impl DecoderLayer {
         &self,
         x: &Tensor,
         angles: &Angles,
-        mask: Option<&Tensor>,
+        mask: &Mask,
         cache: Option<&mut Option<(Tensor, Tensor)>>,
         pass: Pass,
         eps: f64,
@@ -504,7 +510,7 @@ impl Attention {
         &self,
         x: &Tensor,
         angles: &Angles,
-        mask: Option<&Tensor>,
+        mask: &Mask,
         cache: Option<&mut Option<(Tensor, Tensor)>>,
         pass: Pass,
     ) -> Result<Tensor> {
@@ -527,9 +533,10 @@ impl Attention {
             }
             *slot = Some((k.clone(), v.clone()));
         }
-        let out = match q.track_op() {
-            true => self.attend(&q, k, v, mask)?,
-            false => self.attend_grouped(&q, &k, &v, mask)?,
+        let out = match (q.track_op(), mask) {
+            (true, Mask::Causal(_)) if kernels::applies(&q) => self.attend_causal(&q, &k, &v)?,
+            (true, mask) => self.attend(&q, k, v, mask.tensor())?,
+            (false, mask) => self.attend_grouped(&q, &k, &v, mask.tensor())?,
         };
         let out = out
             .transpose(1, 2)?
@@ -539,6 +546,19 @@ impl Attention {
 }
 
 impl Attention {
+    /// softmax(q kᵀ/√d) v under the plain causal mask, differentiable, with the fused CPU
+    /// softmax and the query heads of a key/value head stacked as in [`Self::attend_grouped`]
+    /// (no copies of keys and values, no mask tensor).
+    fn attend_causal(&self, q: &Tensor, k: &Tensor, v: &Tensor) -> Result<Tensor> {
+        let (b, _, t, d) = q.dims4()?;
+        let n_rep = self.heads / self.kv_heads;
+        let offset = k.dim(2)? - t;
+        let q = q.reshape((b, self.kv_heads, n_rep * t, d))?;
+        let scores = q.matmul(&k.t()?)?;
+        let probs = kernels::causal_softmax(&scores, 1.0 / (d as f64).sqrt(), t, offset)?;
+        Ok(probs.matmul(v)?.reshape((b, self.heads, t, d))?)
+    }
+
     /// softmax(q kᵀ/√d + mask) v with the key/value heads repeated to match the queries:
     /// [b, heads, t, d]. Differentiable.
     fn attend(&self, q: &Tensor, k: Tensor, v: Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
@@ -579,6 +599,25 @@ impl Attention {
         }
         let probs = candle_nn::ops::softmax_last_dim(&scores)?;
         Ok(probs.matmul(v)?.reshape((b, self.heads, t, d))?)
+    }
+}
+
+/// The attention mask of a forward pass.
+enum Mask {
+    /// One new position: it sees everything cached.
+    None,
+    /// Each position sees itself and what precedes it (the tensor: -inf above the diagonal).
+    Causal(Tensor),
+    /// A left-padded batch: each row also hides its padding.
+    Padded(Tensor),
+}
+
+impl Mask {
+    fn tensor(&self) -> Option<&Tensor> {
+        match self {
+            Mask::None => None,
+            Mask::Causal(mask) | Mask::Padded(mask) => Some(mask),
+        }
     }
 }
 
