@@ -19,6 +19,8 @@ use tracealign_train::{
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // As the binary does: freed memory is kept (`mi_option_purge_delay` = 15, see the CLI).
+    unsafe { libmimalloc_sys::mi_option_set(15, -1) };
     let args: Vec<String> = std::env::args().collect();
     let path = args
         .get(1)

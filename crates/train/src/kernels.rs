@@ -1,5 +1,6 @@
 //! Fused CPU kernels with a backward pass, for the differentiated (training) forward: RMSNorm,
-//! the half-split rotary embedding, and a scaled causal softmax.
+//! the half-split rotary embedding, a scaled causal softmax, and the log-probability of target
+//! tokens (log-softmax and gather in one pass, so no [rows, vocab] intermediate is kept).
 //!
 //! candle's fused versions (`candle_nn::ops::rms_norm`, `rotary_emb::rope`,
 //! `softmax_last_dim`) have no backward, and composing the same maths from differentiable
@@ -15,7 +16,12 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp2, Error, Layout, Shape, Tensor
 
 /// Whether the fused training kernels apply to `x`: a CPU f32 tensor in a recorded graph.
 pub fn applies(x: &Tensor) -> bool {
-    x.track_op() && x.device().is_cpu() && x.dtype() == candle_core::DType::F32
+    x.track_op() && runs_on(x)
+}
+
+/// Whether these kernels can run on `x` at all: a CPU f32 tensor.
+pub fn runs_on(x: &Tensor) -> bool {
+    x.device().is_cpu() && x.dtype() == candle_core::DType::F32
 }
 
 /// `x / sqrt(mean(x²) + eps) · weight` over the last dimension, differentiable in `x`.
@@ -51,6 +57,15 @@ pub fn causal_softmax(
         scale: scale as f32,
         seq,
         offset,
+    })
+}
+
+/// `log softmax(logits)[r, targets[r]]` for logits [rows, vocab] and u32 targets [rows]:
+/// [rows], differentiable in the logits. Its backward is the one [rows, vocab] buffer
+/// `g · (onehot − softmax)`; a composed log-softmax keeps several.
+pub fn target_log_probs(logits: &Tensor, targets: &Tensor) -> candle_core::Result<Tensor> {
+    logits.contiguous()?.apply_op1(TargetLogProbs {
+        targets: targets.to_vec1()?,
     })
 }
 
@@ -287,6 +302,109 @@ impl CustomOp2 for SoftmaxBackward {
     }
 }
 
+struct TargetLogProbs {
+    targets: Vec<u32>,
+}
+
+/// (max, log Σ exp(x − max)) of one row.
+fn log_sum_exp(row: &[f32]) -> (f32, f32) {
+    let max = row.iter().fold(f32::NEG_INFINITY, |m, v| m.max(*v));
+    (max, row.iter().map(|v| (v - max).exp()).sum::<f32>().ln())
+}
+
+impl TargetLogProbs {
+    /// The rows of `x` with their target token, checked against the vocabulary.
+    fn rows<'a>(
+        &'a self,
+        x: &'a [f32],
+        layout: &Layout,
+    ) -> candle_core::Result<impl Iterator<Item = (&'a [f32], usize)>> {
+        let vocab = layout.shape().dims().last().copied().unwrap_or(1);
+        if x.len() / vocab != self.targets.len() {
+            return Err(Error::Msg(format!(
+                "fused-target-log-probs: {} rows, {} targets",
+                x.len() / vocab,
+                self.targets.len()
+            )));
+        }
+        if let Some(t) = self.targets.iter().find(|t| **t as usize >= vocab) {
+            return Err(Error::Msg(format!(
+                "fused-target-log-probs: target {t} outside a vocabulary of {vocab}"
+            )));
+        }
+        Ok(x.chunks_exact(vocab)
+            .zip(self.targets.iter().map(|t| *t as usize)))
+    }
+}
+
+impl CustomOp1 for TargetLogProbs {
+    fn name(&self) -> &'static str {
+        "fused-target-log-probs"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &CpuStorage,
+        layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let x = elements(storage, layout, self.name())?;
+        let picked: Vec<f32> = self
+            .rows(x, layout)?
+            .map(|(row, target)| {
+                let (max, log_sum) = log_sum_exp(row);
+                row[target] - max - log_sum
+            })
+            .collect();
+        Ok((CpuStorage::F32(picked), Shape::from(self.targets.len())))
+    }
+
+    fn bwd(
+        &self,
+        logits: &Tensor,
+        _y: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        let backward = TargetLogProbsBackward {
+            forward: TargetLogProbs {
+                targets: self.targets.clone(),
+            },
+        };
+        Ok(Some(
+            logits.apply_op2_no_bwd(&grad.contiguous()?, &backward)?,
+        ))
+    }
+}
+
+/// d logits = g_r · (onehot(target_r) − softmax(row_r)).
+struct TargetLogProbsBackward {
+    forward: TargetLogProbs,
+}
+
+impl CustomOp2 for TargetLogProbsBackward {
+    fn name(&self) -> &'static str {
+        "fused-target-log-probs-backward"
+    }
+
+    fn cpu_fwd(
+        &self,
+        x_storage: &CpuStorage,
+        x_layout: &Layout,
+        g_storage: &CpuStorage,
+        g_layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let x = elements(x_storage, x_layout, self.name())?;
+        let g = elements(g_storage, g_layout, self.name())?;
+        let mut dx = Vec::with_capacity(x.len());
+        for ((row, target), grad) in self.forward.rows(x, x_layout)?.zip(g) {
+            let (max, log_sum) = log_sum_exp(row);
+            let start = dx.len();
+            dx.extend(row.iter().map(|v| -grad * (v - max - log_sum).exp()));
+            dx[start + target] += grad;
+        }
+        Ok(output(dx, x_layout))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use candle_core::{Device, Var, D};
@@ -369,6 +487,34 @@ mod tests {
                     + rotated.broadcast_mul(&full(&sin)).unwrap())
                 .unwrap()
             },
+        );
+    }
+
+    #[test]
+    fn target_log_probs_match_log_softmax_then_gather_forward_and_backward() {
+        let targets = Tensor::new(&[3u32, 0, 6, 6], &Device::Cpu).unwrap();
+        let x = Var::from_tensor(&(random(&[4, 7], 6) * 4.0).unwrap()).unwrap();
+        let probe = random(&[4], 7);
+        let fused = target_log_probs(x.as_tensor(), &targets).unwrap();
+        let composed = candle_nn::ops::log_softmax(x.as_tensor(), D::Minus1)
+            .unwrap()
+            .gather(&targets.unsqueeze(1).unwrap(), 1)
+            .unwrap()
+            .squeeze(1)
+            .unwrap();
+        assert!(max_difference(&fused, &composed) < 1e-5, "forward differs");
+        let gradient = |y: &Tensor| {
+            let loss = (y * &probe).unwrap().sum_all().unwrap();
+            loss.backward().unwrap().get(x.as_tensor()).unwrap().clone()
+        };
+        assert!(max_difference(&gradient(&fused), &gradient(&composed)) < 1e-5);
+        let outside = Tensor::new(&[3u32, 0, 6, 7], &Device::Cpu).unwrap();
+        let error = target_log_probs(x.as_tensor(), &outside)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("target 7 outside a vocabulary of 7"),
+            "{error}"
         );
     }
 

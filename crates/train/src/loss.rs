@@ -65,10 +65,13 @@ pub fn weighted_log_probs(model: &Model, batch: &Batch, pass: Pass) -> Result<Te
         .narrow(1, 0, t - 1)?
         .reshape((b * (t - 1), h))?
         .index_select(&batch.positions, 0)?;
-    let log_probs = candle_nn::ops::log_softmax(&model.output(&rows)?, D::Minus1)?;
-    let picked = log_probs
-        .gather(&batch.position_targets.unsqueeze(1)?, 1)?
-        .squeeze(1)?;
+    let logits = model.output(&rows)?;
+    let picked = match crate::kernels::runs_on(&logits) {
+        true => crate::kernels::target_log_probs(&logits, &batch.position_targets)?,
+        false => candle_nn::ops::log_softmax(&logits, D::Minus1)?
+            .gather(&batch.position_targets.unsqueeze(1)?, 1)?
+            .squeeze(1)?,
+    };
     Ok((picked * &batch.position_weights)?)
 }
 
