@@ -675,7 +675,8 @@ pub struct EvalArgs {
     pub model_name: Option<String>,
 
     /// The server's API: `completions` continues the prompt; `chat` sends it as a message
-    /// and takes the code block of the reply.
+    /// and takes the code block of the reply. With --model, `chat` renders the model's own
+    /// chat template (`tracealign generate --chat`).
     #[arg(long, value_enum, default_value = "completions")]
     pub api: ApiArg,
 

@@ -44,6 +44,15 @@ pub fn program_of_completion(
     )
 }
 
+/// What a chat model is asked for a problem: the whole function, in one Python code block.
+pub fn chat_request(problem: &Problem) -> String {
+    format!(
+        "Complete the following Python function. Reply with the whole function in one \
+         ```python code block.\n\n```python\n{}\n```",
+        problem.prompt.trim_end()
+    )
+}
+
 /// The program in a chat reply: the first fenced code block that defines the entry point
 /// (else the first fenced block, else the whole reply). A block that does not define the
 /// entry point is taken as the function's body and put after the prompt.

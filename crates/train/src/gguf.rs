@@ -217,5 +217,6 @@ fn read_tokenizer(meta: &Metadata) -> Result<TextTokenizer> {
             eos_ids.push(id);
         }
     }
-    Ok(TextTokenizer::wrap(tokenizer, eos_ids))
+    let template = meta.string("tokenizer.chat_template").ok();
+    Ok(TextTokenizer::wrap(tokenizer, eos_ids).with_chat_template(template))
 }

@@ -52,7 +52,8 @@ pub fn load_with_adapter(path: &Path, adapter: &Path, device: &Device) -> Result
 }
 
 /// Writes the model with its adapters merged as a Hugging Face directory our loader (and
-/// `transformers`) reads: `config.json`, `model.safetensors`, `tokenizer.json`.
+/// `transformers`) reads: `config.json`, `model.safetensors`, `tokenizer.json`, and the chat
+/// template in `tokenizer_config.json`.
 pub fn save_merged(loaded: &LoadedModel, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(crate::error::io(dir))?;
     let mut config = loaded.model.config.clone();
@@ -70,5 +71,12 @@ pub fn save_merged(loaded: &LoadedModel, dir: &Path) -> Result<()> {
         .tokenizer
         .inner
         .save(&path, false)
-        .map_err(|e| TrainError::Tokenizer(format!("cannot write {}: {e}", path.display())))
+        .map_err(|e| TrainError::Tokenizer(format!("cannot write {}: {e}", path.display())))?;
+    // The chat template travels in tokenizer_config.json, as in Hugging Face directories.
+    if let Some(template) = &loaded.tokenizer.chat_template {
+        let path = dir.join("tokenizer_config.json");
+        let config = serde_json::json!({ "chat_template": template });
+        std::fs::write(&path, config.to_string()).map_err(crate::error::io(&path))?;
+    }
+    Ok(())
 }

@@ -1,6 +1,11 @@
 //! Text ↔ token ids: a Hugging Face `tokenizer.json`, or a byte-level BPE rebuilt from a GGUF
 //! file's `tokenizer.ggml.*` metadata. No BOS or other special token is added on encoding:
 //! prompts are continued as plain text.
+//!
+//! Chat models carry a Jinja chat template (`tokenizer.chat_template` in a GGUF,
+//! `chat_template` in `tokenizer_config.json`); [`TextTokenizer::chat_prompt`] renders it with
+//! minijinja as Hugging Face's `apply_chat_template(..., add_generation_prompt=True)` does, so
+//! the model sees the turn markers it was tuned on.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -21,6 +26,8 @@ pub struct TextTokenizer {
     pub eos_ids: Vec<u32>,
     /// The id padding uses.
     pub pad_id: u32,
+    /// The model's Jinja chat template, if it has one.
+    pub chat_template: Option<String>,
 }
 
 impl std::fmt::Debug for TextTokenizer {
@@ -33,11 +40,13 @@ impl std::fmt::Debug for TextTokenizer {
 }
 
 impl TextTokenizer {
-    /// Reads a `tokenizer.json`; `eos_ids` come from the model config.
+    /// Reads a `tokenizer.json`, and the chat template of the `tokenizer_config.json` beside
+    /// it if there is one; `eos_ids` come from the model config.
     pub fn read(path: &Path, eos_ids: Vec<u32>) -> Result<TextTokenizer> {
         let inner = Tokenizer::from_file(path)
             .map_err(|e| TrainError::Tokenizer(format!("cannot load {}: {e}", path.display())))?;
-        Ok(TextTokenizer::wrap(inner, eos_ids))
+        let config = path.with_file_name("tokenizer_config.json");
+        Ok(TextTokenizer::wrap(inner, eos_ids).with_chat_template(chat_template_of(&config)?))
     }
 
     /// Wraps a tokenizer; the pad id is the first end-of-sequence id (padding is masked anyway).
@@ -47,7 +56,53 @@ impl TextTokenizer {
             inner,
             eos_ids,
             pad_id,
+            chat_template: None,
         }
+    }
+
+    /// The same tokenizer with a chat template.
+    pub fn with_chat_template(mut self, template: Option<String>) -> TextTokenizer {
+        self.chat_template = template;
+        self
+    }
+
+    /// The text a chat model continues to answer `user`: the chat template rendered with that
+    /// one user message and the assistant's turn opened. The template sees `messages`,
+    /// `add_generation_prompt`, `bos_token` and `eos_token`, and Python's string methods.
+    pub fn chat_prompt(&self, user: &str) -> Result<String> {
+        let template = self.chat_template.as_deref().ok_or_else(|| {
+            TrainError::Invalid(
+                "the model has no chat template (`tokenizer.chat_template` in a GGUF, \
+                 `chat_template` in tokenizer_config.json); prompt it as a completion model"
+                    .into(),
+            )
+        })?;
+        let mut env = minijinja::Environment::new();
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.add_function(
+            "raise_exception",
+            |message: String| -> std::result::Result<String, minijinja::Error> {
+                Err(minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    message,
+                ))
+            },
+        );
+        let invalid = |e: minijinja::Error| TrainError::Invalid(format!("chat template: {e:#}"));
+        env.add_template("chat", template).map_err(invalid)?;
+        let eos = self
+            .eos_ids
+            .first()
+            .and_then(|id| self.inner.id_to_token(*id));
+        let context = minijinja::context! {
+            messages => vec![minijinja::context! { role => "user", content => user }],
+            add_generation_prompt => true,
+            bos_token => "",
+            eos_token => eos.unwrap_or_default(),
+        };
+        env.get_template("chat")
+            .and_then(|t| t.render(context))
+            .map_err(invalid)
     }
 
     /// The ids of `text`, adding no special token.
@@ -70,6 +125,25 @@ impl TextTokenizer {
     pub fn token_id(&self, token: &str) -> Option<u32> {
         self.inner.token_to_id(token)
     }
+}
+
+/// The `chat_template` of a `tokenizer_config.json` (none when the file is absent). A list of
+/// named templates (as some models ship) gives its `default`.
+fn chat_template_of(path: &Path) -> Result<Option<String>> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(None);
+    };
+    let config: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| TrainError::Invalid(format!("{}: {e}", path.display())))?;
+    Ok(match &config["chat_template"] {
+        serde_json::Value::String(template) => Some(template.clone()),
+        serde_json::Value::Array(named) => named
+            .iter()
+            .find(|t| t["name"] == "default")
+            .and_then(|t| t["template"].as_str())
+            .map(str::to_string),
+        _ => None,
+    })
 }
 
 /// A byte-level BPE in the "smollm" setting of llama.cpp: digits split one by one, then GPT-2
@@ -98,4 +172,58 @@ pub fn byte_level_bpe(
         .add_special_tokens(added)
         .map_err(|e| TrainError::Tokenizer(format!("cannot add the special tokens: {e}")))?;
     Ok(tokenizer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tiny::tiny_tokenizer;
+
+    /// SmolLM2-Instruct's template (ChatML with a default system turn).
+    const CHATML: &str = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
+
+    fn tokenizer(template: Option<&str>) -> TextTokenizer {
+        TextTokenizer::wrap(tiny_tokenizer().unwrap(), vec![0])
+            .with_chat_template(template.map(str::to_string))
+    }
+
+    #[test]
+    fn a_chat_prompt_renders_the_template_with_the_assistant_turn_open() {
+        let prompt = tokenizer(Some(CHATML)).chat_prompt("Write add.").unwrap();
+        assert_eq!(
+            prompt,
+            "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by \
+             Hugging Face<|im_end|>\n<|im_start|>user\nWrite add.<|im_end|>\n\
+             <|im_start|>assistant\n"
+        );
+    }
+
+    #[test]
+    fn templates_may_call_python_string_methods_and_raise() {
+        let strip = "{{ messages[0]['content'].strip() }}|{{ eos_token }}";
+        let prompt = tokenizer(Some(strip)).chat_prompt("  hi  ").unwrap();
+        assert_eq!(prompt, "hi|<|endoftext|>");
+        let raising = "{{ raise_exception('only user turns') }}";
+        let error = tokenizer(Some(raising)).chat_prompt("x").unwrap_err();
+        assert!(error.to_string().contains("only user turns"), "{error}");
+    }
+
+    #[test]
+    fn no_template_is_a_clear_error() {
+        let error = tokenizer(None).chat_prompt("x").unwrap_err().to_string();
+        assert!(error.contains("no chat template"), "{error}");
+    }
+
+    #[test]
+    fn a_tokenizer_config_gives_its_template_and_a_named_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokenizer_config.json");
+        assert_eq!(chat_template_of(&path).unwrap(), None);
+        std::fs::write(&path, r#"{"chat_template": "{{ 1 }}"}"#).unwrap();
+        assert_eq!(chat_template_of(&path).unwrap().as_deref(), Some("{{ 1 }}"));
+        let named = r#"{"chat_template": [{"name": "tool_use", "template": "a"},
+                                           {"name": "default", "template": "b"}]}"#;
+        std::fs::write(&path, named).unwrap();
+        assert_eq!(chat_template_of(&path).unwrap().as_deref(), Some("b"));
+    }
 }

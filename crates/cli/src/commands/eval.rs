@@ -14,7 +14,9 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
-use tracealign_core::completion::{program_of_chat_reply, program_of_completion, STOP_SEQUENCES};
+use tracealign_core::completion::{
+    chat_request, program_of_chat_reply, program_of_completion, STOP_SEQUENCES,
+};
 use tracealign_core::formats::runs::read_runs;
 use tracealign_core::formats::samples::read_samples;
 use tracealign_core::{embedded, FaultReport, Problem, Sample};
@@ -151,7 +153,7 @@ fn generate(args: &EvalArgs, problems: &[Problem], url: &str) -> Result<PathBuf>
         .map(|(problem, _, seed)| Request {
             prompt: match api {
                 Api::Completions => tracealign_core::completion::completion_prompt(problem).into(),
-                Api::Chat => chat_prompt(problem),
+                Api::Chat => chat_request(problem),
             },
             max_tokens: args.max_tokens,
             temperature: args.temperature,
@@ -212,7 +214,7 @@ fn generate(args: &EvalArgs, problems: &[Problem], url: &str) -> Result<PathBuf>
 /// file made with the same settings is kept.
 fn generate_locally(args: &EvalArgs, problems: &[Problem], model: &Path) -> Result<PathBuf> {
     let path = args.out.join("samples.jsonl");
-    let source = format!("{} {:?}", model.display(), args.adapter);
+    let source = format!("{} {:?} {:?}", model.display(), args.adapter, args.api);
     let resume = same_samples(args, problems, &source)?;
     let wanted = problems.len() * args.samples_per_problem;
     if resume && done_ids(&path)?.len() == wanted {
@@ -232,6 +234,7 @@ fn generate_locally(args: &EvalArgs, problems: &[Problem], model: &Path) -> Resu
         batch: args.batch,
         limit: None,
         name: None,
+        chat: matches!(args.api, ApiArg::Chat),
         out: path.clone(),
         resume,
         quiet: args.quiet,
@@ -268,15 +271,6 @@ fn same_samples(args: &EvalArgs, problems: &[Problem], source: &str) -> Result<b
     std::fs::write(&made_by, &fingerprint)
         .with_context(|| format!("cannot write {}", made_by.display()))?;
     Ok(same && path.exists())
-}
-
-/// A chat model is asked for the whole function.
-fn chat_prompt(problem: &Problem) -> String {
-    format!(
-        "Complete the following Python function. Reply with the whole function in one \
-         ```python code block.\n\n```python\n{}\n```",
-        problem.prompt.trim_end()
-    )
 }
 
 /// Sample ids already in a samples file (a torn last line is ignored; it is written again).

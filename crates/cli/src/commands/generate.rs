@@ -4,7 +4,9 @@
 //!
 //! The prompt is the problem's prompt without trailing whitespace (line breaks included); the
 //! program is that prompt then the completion cut at the first stop sequence
-//! (`tracealign_core::completion::STOP_SEQUENCES`). The samples of many problems decode
+//! (`tracealign_core::completion::STOP_SEQUENCES`). With `--chat` the model is asked for the
+//! function as a chat message (`completion::chat_request`) through its own chat template, and
+//! the program is the code block of its reply (`completion::program_of_chat_reply`). The samples of many problems decode
 //! together (`--batch` sequences per forward pass, continuous batching); each problem's samples
 //! are written when the last of them finishes, so the file is in completion order.
 
@@ -14,7 +16,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use tracealign_core::completion::{cut_at_stop, STOP_SEQUENCES};
+use tracealign_core::completion::{
+    chat_request, cut_at_stop, program_of_chat_reply, STOP_SEQUENCES,
+};
 use tracealign_core::{Problem, Sample};
 use tracealign_train::generate::Completion;
 use tracealign_train::generate::{generate_batched, Request, SamplingConfig};
@@ -63,6 +67,10 @@ pub struct GenerateArgs {
     /// The `model` field of the samples. Default: the model's file or directory name.
     #[arg(long)]
     pub name: Option<String>,
+    /// Ask for each function as a chat message through the model's chat template (from the
+    /// GGUF, or tokenizer_config.json) and take the code block of the reply.
+    #[arg(long)]
+    pub chat: bool,
     /// Output samples file.
     #[arg(
         long,
@@ -118,20 +126,34 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
         .collect();
     // All trailing whitespace goes: SmolLM2 given a prompt ending in a line break writes
     // prose or a closing fence instead of the body.
+    let prompt = |p: &Problem| -> Result<String> {
+        match args.chat {
+            true => Ok(loaded.tokenizer.chat_prompt(&chat_request(p))?),
+            false => Ok(p.prompt.trim_end().to_string()),
+        }
+    };
     let requests: Vec<Request> = todo
         .iter()
-        .map(|(i, p)| Request {
-            prompt: p.prompt.trim_end().to_string(),
-            n: args.samples,
-            seed: args.seed + *i as u64,
+        .map(|(i, p)| {
+            Ok(Request {
+                prompt: prompt(p)?,
+                n: args.samples,
+                seed: args.seed + *i as u64,
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
+    // A chat reply ends at the end of the assistant's turn; Codex's stops would cut it at a
+    // fence or a blank-line `def`.
+    let stop = match args.chat {
+        true => Vec::new(),
+        false => STOP_SEQUENCES.iter().map(|s| s.to_string()).collect(),
+    };
     let sampling = SamplingConfig {
         temperature: args.temperature,
         top_p: args.top_p,
         max_new_tokens: args.max_new_tokens,
         seed: args.seed,
-        stop: STOP_SEQUENCES.iter().map(|s| s.to_string()).collect(),
+        stop,
     };
     let bar = printer::progress(problems.len(), "generating", args.quiet);
     bar.inc((problems.len() - todo.len()) as u64);
@@ -145,10 +167,14 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
             if done.contains(&id(problem, k)) {
                 continue;
             }
+            let code = match args.chat {
+                true => program_of_chat_reply(problem, &completion.text),
+                false => format!("{prompt}{}", cut_at_stop(&completion.text, &STOP_SEQUENCES)),
+            };
             let sample = Sample {
                 problem_id: problem.id.clone(),
                 sample_id: id(problem, k),
-                code: format!("{prompt}{}", cut_at_stop(&completion.text, &STOP_SEQUENCES)),
+                code,
                 model: Some(name.clone()),
                 mutation: None,
             };

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use candle_core::Device;
 use tracealign_train::batch::Sequence;
-use tracealign_train::generate::{generate, python_stop_sequences, SamplingConfig};
+use tracealign_train::generate::{generate, python_stop_sequences, SamplingConfig, StopReason};
 use tracealign_train::{load_model, Examples, LoadedModel, LoraConfig, TrainConfig, Trainer};
 
 /// A HumanEval-style prompt (ours): a typed signature and a docstring with doctests.
@@ -102,6 +102,39 @@ fn smollm2_greedy_completion_of_a_humaneval_prompt_parses() {
     eprintln!("{code}");
     assert!(out[0].tokens > 5, "the model wrote something");
     assert!(parses_as_python(&code), "does not parse:\n{code}");
+}
+
+#[test]
+fn smollm2_chat_template_comes_from_the_gguf_and_its_reply_ends_the_turn() {
+    let Some(loaded) = load(None) else { return };
+    let tokenizer = &loaded.tokenizer;
+    let request = format!("Complete this function in a ```python block.\n\n```python\n{PROMPT}```");
+    let prompt = tokenizer.chat_prompt(&request).unwrap();
+    assert!(prompt.starts_with("<|im_start|>system\n"), "{prompt}");
+    assert!(
+        prompt.ends_with("<|im_end|>\n<|im_start|>assistant\n"),
+        "{prompt}"
+    );
+    let ids = tokenizer.encode(&prompt).unwrap();
+    assert_eq!(
+        ids.iter().filter(|&&id| id == 1).count(),
+        3,
+        "<|im_start|> x3"
+    );
+    assert_eq!(
+        ids.iter().filter(|&&id| id == 2).count(),
+        2,
+        "<|im_end|> x2"
+    );
+    assert!(tokenizer.eos_ids.contains(&2), "<|im_end|> ends a reply");
+    let sampling = SamplingConfig {
+        max_new_tokens: 200,
+        ..SamplingConfig::default()
+    };
+    let out = generate(&loaded.model, tokenizer, &prompt, 1, &sampling).unwrap();
+    eprintln!("{}", out[0].text);
+    assert_eq!(out[0].reason, StopReason::EndOfSequence, "the turn ends");
+    assert!(out[0].text.contains("def count_above"), "{}", out[0].text);
 }
 
 #[test]
