@@ -2,6 +2,7 @@
 //! decoding tokens/s with the KV cache, and LoRA training tokens/s (forward + backward + AdamW).
 //!
 //! `cargo run --release -p tracealign-train --example speed -- MODEL [PROMPT_TOKENS] [DECODE_TOKENS] [TRAIN_LEN] [TRAIN_STEPS]`
+//! (TRAIN_STEPS 0: generation only; `SPEED_BATCHES=1,8` picks the batched decoding rows).
 //!
 //! MODEL is a model directory, a `.gguf` file, or `tiny`: a random 2-layer model (hidden 64,
 //! 4 heads, 2 key/value heads, vocabulary 512), the configuration of the PyTorch comparison.
@@ -96,6 +97,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
 
+    if steps == 0 {
+        return Ok(());
+    }
     let seq_ids: Vec<u32> = (0..train_len as u32)
         .map(|i| (i * 31 + 7) % vocab)
         .collect();

@@ -276,3 +276,37 @@ fn eval_samples_a_local_model_and_resumes_its_generation() {
     ws.run_ok(&args);
     assert_eq!(read(), first);
 }
+
+#[test]
+fn a_local_chat_model_is_prompted_through_its_own_chat_template() {
+    let ws = Workspace::new();
+    ws.write_jsonl("problems.jsonl", &[increment_problem()]);
+    tracealign_train::tiny::write_tiny_model(&ws.path("tiny"), "llama").unwrap();
+    let args = [
+        "generate",
+        "--model",
+        "tiny",
+        "-p",
+        "problems.jsonl",
+        "--chat",
+        "--max-new-tokens",
+        "8",
+        "-o",
+        "chat.jsonl",
+    ];
+    let error = ws.run_err(&args);
+    assert!(error.contains("no chat template"), "{error}");
+
+    ws.write(
+        "tiny/tokenizer_config.json",
+        r#"{"chat_template": "{% for m in messages %}<|user|>{{ m['content'] }}{% endfor %}<|bot|>"}"#,
+    );
+    ws.run_ok(&args);
+    let text = std::fs::read_to_string(ws.path("chat.jsonl")).unwrap();
+    let sample: Json = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    // A random model's reply holds no block defining `f`: it becomes the body after the prompt.
+    assert!(
+        sample["code"].as_str().unwrap().starts_with("def f(x):"),
+        "{sample}"
+    );
+}
