@@ -52,12 +52,13 @@ def ensure_llama_cpp():
     if not os.path.exists(VENV_PYTHON):
         subprocess.run([sys.executable, "-m", "venv", os.path.dirname(os.path.dirname(VENV_PYTHON))], check=True)
     print("installing llama-cpp-python into bench/.venv (builds llama.cpp; minutes)", file=sys.stderr)
-    # Built for this CPU, but without its AMX kernels: on these VMs the CPU reports AMX and
-    # llama.cpp's AMX matmul crashes (SIGSEGV in ggml_backend_amx_mul_mat).
+    # Built for this CPU's vector units (AVX-512 included) but without its AMX kernels: these
+    # VMs report AMX, and llama.cpp's AMX matmul crashes (SIGSEGV in ggml_backend_amx_mul_mat).
+    # -march=native would turn AMX on whatever GGML_AMX_* say, so the features are listed.
     env = dict(
         os.environ,
         CMAKE_BUILD_PARALLEL_LEVEL=str(os.cpu_count() or 2),
-        CMAKE_ARGS="-DGGML_AMX_INT8=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_BF16=OFF",
+        CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_AVX_VNNI=ON -DGGML_AMX_INT8=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_BF16=OFF",
     )
     subprocess.run([VENV_PYTHON, "-m", "pip", "install", "--quiet", "llama-cpp-python"], check=True, env=env)
 
