@@ -85,6 +85,58 @@ fn output(values: Vec<f32>, layout: &Layout) -> (CpuStorage, Shape) {
     (CpuStorage::F32(values), layout.shape().clone())
 }
 
+/// A tensor shaped like `a`, computed row by row from `a` and `b` (each cut into rows of
+/// `widths.0` and `widths.1` elements): `per_row(index, a_row, b_row, out)` appends one row.
+/// The backward passes are all of this form.
+fn by_rows<F>(
+    a: &Tensor,
+    b: &Tensor,
+    name: &'static str,
+    widths: (usize, usize),
+    per_row: F,
+) -> candle_core::Result<Tensor>
+where
+    F: Fn(usize, &[f32], &[f32], &mut Vec<f32>),
+{
+    let op = ByRows {
+        name,
+        widths,
+        per_row,
+    };
+    a.contiguous()?.apply_op2_no_bwd(&b.contiguous()?, &op)
+}
+
+struct ByRows<F> {
+    name: &'static str,
+    widths: (usize, usize),
+    per_row: F,
+}
+
+impl<F: Fn(usize, &[f32], &[f32], &mut Vec<f32>)> CustomOp2 for ByRows<F> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn cpu_fwd(
+        &self,
+        a_storage: &CpuStorage,
+        a_layout: &Layout,
+        b_storage: &CpuStorage,
+        b_layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let a = elements(a_storage, a_layout, self.name)?;
+        let b = elements(b_storage, b_layout, self.name)?;
+        let mut out = Vec::with_capacity(a.len());
+        let rows = a
+            .chunks_exact(self.widths.0)
+            .zip(b.chunks_exact(self.widths.1));
+        for (index, (a_row, b_row)) in rows.enumerate() {
+            (self.per_row)(index, a_row, b_row, &mut out);
+        }
+        Ok(output(out, a_layout))
+    }
+}
+
 struct RmsNorm {
     weight: Vec<f32>,
     eps: f32,
@@ -118,46 +170,23 @@ impl CustomOp1 for RmsNorm {
         Ok(output(y, layout))
     }
 
+    /// dx = r·gw − x·r³·mean(gw·x), with r = 1/rms(x) and gw = g·w.
     fn bwd(&self, x: &Tensor, _y: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        let backward = RmsNormBackward {
-            norm: RmsNorm {
-                weight: self.weight.clone(),
-                eps: self.eps,
+        let dim = self.weight.len();
+        let dx = by_rows(
+            x,
+            grad,
+            "fused-rms-norm-backward",
+            (dim, dim),
+            |_, row, grad, dx| {
+                let r = self.inverse_rms(row);
+                let w = &self.weight;
+                let dot: f32 = (0..dim).map(|i| grad[i] * w[i] * row[i]).sum();
+                let coefficient = r * r * r * dot / dim as f32;
+                dx.extend((0..dim).map(|i| r * grad[i] * w[i] - row[i] * coefficient));
             },
-        };
-        Ok(Some(x.apply_op2_no_bwd(&grad.contiguous()?, &backward)?))
-    }
-}
-
-/// dx of RMSNorm: with r = 1/rms(x) and gw = g·w, dx = r·gw − x·r³·mean(gw·x).
-struct RmsNormBackward {
-    norm: RmsNorm,
-}
-
-impl CustomOp2 for RmsNormBackward {
-    fn name(&self) -> &'static str {
-        "fused-rms-norm-backward"
-    }
-
-    fn cpu_fwd(
-        &self,
-        x_storage: &CpuStorage,
-        x_layout: &Layout,
-        g_storage: &CpuStorage,
-        g_layout: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let x = elements(x_storage, x_layout, self.name())?;
-        let g = elements(g_storage, g_layout, self.name())?;
-        let dim = self.norm.weight.len();
-        let mut dx = Vec::with_capacity(x.len());
-        for (row, grad) in x.chunks_exact(dim).zip(g.chunks_exact(dim)) {
-            let r = self.norm.inverse_rms(row);
-            let w = &self.norm.weight;
-            let dot: f32 = (0..dim).map(|i| grad[i] * w[i] * row[i]).sum();
-            let coefficient = r * r * r * dot / dim as f32;
-            dx.extend((0..dim).map(|i| r * grad[i] * w[i] - row[i] * coefficient));
-        }
-        Ok(output(dx, x_layout))
+        )?;
+        Ok(Some(dx))
     }
 }
 
@@ -263,42 +292,19 @@ impl CustomOp1 for CausalSoftmax {
         Ok(output(y, layout))
     }
 
+    /// dx = scale · y · (g − Σ g·y), row by row (masked entries have y = 0).
     fn bwd(&self, _x: &Tensor, y: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        let backward = SoftmaxBackward { scale: self.scale };
-        Ok(Some(y.apply_op2_no_bwd(&grad.contiguous()?, &backward)?))
-    }
-}
-
-/// dx of softmax(scale·x): scale · y · (g − Σ g·y), row by row (masked entries have y = 0).
-struct SoftmaxBackward {
-    scale: f32,
-}
-
-impl CustomOp2 for SoftmaxBackward {
-    fn name(&self) -> &'static str {
-        "fused-softmax-backward"
-    }
-
-    fn cpu_fwd(
-        &self,
-        y_storage: &CpuStorage,
-        y_layout: &Layout,
-        g_storage: &CpuStorage,
-        g_layout: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let y = elements(y_storage, y_layout, self.name())?;
-        let g = elements(g_storage, g_layout, self.name())?;
-        let total = y_layout.shape().dims().last().copied().unwrap_or(1);
-        let mut dx = Vec::with_capacity(y.len());
-        for (row, grad) in y.chunks_exact(total).zip(g.chunks_exact(total)) {
+        let total = y.dim(candle_core::D::Minus1)?;
+        let name = "fused-softmax-backward";
+        let dx = by_rows(y, grad, name, (total, total), |_, row, grad, dx| {
             let dot: f32 = row.iter().zip(grad).map(|(a, b)| a * b).sum();
             dx.extend(
                 row.iter()
                     .zip(grad)
                     .map(|(p, d)| self.scale * p * (d - dot)),
             );
-        }
-        Ok(output(dx, y_layout))
+        })?;
+        Ok(Some(dx))
     }
 }
 
@@ -358,50 +364,22 @@ impl CustomOp1 for TargetLogProbs {
         Ok((CpuStorage::F32(picked), Shape::from(self.targets.len())))
     }
 
+    /// d logits = g_r · (onehot(target_r) − softmax(row_r)).
     fn bwd(
         &self,
         logits: &Tensor,
         _y: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<Option<Tensor>> {
-        let backward = TargetLogProbsBackward {
-            forward: TargetLogProbs {
-                targets: self.targets.clone(),
-            },
-        };
-        Ok(Some(
-            logits.apply_op2_no_bwd(&grad.contiguous()?, &backward)?,
-        ))
-    }
-}
-
-/// d logits = g_r · (onehot(target_r) − softmax(row_r)).
-struct TargetLogProbsBackward {
-    forward: TargetLogProbs,
-}
-
-impl CustomOp2 for TargetLogProbsBackward {
-    fn name(&self) -> &'static str {
-        "fused-target-log-probs-backward"
-    }
-
-    fn cpu_fwd(
-        &self,
-        x_storage: &CpuStorage,
-        x_layout: &Layout,
-        g_storage: &CpuStorage,
-        g_layout: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let x = elements(x_storage, x_layout, self.name())?;
-        let g = elements(g_storage, g_layout, self.name())?;
-        let mut dx = Vec::with_capacity(x.len());
-        for ((row, target), grad) in self.forward.rows(x, x_layout)?.zip(g) {
+        let vocab = logits.dim(candle_core::D::Minus1)?;
+        let name = "fused-target-log-probs-backward";
+        let dx = by_rows(logits, grad, name, (vocab, 1), |r, row, grad, dx| {
             let (max, log_sum) = log_sum_exp(row);
             let start = dx.len();
-            dx.extend(row.iter().map(|v| -grad * (v - max - log_sum).exp()));
-            dx[start + target] += grad;
-        }
-        Ok(output(dx, x_layout))
+            dx.extend(row.iter().map(|v| -grad[0] * (v - max - log_sum).exp()));
+            dx[start + self.targets[r] as usize] += grad[0];
+        })?;
+        Ok(Some(dx))
     }
 }
 
