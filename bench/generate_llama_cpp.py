@@ -3,7 +3,8 @@
 
 Both process the same token ids: a prompt of PROMPT tokens, then DECODE tokens decoded greedily
 one at a time (batch 1, KV cache), each timed separately; tracealign's batched decoding (several
-sequences per forward pass, what `tracealign generate`/`eval` use) is reported beside it. llama.cpp
+sequences per forward pass, what `tracealign generate`/`eval` use) is reported beside it, with
+its decoding weights in f32 (the default) and in Q8_0 (`--decode-weights q8_0`). llama.cpp
 comes from the `llama-cpp-python` package (PyPI builds llama.cpp from source), installed into
 bench/.venv on first use. Everything runs interleaved, REPEATS times; medians are reported.
 
@@ -71,8 +72,9 @@ def run_llama_cpp(args):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run_tracealign(args):
-    env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads), SPEED_BATCHES=args.batches)
+def run_tracealign(args, decode_weights):
+    env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads), SPEED_BATCHES=args.batches,
+               SPEED_DECODE_WEIGHTS=decode_weights)
     # Training is not measured here: TRAIN_STEPS 0.
     out = subprocess.run(
         [args.speed, args.gguf, str(args.prompt), str(args.decode), "16", "0"],
@@ -103,31 +105,38 @@ def main():
     if not os.path.exists(args.gguf):
         sys.exit(f"error: {args.gguf} is missing; hint: python3 scripts/fetch_smollm2.py")
     ensure_llama_cpp()
-    runs = {"tracealign": [], "llama.cpp": []}
+    runs = {"tracealign f32": [], "tracealign q8_0": [], "llama.cpp": []}
     load = [os.getloadavg()[0]]
     for _ in range(args.repeats):
-        runs["tracealign"].append(run_tracealign(args))
+        runs["tracealign f32"].append(run_tracealign(args, "f32"))
+        runs["tracealign q8_0"].append(run_tracealign(args, "q8_0"))
         runs["llama.cpp"].append(run_llama_cpp(args))
     load.append(os.getloadavg()[0])
     median = {name: {key: statistics.median(r[key] for r in rs) for key in rs[0]} for name, rs in runs.items()}
-    ours, theirs = median["tracealign"], median["llama.cpp"]
+    theirs = median["llama.cpp"]
     lines = [
         f"# SmolLM2-135M-Instruct generation: tracealign vs llama.cpp ({args.threads} threads)",
         "",
         f"Same GGUF, same token ids; prompt {args.prompt} tokens, then {args.decode} greedy decoding steps "
-        f"at batch 1; median of {args.repeats} interleaved repeats. Load average {load[0]:.2f} → {load[1]:.2f}.",
+        f"at batch 1; median of {args.repeats} interleaved repeats. Load average {load[0]:.2f} → {load[1]:.2f}. "
+        "tracealign's decoding weights: f32 (default) or q8_0 (`--decode-weights q8_0`); prompts are f32 in both.",
         "",
         "| measurement | tracealign tokens/s | llama.cpp tokens/s | ratio (target ≥ 0.5) |",
         "|---|---:|---:|---:|",
-        f"| prompt processing | {ours['prompt_tps']:.1f} | {theirs['prompt_tps']:.1f} | {ours['prompt_tps'] / theirs['prompt_tps']:.2f}× |",
-        f"| decoding, batch 1 | {ours['decode_tps']:.1f} | {theirs['decode_tps']:.1f} | {ours['decode_tps'] / theirs['decode_tps']:.2f}× |",
     ]
-    for key in sorted(k for k in ours if k.startswith("decode_batch")):
-        rows = key[len("decode_batch"):-len("_tps")]
-        lines.append(
-            f"| decoding, {rows} sequences together (tracealign) vs batch 1 (llama.cpp) | {ours[key]:.1f} | "
-            f"{theirs['decode_tps']:.1f} | {ours[key] / theirs['decode_tps']:.2f}× |"
-        )
+
+    def row(label, ours):
+        lines.append(f"| {label} | {ours:.1f} | {theirs['decode_tps']:.1f} | {ours / theirs['decode_tps']:.2f}× |")
+
+    ours = median["tracealign f32"]
+    lines.append(f"| prompt processing | {ours['prompt_tps']:.1f} | {theirs['prompt_tps']:.1f} | "
+                 f"{ours['prompt_tps'] / theirs['prompt_tps']:.2f}× |")
+    for weights in ["f32", "q8_0"]:
+        ours = median[f"tracealign {weights}"]
+        row(f"decoding, batch 1, {weights}", ours["decode_tps"])
+        for key in sorted((k for k in ours if k.startswith("decode_batch")), key=lambda k: int(k[12:-4])):
+            rows = key[len("decode_batch"):-len("_tps")]
+            row(f"decoding, {rows} sequences together, {weights} (llama.cpp: batch 1)", ours[key])
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "generate_llama_cpp.md"), "w") as f:
         f.write("\n".join(lines) + "\n")

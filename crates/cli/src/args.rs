@@ -713,6 +713,11 @@ pub struct EvalArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
 
+    /// With --model: the frozen weights' form in decoding steps, `f32` or `q8_0` (faster,
+    /// slightly different numbers; see `tracealign generate --help`).
+    #[arg(long, value_enum, default_value = "f32")]
+    pub decode_weights: crate::commands::generate::DecodeWeightsArg,
+
     /// With --model: sequences decoded together in one forward pass (samples of several
     /// problems share it).
     #[arg(long, value_name = "N", default_value_t = crate::commands::generate::DEFAULT_BATCH)]

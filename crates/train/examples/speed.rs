@@ -2,7 +2,8 @@
 //! decoding tokens/s with the KV cache, and LoRA training tokens/s (forward + backward + AdamW).
 //!
 //! `cargo run --release -p tracealign-train --example speed -- MODEL [PROMPT_TOKENS] [DECODE_TOKENS] [TRAIN_LEN] [TRAIN_STEPS]`
-//! (TRAIN_STEPS 0: generation only; `SPEED_BATCHES=1,8` picks the batched decoding rows).
+//! (TRAIN_STEPS 0: generation only; `SPEED_BATCHES=1,8` picks the batched decoding rows;
+//! `SPEED_DECODE_WEIGHTS=q8_0` decodes with Q8_0 weights).
 //!
 //! MODEL is a model directory, a `.gguf` file, or `tiny`: a random 2-layer model (hidden 64,
 //! 4 heads, 2 key/value heads, vocabulary 512), the configuration of the PyTorch comparison.
@@ -12,7 +13,8 @@ use std::time::Instant;
 use candle_core::{Device, Tensor};
 use tracealign_train::batch::Sequence;
 use tracealign_train::{
-    load_model, Cache, Config, Examples, LoraConfig, Model, TrainConfig, Trainer, Weights,
+    load_model, Cache, Config, DecodeWeights, Examples, LoraConfig, Model, TrainConfig, Trainer,
+    Weights,
 };
 
 /// The allocator of the `tracealign` binary, so these figures are the CLI's.
@@ -36,10 +38,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         alpha: 32.0,
         ..LoraConfig::default()
     };
-    let model = match path.as_str() {
+    let mut model = match path.as_str() {
         "tiny" => tiny_model(&lora)?,
         _ => load_model(path.as_ref(), Some(&lora), &Device::Cpu)?.model,
     };
+    if std::env::var("SPEED_DECODE_WEIGHTS").as_deref() == Ok("q8_0") {
+        model.set_decode_weights(DecodeWeights::Q8_0)?;
+        println!("decoding steps use Q8_0 weights");
+    }
     println!("load: {:.2} s", started.elapsed().as_secs_f64());
     let model = &model;
     let vocab = model.config.vocab_size as u32;

@@ -34,6 +34,6 @@ pub use candle_core::Device;
 pub use config::Config;
 pub use error::{Result, TrainError};
 pub use load::{load_model, load_with_adapter, save_merged, LoadedModel};
-pub use lora::{LoraConfig, ATTENTION_TARGETS, MLP_TARGETS};
+pub use lora::{DecodeWeights, LoraConfig, ATTENTION_TARGETS, MLP_TARGETS};
 pub use model::{Cache, Model, Pass, Weights};
 pub use trainer::{Examples, StepMetrics, TrainConfig, Trainer};

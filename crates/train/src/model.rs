@@ -17,7 +17,7 @@ pub use crate::cache::Cache;
 use crate::config::Config;
 use crate::error::{Result, TrainError};
 use crate::kernels;
-use crate::lora::{frozen_matmul, init_rng, Adapters, Linear, Lora, LoraConfig};
+use crate::lora::{frozen_matmul, init_rng, Adapters, DecodeWeights, Linear, Lora, LoraConfig};
 
 /// Named tensors with the file they came from (for errors).
 #[derive(Debug, Clone, Default)]
@@ -209,6 +209,8 @@ pub struct Model {
     norm: Tensor,
     /// The output layer transposed, [hidden, vocab] (see [`Linear::weight_t`]).
     lm_head_t: Tensor,
+    /// The output layer for decoding steps (see [`DecodeWeights`]).
+    lm_head_decode: Option<std::sync::Arc<candle_core::quantized::QMatMul>>,
     cos: Tensor,
     sin: Tensor,
     /// The trainable tensors (empty without LoRA).
@@ -302,12 +304,35 @@ impl Model {
             layers,
             norm: builder.norm("model.norm.weight", hidden)?,
             lm_head_t: lm_head.t()?.contiguous()?,
+            lm_head_decode: None,
             cos,
             sin,
             adapters: builder.adapters,
             lora: lora.cloned(),
             device: device.clone(),
         })
+    }
+
+    /// Keeps the frozen weights of decoding steps in `form` as well (the f32 ones stay for
+    /// prompts and training). Costs the quantized copies' memory.
+    pub fn set_decode_weights(&mut self, form: DecodeWeights) -> Result<()> {
+        for layer in &mut self.layers {
+            let a = &mut layer.self_attn;
+            let m = &mut layer.mlp;
+            for linear in [
+                &mut a.q_proj,
+                &mut a.k_proj,
+                &mut a.v_proj,
+                &mut a.o_proj,
+                &mut m.gate_proj,
+                &mut m.up_proj,
+                &mut m.down_proj,
+            ] {
+                linear.decode = form.quantize(&linear.weight(false)?)?;
+            }
+        }
+        self.lm_head_decode = form.quantize(&self.lm_head_t.t()?)?;
+        Ok(())
     }
 
     /// The device the model lives on.
@@ -344,7 +369,11 @@ impl Model {
             x = x.narrow(1, seq - 1, 1)?;
         }
         let (b, t, h) = x.dims3()?;
-        let logits = self.output(&x.reshape((b * t, h))?)?;
+        let rows = x.reshape((b * t, h))?;
+        let logits = match (&self.lm_head_decode, pass, input_ids.dim(1)?) {
+            (Some(quantized), Pass::Infer, 1) => candle_core::Module::forward(&**quantized, &rows)?,
+            _ => self.output(&rows)?,
+        };
         Ok(logits.reshape((b, t, self.config.vocab_size))?)
     }
 

@@ -25,7 +25,7 @@ use tracealign_endpoint::{Api, Endpoint, Request};
 use tracealign_eval::{Evaluation, LocalizationFigures};
 
 use crate::args::{ApiArg, EvalArgs, ReportArgs, RunArgs};
-use crate::commands::generate::{self, GenerateArgs};
+use crate::commands::generate::{self, DecodeWeightsArg, GenerateArgs};
 use crate::commands::report;
 use crate::commands::run::{self, problem_set};
 use crate::printer;
@@ -214,7 +214,14 @@ fn generate(args: &EvalArgs, problems: &[Problem], url: &str) -> Result<PathBuf>
 /// file made with the same settings is kept.
 fn generate_locally(args: &EvalArgs, problems: &[Problem], model: &Path) -> Result<PathBuf> {
     let path = args.out.join("samples.jsonl");
-    let source = format!("{} {:?} {:?}", model.display(), args.adapter, args.api);
+    // Settings at their defaults add nothing, so directories made before they existed resume.
+    let mut source = format!("{} {:?}", model.display(), args.adapter);
+    if matches!(args.api, ApiArg::Chat) {
+        source.push_str(" chat");
+    }
+    if args.decode_weights != DecodeWeightsArg::F32 {
+        source.push_str(&format!(" decode={:?}", args.decode_weights));
+    }
     let resume = same_samples(args, problems, &source)?;
     let wanted = problems.len() * args.samples_per_problem;
     if resume && done_ids(&path)?.len() == wanted {
@@ -235,6 +242,7 @@ fn generate_locally(args: &EvalArgs, problems: &[Problem], model: &Path) -> Resu
         limit: None,
         name: None,
         chat: matches!(args.api, ApiArg::Chat),
+        decode_weights: args.decode_weights,
         out: path.clone(),
         resume,
         quiet: args.quiet,

@@ -22,7 +22,7 @@ use tracealign_core::completion::{
 use tracealign_core::{Problem, Sample};
 use tracealign_train::generate::Completion;
 use tracealign_train::generate::{generate_batched, Request, SamplingConfig};
-use tracealign_train::{load_model, load_with_adapter, TrainError};
+use tracealign_train::{load_model, load_with_adapter, DecodeWeights, TrainError};
 
 use crate::args::FormatArg;
 use crate::commands::run::problem_set;
@@ -71,6 +71,11 @@ pub struct GenerateArgs {
     /// GGUF, or tokenizer_config.json) and take the code block of the reply.
     #[arg(long)]
     pub chat: bool,
+    /// The frozen weights' form in decoding steps: `f32` (exact), or `q8_0` (8-bit blocks as
+    /// in llama.cpp, activations too: 1.3–2.4× faster decoding here, slightly different
+    /// numbers). Prompts are processed in f32 either way.
+    #[arg(long, value_enum, default_value = "f32")]
+    pub decode_weights: DecodeWeightsArg,
     /// Output samples file.
     #[arg(
         long,
@@ -87,17 +92,38 @@ pub struct GenerateArgs {
     pub quiet: bool,
 }
 
+/// The forms of `--decode-weights`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DecodeWeightsArg {
+    F32,
+    #[value(name = "q8_0")]
+    Q8_0,
+}
+
+impl From<DecodeWeightsArg> for DecodeWeights {
+    fn from(arg: DecodeWeightsArg) -> DecodeWeights {
+        match arg {
+            DecodeWeightsArg::F32 => DecodeWeights::F32,
+            DecodeWeightsArg::Q8_0 => DecodeWeights::Q8_0,
+        }
+    }
+}
+
 /// Sequences per forward pass by default: on 2 CPU cores SmolLM2's decoding throughput grows
 /// up to about this many rows (`cargo run --release -p tracealign-train --example speed`).
 pub const DEFAULT_BATCH: usize = 16;
 
 pub fn generate(args: GenerateArgs) -> Result<()> {
     let device = candle_device(None)?;
-    let loaded = match &args.adapter {
+    let mut loaded = match &args.adapter {
         Some(adapter) => load_with_adapter(&args.model, adapter, &device),
         None => load_model(&args.model, None, &device),
     }
     .with_context(|| format!("cannot load the model {}", args.model.display()))?;
+    loaded
+        .model
+        .set_decode_weights(args.decode_weights.into())
+        .context("cannot quantize the decoding weights")?;
     let mut problems = problem_set(args.problems.as_deref(), args.format)?;
     if let Some(limit) = args.limit {
         problems.truncate(limit);

@@ -1,7 +1,7 @@
 //! Sampling on the tiny model.
 
 use tracealign_train::generate::{generate, python_stop_sequences, SamplingConfig};
-use tracealign_train::{Examples, TrainConfig, Trainer};
+use tracealign_train::{DecodeWeights, Examples, TrainConfig, Trainer};
 
 use crate::tiny::{all_targets, sequence, tiny};
 
@@ -132,8 +132,15 @@ fn fused_inference_kernels_agree_with_the_differentiable_ops() {
 
 #[test]
 fn prompts_decoded_together_match_prompts_decoded_alone() {
+    for form in [DecodeWeights::F32, DecodeWeights::Q8_0] {
+        decoded_together_match_decoded_alone(form);
+    }
+}
+
+fn decoded_together_match_decoded_alone(form: DecodeWeights) {
     use tracealign_train::generate::{generate_batched, Request};
-    let t = tiny(None);
+    let mut t = tiny(None);
+    t.loaded.model.set_decode_weights(form).unwrap();
     let prompts = [
         "def add(a, b):\n",
         "def fib(n):\n    if n < 2:\n        return n\n",
@@ -190,7 +197,7 @@ fn prompts_decoded_together_match_prompts_decoded_alone() {
             .unwrap();
             assert_eq!(
                 together[i], alone,
-                "prompt {i} at temperature {temperature}"
+                "prompt {i} at temperature {temperature}, {form:?} decoding"
             );
         }
     }
@@ -234,4 +241,56 @@ fn a_left_padded_batch_gives_each_row_its_own_logits() {
             .unwrap();
         assert!(diff < 1e-4, "row {row}: max difference {diff}");
     }
+}
+
+#[test]
+fn q8_0_decoding_steps_stay_close_to_f32_and_leave_prompts_exact() {
+    let t = tiny(None);
+    let mut quantized = t.loaded.model.clone();
+    quantized.set_decode_weights(DecodeWeights::Q8_0).unwrap();
+    let ids = t
+        .loaded
+        .tokenizer
+        .encode("def fib(n):\n    if n < 2:")
+        .unwrap();
+    let input = candle_core::Tensor::new(ids.as_slice(), t.loaded.model.device())
+        .unwrap()
+        .unsqueeze(0)
+        .unwrap();
+    let step = candle_core::Tensor::new(&[[ids[0]]], t.loaded.model.device()).unwrap();
+    let logits = |model: &tracealign_train::Model| {
+        let mut cache = tracealign_train::Cache::default();
+        let prompt = model.forward_cached(&input, &mut cache).unwrap();
+        let next = model.forward_cached(&step, &mut cache).unwrap();
+        (prompt, next)
+    };
+    let (prompt_f32, next_f32) = logits(&t.loaded.model);
+    let (prompt_q8, next_q8) = logits(&quantized);
+    let difference = |a: &candle_core::Tensor, b: &candle_core::Tensor| -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar()
+            .unwrap()
+    };
+    assert_eq!(difference(&prompt_f32, &prompt_q8), 0.0, "prompts stay f32");
+    let spread = next_f32
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    let step_difference = difference(&next_f32, &next_q8);
+    assert!(
+        step_difference > 0.0,
+        "the decoding step used the quantized weights"
+    );
+    assert!(
+        step_difference < 0.05 * spread,
+        "{step_difference} vs logits up to {spread}"
+    );
 }

@@ -6,10 +6,12 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use candle_core::Device;
+use candle_core::{Device, Tensor, D};
 use tracealign_train::batch::Sequence;
 use tracealign_train::generate::{generate, python_stop_sequences, SamplingConfig, StopReason};
-use tracealign_train::{load_model, Examples, LoadedModel, LoraConfig, TrainConfig, Trainer};
+use tracealign_train::{
+    load_model, Cache, DecodeWeights, Examples, LoadedModel, LoraConfig, TrainConfig, Trainer,
+};
 
 /// A HumanEval-style prompt (ours): a typed signature and a docstring with doctests.
 const PROMPT: &str = r#"from typing import List
@@ -135,6 +137,35 @@ fn smollm2_chat_template_comes_from_the_gguf_and_its_reply_ends_the_turn() {
     eprintln!("{}", out[0].text);
     assert_eq!(out[0].reason, StopReason::EndOfSequence, "the turn ends");
     assert!(out[0].text.contains("def count_above"), "{}", out[0].text);
+}
+
+#[test]
+fn smollm2_q8_0_decoding_picks_the_tokens_f32_picks() {
+    let Some(loaded) = load(None) else { return };
+    let mut quantized = loaded.model.clone();
+    quantized.set_decode_weights(DecodeWeights::Q8_0).unwrap();
+    let device = loaded.model.device();
+    let prompt = loaded.tokenizer.encode(PROMPT.trim_end()).unwrap();
+    let input = Tensor::new(prompt.as_slice(), device)
+        .unwrap()
+        .unsqueeze(0)
+        .unwrap();
+    // Both decode the f32 model's greedy continuation, one token at a time (teacher forcing),
+    // and name their most likely next token at every step.
+    let (mut f32_cache, mut q8_cache) = (Cache::default(), Cache::default());
+    let mut f32_logits = loaded.model.forward_cached(&input, &mut f32_cache).unwrap();
+    let mut q8_logits = quantized.forward_cached(&input, &mut q8_cache).unwrap();
+    let (mut agree, steps) = (0, 48);
+    for _ in 0..steps {
+        let best = |l: &Tensor| l.argmax(D::Minus1).unwrap().to_vec1::<u32>().unwrap()[0];
+        let token = best(&f32_logits);
+        agree += usize::from(best(&q8_logits) == token);
+        let step = Tensor::new(&[[token]], device).unwrap();
+        f32_logits = loaded.model.forward_cached(&step, &mut f32_cache).unwrap();
+        q8_logits = quantized.forward_cached(&step, &mut q8_cache).unwrap();
+    }
+    eprintln!("q8_0 agrees with f32 on {agree} of {steps} greedy tokens");
+    assert!(agree * 10 >= steps * 9, "{agree} of {steps}");
 }
 
 #[test]
