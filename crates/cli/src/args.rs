@@ -560,6 +560,11 @@ pub struct BuildRepairArgs {
     /// Most tokens a trace prompt may take (counted with --tokenizer, else characters / 4).
     #[arg(long, value_name = "TOKENS", default_value_t = 2048)]
     pub budget: usize,
+
+    /// Also write one "leave it alone" row per passing program (representation `unchanged`):
+    /// the program, feedback that its tests pass, and the program itself as the completion.
+    #[arg(long)]
+    pub leave_alone: bool,
 }
 
 #[derive(Debug, Args)]

@@ -18,6 +18,10 @@
 //!   errors, runs without `--trace full`) the feedback is the test and outcome alone. A
 //!   prompt that cannot fit even then is left out and counted.
 //!
+//! - `unchanged` ("leave it alone", with [`RepairOptions::leave_alone`]): a program that
+//!   passes every test, its feedback saying so, and itself as the completion, so a model
+//!   trained on repairs also learns when not to edit.
+//!
 //! Tokens are counted with the tokenizer when one is given, else as characters / 4.
 
 use std::fmt;
@@ -48,6 +52,9 @@ pub enum Representation {
     Markers,
     Cloze,
     Trace,
+    /// A passing program kept as it is (not in [`Representation::ALL`]: it is asked for
+    /// with [`RepairOptions::leave_alone`]).
+    Unchanged,
 }
 
 impl Representation {
@@ -58,12 +65,13 @@ impl Representation {
         Representation::Trace,
     ];
 
-    /// `markers`, `cloze` or `trace`.
+    /// `markers`, `cloze`, `trace` or `unchanged`.
     pub fn name(self) -> &'static str {
         match self {
             Representation::Markers => "markers",
             Representation::Cloze => "cloze",
             Representation::Trace => "trace",
+            Representation::Unchanged => "unchanged",
         }
     }
 }
@@ -98,6 +106,8 @@ pub struct RepairOptions {
     pub style: Style,
     /// The most tokens a `trace` prompt may take. Default: 2048.
     pub budget: usize,
+    /// Also one `unchanged` row per passing program. Default: false.
+    pub leave_alone: bool,
 }
 
 impl Default for RepairOptions {
@@ -106,6 +116,7 @@ impl Default for RepairOptions {
             representations: Representation::ALL.to_vec(),
             style: Style::Lines,
             budget: 2048,
+            leave_alone: false,
         }
     }
 }
@@ -146,6 +157,8 @@ pub struct RepairSummary {
     pub without_trace: usize,
     /// `trace` prompts left out because even without the trace they exceed the budget.
     pub over_budget: usize,
+    /// `unchanged` rows (passing programs left alone).
+    pub unchanged: usize,
 }
 
 /// Repair rows for every failing program of the corpus.
@@ -176,6 +189,8 @@ pub fn build(
                     Representation::Markers => example.markers(),
                     Representation::Cloze => example.cloze(),
                     Representation::Trace => example.trace(options, counter, &mut summary),
+                    // Failing programs are never left alone.
+                    Representation::Unchanged => None,
                 };
                 if let Some((prompt, completion, style)) = made {
                     rows.push(example.row(
@@ -187,6 +202,14 @@ pub fn build(
                         aligner,
                     )?);
                 }
+            }
+        }
+    }
+    if options.leave_alone {
+        for group in &corpus.groups {
+            for passing in &group.passing {
+                rows.push(leave_alone(group, passing, counter, aligner)?);
+                summary.unchanged += 1;
             }
         }
     }
@@ -203,6 +226,37 @@ pub fn build(
         })
         .collect();
     Ok((rows, summary))
+}
+
+/// The `unchanged` row of a passing program: the program, feedback that its tests pass, and
+/// the program again as the fix.
+fn leave_alone(
+    group: &Group<'_>,
+    passing: &Execution,
+    counter: &dyn TokenCounter,
+    aligner: Option<&Aligner>,
+) -> Result<RepairRow> {
+    let fix = Fix {
+        id: passing.sample_id.clone(),
+        code: &passing.code,
+    };
+    let example = Example {
+        group,
+        failing: passing,
+        fix: &fix,
+        hunk: None,
+    };
+    let feedback = format!("All {} tests pass.", passing.tests.len());
+    let prompt = example.prompt(&passing.code, &feedback, "### Fixed program\n");
+    let completion = passing.code.clone();
+    example.row(
+        Representation::Unchanged,
+        prompt,
+        completion,
+        None,
+        counter,
+        aligner,
+    )
 }
 
 /// The program a failing one is repaired into.
@@ -236,7 +290,8 @@ impl<'a> Fix<'a> {
     }
 }
 
-/// One failing program and its fix, ready to be shown in any representation.
+/// One failing program and its fix, ready to be shown in any representation (for an
+/// `unchanged` row, a passing program and itself).
 struct Example<'a, 'g> {
     group: &'g Group<'a>,
     failing: &'g Execution,

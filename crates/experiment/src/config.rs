@@ -23,6 +23,10 @@ impl std::error::Error for ConfigError {}
 pub struct Config {
     /// The base model: a Hugging Face directory or a .gguf file.
     pub model: PathBuf,
+    /// The frozen weights' form in decoding steps of every generation (`tracealign generate
+    /// --decode-weights`): `f32` (default) or `q8_0`.
+    #[serde(default = "default_decode_weights")]
+    pub decode_weights: String,
     pub training: ProblemSet,
     /// Where the base model and every adapter are scored.
     pub eval_sets: Vec<ProblemSet>,
@@ -35,6 +39,10 @@ pub struct Config {
     /// Applied over the rest by `--quick`.
     #[serde(default)]
     pub quick: Quick,
+}
+
+fn default_decode_weights() -> String {
+    "f32".into()
 }
 
 /// A problem file; without `path`, the embedded problems.
@@ -260,6 +268,12 @@ impl Config {
         if self.sampling.n == 0 {
             return Err("sampling.n: must be at least 1".into());
         }
+        if !["f32", "q8_0"].contains(&self.decode_weights.as_str()) {
+            return Err(format!(
+                "decode_weights: `{}` is neither `f32` nor `q8_0`",
+                self.decode_weights
+            ));
+        }
         if let Some(p) = &self.eval.pass_at_k {
             if p.k == 0 || p.k > p.n {
                 return Err(format!(
@@ -431,5 +445,14 @@ no_pass_at_k = true
         );
         let config: Config = toml::from_str(&text).unwrap();
         assert!(config.check().unwrap_err().contains("arms.fait_sft"));
+    }
+
+    #[test]
+    fn decode_weights_default_to_f32_and_unknown_forms_are_refused() {
+        assert_eq!(example().decode_weights, "f32");
+        let text = format!("decode_weights = \"q4\"\n{EXAMPLE}");
+        let config: Config = toml::from_str(&text).unwrap();
+        let error = config.check().unwrap_err();
+        assert!(error.contains("decode_weights: `q4`"), "{error}");
     }
 }

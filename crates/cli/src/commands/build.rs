@@ -212,6 +212,7 @@ fn build_repair(args: BuildRepairArgs) -> Result<()> {
         representations,
         style,
         budget: args.budget,
+        leave_alone: args.leave_alone,
     };
     let (rows, summary) = repair::build(&corpus, &options, inputs.aligner.as_ref())?;
     write_jsonl(&args.inputs.output, &rows)?;
@@ -230,6 +231,12 @@ fn build_repair(args: BuildRepairArgs) -> Result<()> {
         "  no single region the fix rewrites (no markers/cloze row): {}",
         summary.without_region
     );
+    if options.leave_alone {
+        println!(
+            "  passing programs left alone (unchanged rows): {}",
+            summary.unchanged
+        );
+    }
     if options.representations.contains(&Representation::Trace) {
         println!(
             "  trace prompts: {} with a trace, {} without one, {} over the {}-token budget left out",

@@ -196,6 +196,7 @@ impl<'a> Plan<'a> {
             "-o",
             &display(&stage.output),
         ]));
+        command.extend(self.decode_weights());
         stage.commands = vec![command];
         stage.reads = [vec![self.config.model.clone()], self.training.reads()].concat();
         stage.resume = Some("--resume");
@@ -345,10 +346,20 @@ impl<'a> Plan<'a> {
             "-o",
             &display(&dir),
         ]));
+        command.extend(self.decode_weights());
         stage.commands = vec![command];
         stage.reads = [vec![self.config.model.clone()], problems.reads()].concat();
         stage.fresh = Some("--fresh");
         stage
+    }
+
+    /// `--decode-weights` unless it is the default (so stages made before the setting existed
+    /// keep their fingerprints).
+    fn decode_weights(&self) -> Vec<String> {
+        match self.config.decode_weights.as_str() {
+            "f32" => Vec::new(),
+            form => strings(&["--decode-weights", form]),
+        }
     }
 
     fn eval_dir(&self, arm: Option<&Arm>, set: &str, sampled: bool) -> PathBuf {

@@ -525,6 +525,53 @@ fn repair_prompts_respect_the_budget() {
 }
 
 #[test]
+fn leave_alone_rows_keep_every_passing_program_as_it_is() {
+    let ws = Workspace::new();
+    setup(&ws);
+    let (rows, summary) = build(
+        &ws,
+        "repair",
+        "repair.jsonl",
+        &["--repr", "markers", "--leave-alone"],
+    );
+    let unchanged: Vec<&Json> = rows
+        .iter()
+        .filter(|r| r["representation"] == "unchanged")
+        .collect();
+    // The passing programs of the runs: `ok` and the two references.
+    let mut ids: Vec<&str> = unchanged
+        .iter()
+        .map(|r| r["sample_id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["inc#reference", "ok", "sum#reference"]);
+    assert!(
+        summary.contains("passing programs left alone (unchanged rows): 3"),
+        "{summary}"
+    );
+    for row in unchanged {
+        assert_eq!(row["completion"], row["fixed"]);
+        assert_eq!(row["fix_id"], row["sample_id"]);
+        assert_eq!(row["buggy_lines"], json!([]));
+        let prompt = row["prompt"].as_str().unwrap();
+        let tests = if row["problem_id"] == "inc" { 2 } else { 5 };
+        assert!(
+            prompt.contains(&format!("### Feedback\nAll {tests} tests pass.\n")),
+            "{prompt}"
+        );
+        assert!(
+            prompt.contains(row["completion"].as_str().unwrap()),
+            "{prompt}"
+        );
+    }
+    assert_eq!(
+        rows.len(),
+        4 + 3,
+        "four markers rows and three unchanged ones"
+    );
+}
+
+#[test]
 fn rewards_follow_their_schemes() {
     let ws = Workspace::new();
     setup(&ws);
