@@ -202,18 +202,19 @@ impl Linear {
         let in_dim = *dims.last().expect("a linear input has dimensions");
         let rows = x.elem_count() / in_dim;
         let x2 = x.reshape((rows, in_dim))?;
-        let decoding = pass == Pass::Infer && dims.len() >= 2 && dims[dims.len() - 2] == 1;
-        let mut y = match (&self.decode, decoding) {
-            (Some(quantized), true) => quantized.forward(&x2)?,
+        let mut y = match (&self.decode, pass) {
+            (Some(quantized), Pass::Decode) => quantized.forward(&x2)?,
             _ => frozen_matmul(&x2, &self.weight_t)?,
         };
         if let Some(bias) = &self.bias {
             y = y.broadcast_add(bias)?;
         }
-        if let (Pass::Train | Pass::Infer, Some(lora)) = (pass, &self.lora) {
+        if let (Pass::Train | Pass::Infer | Pass::Decode, Some(lora)) = (pass, &self.lora) {
             // Detached, the adapter is a constant: the pass records nothing to differentiate.
             let (a, b) = match pass {
-                Pass::Infer => (lora.a.as_tensor().detach(), lora.b.as_tensor().detach()),
+                Pass::Infer | Pass::Decode => {
+                    (lora.a.as_tensor().detach(), lora.b.as_tensor().detach())
+                }
                 _ => (lora.a.as_tensor().clone(), lora.b.as_tensor().clone()),
             };
             let low = x2.matmul(&a.t()?)?;

@@ -198,6 +198,20 @@ pub enum Pass {
     /// Adapters on, nothing recorded (generation, evaluation): the adapters enter as
     /// constants, so no op builds a graph and attention takes the inference kernels.
     Infer,
+    /// [`Pass::Infer`] for one new position per row (a decoding step): the frozen weights may
+    /// take their decoding form ([`DecodeWeights`]).
+    Decode,
+}
+
+impl Pass {
+    /// The pass of a forward over `positions` new positions: an inference pass over one is a
+    /// decoding step.
+    fn over(self, positions: usize) -> Pass {
+        match (self, positions) {
+            (Pass::Infer, 1) => Pass::Decode,
+            _ => self,
+        }
+    }
 }
 
 /// The decoder with its adapters.
@@ -370,8 +384,8 @@ impl Model {
         }
         let (b, t, h) = x.dims3()?;
         let rows = x.reshape((b * t, h))?;
-        let logits = match (&self.lm_head_decode, pass, input_ids.dim(1)?) {
-            (Some(quantized), Pass::Infer, 1) => candle_core::Module::forward(&**quantized, &rows)?,
+        let logits = match (&self.lm_head_decode, pass.over(input_ids.dim(1)?)) {
+            (Some(quantized), Pass::Decode) => candle_core::Module::forward(&**quantized, &rows)?,
             _ => self.output(&rows)?,
         };
         Ok(logits.reshape((b, t, self.config.vocab_size))?)
@@ -386,6 +400,7 @@ impl Model {
         pass: Pass,
     ) -> Result<Tensor> {
         let (batch, seq) = input_ids.dims2()?;
+        let pass = pass.over(seq);
         let offset = cache.as_ref().map_or(0, |c| c.len());
         if offset + seq > self.config.max_position_embeddings {
             return Err(TrainError::Invalid(format!(
