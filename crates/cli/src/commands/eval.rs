@@ -239,6 +239,7 @@ fn generate_locally(args: &EvalArgs, problems: &[Problem], model: &Path) -> Resu
         max_new_tokens: args.max_tokens as usize,
         seed: args.seed,
         batch: args.batch,
+        prompts: None,
         limit: None,
         name: None,
         chat: matches!(args.api, ApiArg::Chat),

@@ -6,7 +6,9 @@
 //! program is that prompt then the completion cut at the first stop sequence
 //! (`tracealign_core::completion::STOP_SEQUENCES`). With `--chat` the model is asked for the
 //! function as a chat message (`completion::chat_request`) through its own chat template, and
-//! the program is the code block of its reply (`completion::program_of_chat_reply`). The samples of many problems decode
+//! the program is the code block of its reply (`completion::program_of_chat_reply`). With
+//! `--prompts`, rows such as `tracealign build repair`'s are completed instead, each reply
+//! taken as a whole program of the row's problem (the same rule), cut before a `### ` line. The samples of many problems decode
 //! together (`--batch` sequences per forward pass, continuous batching); each problem's samples
 //! are written when the last of them finishes, so the file is in completion order.
 
@@ -14,7 +16,7 @@ use std::collections::HashSet;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use tracealign_core::completion::{
     chat_request, cut_at_stop, program_of_chat_reply, STOP_SEQUENCES,
@@ -22,6 +24,7 @@ use tracealign_core::completion::{
 use tracealign_core::{Problem, Sample};
 use tracealign_train::generate::Completion;
 use tracealign_train::generate::{generate_batched, Request, SamplingConfig};
+use tracealign_train::tokenizer::TextTokenizer;
 use tracealign_train::{load_model, load_with_adapter, DecodeWeights, TrainError};
 
 use crate::args::FormatArg;
@@ -61,7 +64,14 @@ pub struct GenerateArgs {
     /// Sequences decoded together in one forward pass (samples of several problems).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_BATCH)]
     pub batch: usize,
-    /// Only the first N problems.
+    /// Prompts to complete instead of the problems' own: JSON Lines rows with `prompt` and
+    /// `problem_id` (e.g. `tracealign build repair` rows), each answered with a whole program
+    /// (the reply's code block, else the reply up to a `### ` line) that `tracealign run`
+    /// judges against the problem's tests (--problems). A row's samples are named by its `id`,
+    /// else by its `sample_id`, `representation` and `trace_style`, else by its line.
+    #[arg(long, value_name = "FILE")]
+    pub prompts: Option<PathBuf>,
+    /// Only the first N problems (or prompt rows).
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
     /// The `model` field of the samples. Default: the model's file or directory name.
@@ -124,9 +134,13 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
         .model
         .set_decode_weights(args.decode_weights.into())
         .context("cannot quantize the decoding weights")?;
-    let mut problems = problem_set(args.problems.as_deref(), args.format)?;
+    let problems = problem_set(args.problems.as_deref(), args.format)?;
+    let mut items = match &args.prompts {
+        Some(path) => prompt_rows(path, &problems)?,
+        None => problems.iter().map(Item::problem).collect(),
+    };
     if let Some(limit) = args.limit {
-        problems.truncate(limit);
+        items.truncate(limit);
     }
     let name = args.name.clone().unwrap_or_else(|| model_name(&args));
     let done = if args.resume {
@@ -142,64 +156,57 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
         .open(&args.out)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     let mut out = std::io::LineWriter::new(file);
-    let id = |problem: &Problem, k: usize| format!("{}#{k}", problem.id);
-    // A problem cut short is generated again whole (its samples decode together); only its
+    let id = |item: &Item, k: usize| format!("{}#{k}", item.key);
+    // An item cut short is generated again whole (its samples decode together); only its
     // missing samples are written.
-    let todo: Vec<(usize, &Problem)> = problems
+    let todo: Vec<(usize, &Item)> = items
         .iter()
         .enumerate()
-        .filter(|(_, p)| !(0..args.samples).all(|k| done.contains(&id(p, k))))
+        .filter(|(_, item)| !(0..args.samples).all(|k| done.contains(&id(item, k))))
         .collect();
-    // All trailing whitespace goes: SmolLM2 given a prompt ending in a line break writes
-    // prose or a closing fence instead of the body.
-    let prompt = |p: &Problem| -> Result<String> {
-        match args.chat {
-            true => Ok(loaded.tokenizer.chat_prompt(&chat_request(p))?),
-            false => Ok(p.prompt.trim_end().to_string()),
-        }
-    };
     let requests: Vec<Request> = todo
         .iter()
-        .map(|(i, p)| {
+        .map(|(i, item)| {
             Ok(Request {
-                prompt: prompt(p)?,
+                prompt: item.model_prompt(&loaded.tokenizer, args.chat)?,
                 n: args.samples,
                 seed: args.seed + *i as u64,
             })
         })
         .collect::<Result<_>>()?;
     // A chat reply ends at the end of the assistant's turn; Codex's stops would cut it at a
-    // fence or a blank-line `def`.
-    let stop = match args.chat {
-        true => Vec::new(),
-        false => STOP_SEQUENCES.iter().map(|s| s.to_string()).collect(),
+    // fence or a blank-line `def`. A reply to a prompt row ends where a new section would start.
+    let stop: Vec<String> = match (args.chat, &args.prompts) {
+        (true, _) => Vec::new(),
+        (false, Some(_)) => vec![SECTION.to_string()],
+        (false, None) => STOP_SEQUENCES.iter().map(|s| s.to_string()).collect(),
     };
     let sampling = SamplingConfig {
         temperature: args.temperature,
         top_p: args.top_p,
         max_new_tokens: args.max_new_tokens,
         seed: args.seed,
-        stop,
+        stop: stop.clone(),
     };
-    let bar = printer::progress(problems.len(), "generating", args.quiet);
-    bar.inc((problems.len() - todo.len()) as u64);
+    let bar = printer::progress(items.len(), "generating", args.quiet);
+    bar.inc((items.len() - todo.len()) as u64);
     let mut tokens = 0;
     let started = std::time::Instant::now();
     let mut write = |r: usize, completions: Vec<Completion>| -> Result<(), TrainError> {
-        let problem = todo[r].1;
-        let prompt = &requests[r].prompt;
+        let item = todo[r].1;
         for (k, completion) in completions.iter().enumerate() {
             tokens += completion.tokens;
-            if done.contains(&id(problem, k)) {
+            if done.contains(&id(item, k)) {
                 continue;
             }
-            let code = match args.chat {
-                true => program_of_chat_reply(problem, &completion.text),
-                false => format!("{prompt}{}", cut_at_stop(&completion.text, &STOP_SEQUENCES)),
+            let text = cut_at_stop(&completion.text, &stop);
+            let code = match args.chat || item.row {
+                true => program_of_chat_reply(item.problem, text),
+                false => format!("{}{text}", item.prompt),
             };
             let sample = Sample {
-                problem_id: problem.id.clone(),
-                sample_id: id(problem, k),
+                problem_id: item.problem.id.clone(),
+                sample_id: id(item, k),
                 code,
                 model: Some(name.clone()),
                 mutation: None,
@@ -228,13 +235,93 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
     .context("cannot generate")?;
     bar.finish_and_clear();
     eprintln!(
-        "wrote {} samples of {} problems to {} ({tokens} tokens, {:.1} tokens/s)",
-        problems.len() * args.samples,
-        problems.len(),
+        "wrote {} samples of {} prompts to {} ({tokens} tokens, {:.1} tokens/s)",
+        items.len() * args.samples,
+        items.len(),
         args.out.display(),
         tokens as f64 / started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The header that starts a section of a prompt row (`### Feedback`, ...): a reply to such a
+/// prompt ends before the next one.
+const SECTION: &str = "\n### ";
+
+/// One prompt to sample: a problem's own prompt, or a prompt row about a problem.
+struct Item<'a> {
+    problem: &'a Problem,
+    /// Names its samples (`KEY#k`).
+    key: String,
+    /// The text the model continues (before any chat template).
+    prompt: String,
+    /// A `--prompts` row (its reply is a whole program), not the problem's own prompt.
+    row: bool,
+}
+
+impl<'a> Item<'a> {
+    /// A problem's own prompt, without trailing whitespace: SmolLM2 given a prompt ending in
+    /// a line break writes prose or a closing fence instead of the body.
+    fn problem(problem: &'a Problem) -> Item<'a> {
+        Item {
+            problem,
+            key: problem.id.clone(),
+            prompt: problem.prompt.trim_end().to_string(),
+            row: false,
+        }
+    }
+
+    /// What the model sees: the prompt itself, or with `chat` a user message through the
+    /// model's chat template (a problem's prompt becomes a request for the whole function).
+    fn model_prompt(&self, tokenizer: &TextTokenizer, chat: bool) -> Result<String> {
+        Ok(match (chat, self.row) {
+            (false, _) => self.prompt.clone(),
+            (true, false) => tokenizer.chat_prompt(&chat_request(self.problem))?,
+            (true, true) => tokenizer.chat_prompt(&self.prompt)?,
+        })
+    }
+}
+
+/// The rows of a `--prompts` file, each tied to its problem.
+fn prompt_rows<'a>(path: &Path, problems: &'a [Problem]) -> Result<Vec<Item<'a>>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut items = Vec::new();
+    for (index, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let at = format!("{}:{}", path.display(), index + 1);
+        let row: serde_json::Value =
+            serde_json::from_str(line).with_context(|| format!("{at}: not a JSON object"))?;
+        let field = |name: &str| row[name].as_str().map(str::to_string);
+        let (Some(prompt), Some(problem_id)) = (field("prompt"), field("problem_id")) else {
+            bail!("{at}: a prompt row needs the string fields `prompt` and `problem_id`");
+        };
+        let Some(problem) = problems.iter().find(|p| p.id == problem_id) else {
+            bail!(
+                "{at}: problem `{problem_id}` is not in the problem set; \
+                 hint: pass the problems the rows were built from with --problems"
+            );
+        };
+        let named: Vec<String> = ["sample_id", "representation", "trace_style"]
+            .iter()
+            .filter_map(|name| field(name))
+            .collect();
+        let key = match field("id") {
+            Some(id) => id,
+            None if !named.is_empty() => named.join(":"),
+            None => format!("{problem_id}@{}", index + 1),
+        };
+        items.push(Item {
+            problem,
+            key,
+            prompt,
+            row: true,
+        });
+    }
+    Ok(items)
 }
 
 fn model_name(args: &GenerateArgs) -> String {

@@ -310,3 +310,91 @@ fn a_local_chat_model_is_prompted_through_its_own_chat_template() {
         "{sample}"
     );
 }
+
+#[test]
+fn generate_answers_prompt_rows_with_programs_run_can_judge() {
+    let ws = Workspace::new();
+    ws.write_jsonl("problems.jsonl", &[increment_problem()]);
+    tracealign_train::tiny::write_tiny_model(&ws.path("tiny"), "llama").unwrap();
+    let rows = [
+        json!({"id": "mine", "problem_id": "inc", "prompt": "### Fixed program\n"}),
+        json!({"problem_id": "inc", "sample_id": "inc#3", "representation": "trace",
+               "trace_style": "lines", "prompt": "### Buggy program\ndef f(x):\n    return x\n"}),
+        json!({"problem_id": "inc", "prompt": "Fix it.\n"}),
+    ];
+    ws.write_jsonl("prompts.jsonl", &rows);
+    let args = [
+        "generate",
+        "--model",
+        "tiny",
+        "-p",
+        "problems.jsonl",
+        "--prompts",
+        "prompts.jsonl",
+        "-n",
+        "2",
+        "--max-new-tokens",
+        "8",
+        "-o",
+        "samples.jsonl",
+    ];
+    ws.run_ok(&args);
+    let text = std::fs::read_to_string(ws.path("samples.jsonl")).unwrap();
+    let samples: Vec<Json> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut ids: Vec<&str> = samples
+        .iter()
+        .map(|s| s["sample_id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        [
+            "inc#3:trace:lines#0",
+            "inc#3:trace:lines#1",
+            "inc@3#0",
+            "inc@3#1",
+            "mine#0",
+            "mine#1"
+        ]
+    );
+    // A random model defines no `f`: its reply is taken as the body after the problem's prompt.
+    assert!(samples
+        .iter()
+        .all(|s| s["problem_id"] == "inc" && s["code"].as_str().unwrap().starts_with("def f(x):")));
+    ws.run_ok(&[
+        "run",
+        "-p",
+        "problems.jsonl",
+        "--samples",
+        "samples.jsonl",
+        "-o",
+        "runs.jsonl",
+    ]);
+    assert_eq!(ws.runs("runs.jsonl").len(), 6);
+
+    ws.write_jsonl("bad.jsonl", &[json!({"problem_id": "nope", "prompt": "x"})]);
+    let bad = [
+        "generate",
+        "--model",
+        "tiny",
+        "-p",
+        "problems.jsonl",
+        "--prompts",
+        "bad.jsonl",
+    ];
+    let error = ws.run_err(&bad);
+    assert!(
+        error.contains("bad.jsonl:1: problem `nope` is not in the problem set"),
+        "{error}"
+    );
+    assert!(error.contains("hint: pass the problems"), "{error}");
+    ws.write_jsonl("bad.jsonl", &[json!({"problem_id": "inc"})]);
+    let error = ws.run_err(&bad);
+    assert!(
+        error.contains("bad.jsonl:1: a prompt row needs the string fields `prompt`"),
+        "{error}"
+    );
+}
