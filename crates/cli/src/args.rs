@@ -544,7 +544,10 @@ pub struct BuildRepairArgs {
     #[command(flatten)]
     pub inputs: BuildInputs,
 
-    /// Representations to write (comma-separated). Default: all.
+    /// Representations to write (comma-separated): `markers` and `cloze` (RepairLLaMA's, around
+    /// the region the fix rewrites), `trace` (the failing test's trace), `feedback` (the
+    /// failing test and outcome only), `fl-markers` (markers on the fault report's most
+    /// suspicious lines; needs --faults).
     #[arg(
         long = "repr",
         value_enum,
@@ -560,6 +563,10 @@ pub struct BuildRepairArgs {
     /// Most tokens a trace prompt may take (counted with --tokenizer, else characters / 4).
     #[arg(long, value_name = "TOKENS", default_value_t = 2048)]
     pub budget: usize,
+
+    /// How many of a fault report's most suspicious lines `fl-markers` marks (ties included).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub fl_lines: usize,
 
     /// Also write one "leave it alone" row per passing program (representation `unchanged`):
     /// the program, feedback that its tests pass, and the program itself as the completion.
@@ -601,6 +608,8 @@ pub enum ReprArg {
     Markers,
     Cloze,
     Trace,
+    Feedback,
+    FlMarkers,
 }
 
 /// Reward schemes.

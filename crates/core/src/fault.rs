@@ -71,6 +71,23 @@ impl FaultReport {
         Some(self.lines.iter().filter(|l| l.score >= score).count())
     }
 
+    /// The `top` most suspicious lines, ties with the last of them included, score above 0,
+    /// most suspicious first.
+    pub fn most_suspicious(&self, top: usize) -> Vec<u32> {
+        let suspicious: Vec<&LineFault> = self.lines.iter().filter(|l| l.score > 0.0).collect();
+        let Some(cutoff) = top
+            .checked_sub(1)
+            .and_then(|last| suspicious.get(last.min(suspicious.len().saturating_sub(1))))
+        else {
+            return Vec::new();
+        };
+        suspicious
+            .iter()
+            .filter(|l| l.score >= cutoff.score)
+            .map(|l| l.line)
+            .collect()
+    }
+
     /// The best (pessimistic) rank among `lines`; `None` when none is a candidate line.
     pub fn best_rank(&self, lines: &[u32]) -> Option<usize> {
         lines.iter().filter_map(|&l| self.rank_of(l)).min()
@@ -123,5 +140,13 @@ mod tests {
         assert_eq!(report.rank_of(4), Some(4));
         assert_eq!(report.rank_of(7), None);
         assert_eq!(report.best_rank(&[4, 1]), Some(3));
+        assert_eq!(report.most_suspicious(1), [2, 3], "a tie comes along");
+        assert_eq!(report.most_suspicious(3), [2, 3, 1]);
+        assert_eq!(
+            report.most_suspicious(9),
+            [2, 3, 1],
+            "a zero score is not suspicious"
+        );
+        assert!(report.most_suspicious(0).is_empty());
     }
 }

@@ -322,12 +322,8 @@ fn fault_mask(report: Option<&FaultReport>, top: usize, index: &LineIndex) -> Ve
     let Some(report) = report else {
         return values;
     };
-    let suspicious: Vec<_> = report.lines.iter().filter(|l| l.score > 0.0).collect();
-    let Some(cutoff) = suspicious.get(top.min(suspicious.len()).saturating_sub(1)) else {
-        return values;
-    };
-    for line in suspicious.iter().filter(|l| l.score >= cutoff.score) {
-        values[index.content(line.line)].fill(1.0);
+    for line in report.most_suspicious(top) {
+        values[index.content(line)].fill(1.0);
     }
     values
 }

@@ -18,6 +18,12 @@
 //!   errors, runs without `--trace full`) the feedback is the test and outcome alone. A
 //!   prompt that cannot fit even then is left out and counted.
 //!
+//! - `feedback`: the whole program and the first failing test with its outcome, nothing more
+//!   (the "test and error only" condition of trace-in-prompt repair studies).
+//! - `fl-markers`: RepairLLaMA's markers around the lines a fault report finds most
+//!   suspicious (the top [`RepairOptions::fl_lines`], ties included) instead of the region the
+//!   fix rewrites, so nothing of the fix shows; needs fault reports (`--faults`), and a
+//!   program without one gets no row.
 //! - `unchanged` ("leave it alone", with [`RepairOptions::leave_alone`]): a program that
 //!   passes every test, its feedback saying so, and itself as the completion, so a model
 //!   trained on repairs also learns when not to edit.
@@ -52,25 +58,31 @@ pub enum Representation {
     Markers,
     Cloze,
     Trace,
+    Feedback,
+    FlMarkers,
     /// A passing program kept as it is (not in [`Representation::ALL`]: it is asked for
     /// with [`RepairOptions::leave_alone`]).
     Unchanged,
 }
 
 impl Representation {
-    /// Every representation.
-    pub const ALL: [Representation; 3] = [
+    /// Every representation of a failing program.
+    pub const ALL: [Representation; 5] = [
         Representation::Markers,
         Representation::Cloze,
         Representation::Trace,
+        Representation::Feedback,
+        Representation::FlMarkers,
     ];
 
-    /// `markers`, `cloze`, `trace` or `unchanged`.
+    /// `markers`, `cloze`, `trace`, `feedback`, `fl-markers` or `unchanged`.
     pub fn name(self) -> &'static str {
         match self {
             Representation::Markers => "markers",
             Representation::Cloze => "cloze",
             Representation::Trace => "trace",
+            Representation::Feedback => "feedback",
+            Representation::FlMarkers => "fl-markers",
             Representation::Unchanged => "unchanged",
         }
     }
@@ -91,7 +103,7 @@ impl FromStr for Representation {
             .find(|r| r.name() == name)
             .ok_or_else(|| DatasetError::InvalidOption {
                 option: "--repr",
-                expected: "markers, cloze or trace",
+                expected: "markers, cloze, trace, feedback or fl-markers",
                 value: name.to_string(),
             })
     }
@@ -100,7 +112,7 @@ impl FromStr for Representation {
 /// How repair rows are made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepairOptions {
-    /// Default: all three.
+    /// Default: markers, cloze and trace.
     pub representations: Vec<Representation>,
     /// The trace's layout. Default: [`Style::Lines`].
     pub style: Style,
@@ -108,15 +120,19 @@ pub struct RepairOptions {
     pub budget: usize,
     /// Also one `unchanged` row per passing program. Default: false.
     pub leave_alone: bool,
+    /// How many of a fault report's most suspicious lines `fl-markers` marks (ties
+    /// included). Default: 1.
+    pub fl_lines: usize,
 }
 
 impl Default for RepairOptions {
     fn default() -> Self {
         RepairOptions {
-            representations: Representation::ALL.to_vec(),
+            representations: Representation::ALL[..3].to_vec(),
             style: Style::Lines,
             budget: 2048,
             leave_alone: false,
+            fl_lines: 1,
         }
     }
 }
@@ -159,6 +175,8 @@ pub struct RepairSummary {
     pub over_budget: usize,
     /// `unchanged` rows (passing programs left alone).
     pub unchanged: usize,
+    /// Failing programs with no fault report (or nothing suspicious in it): no `fl-markers` row.
+    pub without_report: usize,
 }
 
 /// Repair rows for every failing program of the corpus.
@@ -189,6 +207,12 @@ pub fn build(
                     Representation::Markers => example.markers(),
                     Representation::Cloze => example.cloze(),
                     Representation::Trace => example.trace(options, counter, &mut summary),
+                    Representation::Feedback => example.feedback(),
+                    Representation::FlMarkers => {
+                        let made = example.fl_markers(corpus, options.fl_lines);
+                        summary.without_report += usize::from(made.is_none());
+                        made
+                    }
                     // Failing programs are never left alone.
                     Representation::Unchanged => None,
                 };
@@ -310,6 +334,25 @@ impl Example<'_, '_> {
             text.push_str(&format!("{indent}# buggy code end\n"));
             text
         });
+        let prompt = self.prompt(&program, &self.failure_text(), "### Fixed program\n");
+        Some((prompt, self.fix.code.to_string(), None))
+    }
+
+    fn feedback(&self) -> Made {
+        let prompt = self.prompt(
+            &self.failing.code,
+            &self.failure_text(),
+            "### Fixed program\n",
+        );
+        Some((prompt, self.fix.code.to_string(), None))
+    }
+
+    fn fl_markers(&self, corpus: &Corpus<'_>, lines: usize) -> Made {
+        let suspicious = corpus.fault(self.failing)?.most_suspicious(lines);
+        if suspicious.is_empty() {
+            return None;
+        }
+        let program = mark_lines(&self.failing.code, &suspicious);
         let prompt = self.prompt(&program, &self.failure_text(), "### Fixed program\n");
         Some((prompt, self.fix.code.to_string(), None))
     }
@@ -480,6 +523,30 @@ fn reference_trace<'a>(group: &Group<'a>, index: usize) -> Option<&'a tracealign
         .find_map(|e| e.tests.get(index)?.trace.as_ref())
 }
 
+/// `code` with each run of consecutive `lines` (1-based) between `# buggy code start` and
+/// `# buggy code end` comment lines at the run's indentation.
+fn mark_lines(code: &str, lines: &[u32]) -> String {
+    let marked = |n: usize| lines.contains(&(n as u32));
+    let all: Vec<&str> = code.split_inclusive('\n').collect();
+    let mut out = String::new();
+    let mut indent = String::new();
+    for (i, line) in all.iter().enumerate() {
+        let n = i + 1;
+        if marked(n) && !marked(n - 1) {
+            indent = line.chars().take_while(|c| c.is_whitespace()).collect();
+            out.push_str(&format!("{indent}# buggy code start\n"));
+        }
+        out.push_str(line);
+        if marked(n) && !marked(n + 1) {
+            if !line.ends_with('\n') {
+                out.push('\n');
+            }
+            out.push_str(&format!("{indent}# buggy code end\n"));
+        }
+    }
+    out
+}
+
 /// `code` with the hunk's region replaced by `show(indent, region text)`.
 fn around_region(code: &str, hunk: &Hunk, show: impl Fn(&str, &str) -> String) -> String {
     let lines: Vec<&str> = code.split_inclusive('\n').collect();
@@ -507,6 +574,15 @@ fn around_region(code: &str, hunk: &Hunk, show: impl Fn(&str, &str) -> String) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fl_markers_wrap_each_run_of_suspicious_lines() {
+        let code = "def f(xs):\n    s = 0\n    for x in xs:\n        s -= x\n    return s";
+        assert_eq!(
+            mark_lines(code, &[2, 4, 5]),
+            "def f(xs):\n    # buggy code start\n    s = 0\n    # buggy code end\n    for x in xs:\n        # buggy code start\n        s -= x\n    return s\n        # buggy code end\n"
+        );
+    }
 
     #[test]
     fn markers_and_cloze_wrap_the_region_at_its_indentation() {

@@ -201,10 +201,18 @@ fn build_repair(args: BuildRepairArgs) -> Result<()> {
             ReprArg::Markers => Representation::Markers,
             ReprArg::Cloze => Representation::Cloze,
             ReprArg::Trace => Representation::Trace,
+            ReprArg::Feedback => Representation::Feedback,
+            ReprArg::FlMarkers => Representation::FlMarkers,
         };
         if !representations.contains(&representation) {
             representations.push(representation);
         }
+    }
+    if representations.contains(&Representation::FlMarkers) && args.inputs.faults.is_none() {
+        anyhow::bail!(
+            "--repr fl-markers marks the lines fault reports find suspicious; \
+             hint: pass them with --faults (from `tracealign localize`)"
+        );
     }
     let inputs = Inputs::load(&args.inputs)?;
     let corpus = inputs.corpus(&args.inputs)?;
@@ -213,6 +221,7 @@ fn build_repair(args: BuildRepairArgs) -> Result<()> {
         style,
         budget: args.budget,
         leave_alone: args.leave_alone,
+        fl_lines: args.fl_lines,
     };
     let (rows, summary) = repair::build(&corpus, &options, inputs.aligner.as_ref())?;
     write_jsonl(&args.inputs.output, &rows)?;
@@ -231,6 +240,12 @@ fn build_repair(args: BuildRepairArgs) -> Result<()> {
         "  no single region the fix rewrites (no markers/cloze row): {}",
         summary.without_region
     );
+    if options.representations.contains(&Representation::FlMarkers) {
+        println!(
+            "  no fault report with a suspicious line (no fl-markers row): {}",
+            summary.without_report
+        );
+    }
     if options.leave_alone {
         println!(
             "  passing programs left alone (unchanged rows): {}",

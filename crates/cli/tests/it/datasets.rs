@@ -525,6 +525,50 @@ fn repair_prompts_respect_the_budget() {
 }
 
 #[test]
+fn study_representations_show_feedback_or_the_localized_lines_but_not_the_fix() {
+    let ws = Workspace::new();
+    setup(&ws);
+    let extra = ["--repr", "feedback,fl-markers", "--faults", "faults.jsonl"];
+    let (rows, summary) = build(&ws, "repair", "repair.jsonl", &extra);
+    assert!(summary.contains("feedback 4, fl-markers 4"), "{summary}");
+    let faults = read_jsonl(&ws.path("faults.jsonl"));
+    for row in &rows {
+        let prompt = row["prompt"].as_str().unwrap();
+        assert!(prompt.contains("### Feedback\ntest "), "{prompt}");
+        assert!(!prompt.contains("call "), "no trace: {prompt}");
+        assert_eq!(row["completion"], row["fixed"]);
+        let markers = prompt.matches("# buggy code start").count();
+        if row["representation"] == "feedback" {
+            assert_eq!(markers, 0, "{prompt}");
+            continue;
+        }
+        // The marked line is the report's most suspicious one.
+        let report = find(&faults, "sample_id", row["sample_id"].as_str().unwrap());
+        let top = report["lines"][0]["line"].as_u64().unwrap() as usize;
+        let code = report["code"].as_str().unwrap();
+        let line = code.lines().nth(top - 1).unwrap();
+        assert!(markers >= 1, "{prompt}");
+        assert!(
+            prompt.contains(&format!("# buggy code start\n{line}\n")),
+            "{prompt}"
+        );
+    }
+    let error = ws.run_err(&[
+        "build",
+        "repair",
+        "-p",
+        "problems.jsonl",
+        "--runs",
+        "runs.jsonl",
+        "-o",
+        "r.jsonl",
+        "--repr",
+        "fl-markers",
+    ]);
+    assert!(error.contains("hint: pass them with --faults"), "{error}");
+}
+
+#[test]
 fn leave_alone_rows_keep_every_passing_program_as_it_is() {
     let ws = Workspace::new();
     setup(&ws);
