@@ -215,13 +215,19 @@ fn eval_samples_an_openai_compatible_server_with_retries() {
     assert!(error.contains("--fresh"), "{error}");
 }
 
+/// A workspace with the `inc` problem and the trainer's tiny random model in `tiny/`.
+fn with_tiny_model() -> Workspace {
+    let ws = Workspace::new();
+    ws.write_jsonl("problems.jsonl", &[increment_problem()]);
+    tracealign_train::tiny::write_tiny_model(&ws.path("tiny"), "llama").unwrap();
+    ws
+}
+
 /// A local model (the trainer's tiny random one): samples are generated with the trainer's
 /// batched decoding, run and scored; an interrupted generation resumes where it stopped.
 #[test]
 fn eval_samples_a_local_model_and_resumes_its_generation() {
-    let ws = Workspace::new();
-    ws.write_jsonl("problems.jsonl", &[increment_problem()]);
-    tracealign_train::tiny::write_tiny_model(&ws.path("tiny"), "llama").unwrap();
+    let ws = with_tiny_model();
     let args = [
         "eval",
         "-p",
@@ -279,9 +285,7 @@ fn eval_samples_a_local_model_and_resumes_its_generation() {
 
 #[test]
 fn a_local_chat_model_is_prompted_through_its_own_chat_template() {
-    let ws = Workspace::new();
-    ws.write_jsonl("problems.jsonl", &[increment_problem()]);
-    tracealign_train::tiny::write_tiny_model(&ws.path("tiny"), "llama").unwrap();
+    let ws = with_tiny_model();
     let args = [
         "generate",
         "--model",
@@ -313,9 +317,7 @@ fn a_local_chat_model_is_prompted_through_its_own_chat_template() {
 
 #[test]
 fn generate_answers_prompt_rows_with_programs_run_can_judge() {
-    let ws = Workspace::new();
-    ws.write_jsonl("problems.jsonl", &[increment_problem()]);
-    tracealign_train::tiny::write_tiny_model(&ws.path("tiny"), "llama").unwrap();
+    let ws = with_tiny_model();
     let rows = [
         json!({"id": "mine", "problem_id": "inc", "prompt": "### Fixed program\n"}),
         json!({"problem_id": "inc", "sample_id": "inc#3", "representation": "trace",

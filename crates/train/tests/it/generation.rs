@@ -3,7 +3,7 @@
 use tracealign_train::generate::{generate, python_stop_sequences, SamplingConfig};
 use tracealign_train::{DecodeWeights, Examples, TrainConfig, Trainer};
 
-use crate::tiny::{all_targets, sequence, tiny};
+use crate::tiny::{all_targets, max_abs, sequence, tiny};
 
 const PROMPT: &str = "def add(a, b):\n";
 const BODY: &str = "    c = a + b\n    return c\n";
@@ -91,14 +91,7 @@ fn cached_decoding_matches_the_full_forward() {
         .unwrap()
         .squeeze(1)
         .unwrap();
-    let diff = (last - expected)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
+    let diff = max_abs(&(last - expected).unwrap());
     assert!(diff < 1e-4, "max difference {diff}");
 }
 
@@ -119,14 +112,7 @@ fn fused_inference_kernels_agree_with_the_differentiable_ops() {
         .unwrap();
     let tracked = model.forward(&input).unwrap();
     let fused = model.forward_base(&input).unwrap();
-    let diff = (tracked - fused)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
+    let diff = max_abs(&(tracked - fused).unwrap());
     assert!(diff < 1e-4, "max difference {diff}");
 }
 
@@ -231,14 +217,7 @@ fn a_left_padded_batch_gives_each_row_its_own_logits() {
         let mut cache = prefill(ids);
         let input = candle_core::Tensor::new(&[[token]], device).unwrap();
         let alone = model.forward_cached(&input, &mut cache).unwrap();
-        let diff = (batched.narrow(0, row, 1).unwrap() - alone)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let diff = max_abs(&(batched.narrow(0, row, 1).unwrap() - alone).unwrap());
         assert!(diff < 1e-4, "row {row}: max difference {diff}");
     }
 }
@@ -266,24 +245,9 @@ fn q8_0_decoding_steps_stay_close_to_f32_and_leave_prompts_exact() {
     };
     let (prompt_f32, next_f32) = logits(&t.loaded.model);
     let (prompt_q8, next_q8) = logits(&quantized);
-    let difference = |a: &candle_core::Tensor, b: &candle_core::Tensor| -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar()
-            .unwrap()
-    };
+    let difference = |a: &candle_core::Tensor, b: &candle_core::Tensor| max_abs(&(a - b).unwrap());
     assert_eq!(difference(&prompt_f32, &prompt_q8), 0.0, "prompts stay f32");
-    let spread = next_f32
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
+    let spread = max_abs(&next_f32);
     let step_difference = difference(&next_f32, &next_q8);
     assert!(
         step_difference > 0.0,

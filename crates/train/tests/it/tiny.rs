@@ -54,3 +54,13 @@ pub fn corpus_sequences(loaded: &LoadedModel) -> Vec<Sequence> {
         })
         .collect()
 }
+
+/// The largest absolute value of `t` (of `a - b` for a difference).
+pub fn max_abs(t: &candle_core::Tensor) -> f32 {
+    t.abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
+}
