@@ -160,7 +160,7 @@ pub enum DecodeWeights {
     #[default]
     F32,
     /// 8-bit blocks (llama.cpp's Q8_0), quantized from the f32 weights at load; activations
-    /// are quantized per row as well. About 2× faster decoding of a single sequence here.
+    /// are quantized per row as well. 2.7× faster decoding of one sequence here, 1.3–1.5× of 16.
     Q8_0,
 }
 

@@ -8,9 +8,10 @@
 //! function as a chat message (`completion::chat_request`) through its own chat template, and
 //! the program is the code block of its reply (`completion::program_of_chat_reply`). With
 //! `--prompts`, rows such as `tracealign build repair`'s are completed instead, each reply
-//! taken as a whole program of the row's problem (the same rule), cut before a `### ` line. The samples of many problems decode
-//! together (`--batch` sequences per forward pass, continuous batching); each problem's samples
-//! are written when the last of them finishes, so the file is in completion order.
+//! taken as a whole program of the row's problem (the same rule), cut before a `### ` line.
+//! The samples of many problems decode together (`--batch` sequences per forward pass,
+//! continuous batching); each problem's samples are written when the last of them finishes,
+//! so the file is in completion order.
 
 use std::collections::HashSet;
 use std::io::Write as _;
@@ -82,7 +83,7 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub chat: bool,
     /// The frozen weights' form in decoding steps: `f32` (exact), or `q8_0` (8-bit blocks as
-    /// in llama.cpp, activations too: 1.3–2.4× faster decoding here, slightly different
+    /// in llama.cpp, activations too: 1.3–2.7× faster decoding here, slightly different
     /// numbers). Prompts are processed in f32 either way.
     #[arg(long, value_enum, default_value = "f32")]
     pub decode_weights: DecodeWeightsArg,
