@@ -14,6 +14,26 @@ pub const STOP_SEQUENCES: [&str; 6] = [
     "\n```",
 ];
 
+/// Where a completion ends when the prompt does not start the function (MBPP's prompt is the
+/// task and its tests in a docstring): the model writes the whole program, helper functions
+/// included, so only a top-level statement that is not a definition ends it (not a comment:
+/// small models open a program with one).
+pub const PROGRAM_STOP_SEQUENCES: [&str; 4] = ["\nif __name__", "\nprint(", "\nassert ", "\n```"];
+
+/// The stop sequences of a plain completion of `problem`'s prompt: Codex's when the prompt
+/// begins the entry point's definition (the answer is its body), else those that let the
+/// model define functions (a `\ndef ` stop would cut the answer before its first line).
+pub fn stop_sequences(problem: &Problem) -> &'static [&'static str] {
+    if problem
+        .prompt
+        .contains(&format!("def {}(", problem.entry_point))
+    {
+        &STOP_SEQUENCES
+    } else {
+        &PROGRAM_STOP_SEQUENCES
+    }
+}
+
 /// `text` cut before the first of `stops`.
 pub fn cut_at_stop<'a>(text: &'a str, stops: &[impl AsRef<str>]) -> &'a str {
     let end = stops
@@ -31,16 +51,13 @@ pub fn completion_prompt(problem: &Problem) -> &str {
     problem.prompt.trim_end_matches([' ', '\t'])
 }
 
-/// The program a completion stands for: the prompt it continued, then the completion.
-pub fn program_of_completion(
-    problem: &Problem,
-    completion: &str,
-    stops: &[impl AsRef<str>],
-) -> String {
+/// The program a completion stands for: the prompt it continued, then the completion up to
+/// the problem's first [`stop_sequences`].
+pub fn program_of_completion(problem: &Problem, completion: &str) -> String {
     format!(
         "{}{}",
         completion_prompt(problem),
-        cut_at_stop(completion, stops)
+        cut_at_stop(completion, stop_sequences(problem))
     )
 }
 
@@ -103,15 +120,24 @@ mod tests {
 
     #[test]
     fn a_completion_ends_at_the_next_top_level_statement() {
-        let program = program_of_completion(
-            &problem(),
-            "    return a + b\n\n\ndef main():\n    pass\n",
-            &STOP_SEQUENCES,
-        );
+        let program =
+            program_of_completion(&problem(), "    return a + b\n\n\ndef main():\n    pass\n");
         assert_eq!(
             program,
             "def add(a, b):\n    \"\"\"Sum.\"\"\"\n    return a + b\n\n"
         );
+    }
+
+    #[test]
+    fn a_completion_of_a_task_without_a_signature_keeps_its_functions() {
+        let mut mbpp = problem();
+        mbpp.prompt = "\"\"\"\nWrite a function to add.\nassert add(1, 2) == 3\n\"\"\"".into();
+        let completion = "\ndef helper(a):\n    return a\n\ndef add(a, b):\n    \
+                          return helper(a) + b\n\nassert add(1, 2) == 3\n";
+        let program = program_of_completion(&mbpp, completion);
+        assert!(program.ends_with("return helper(a) + b\n\n"), "{program}");
+        assert!(program.contains("def helper(a)"), "{program}");
+        assert_eq!(stop_sequences(&problem()), &STOP_SEQUENCES);
     }
 
     #[test]

@@ -80,6 +80,9 @@ pub struct Request {
     pub prompt: String,
     pub n: usize,
     pub seed: u64,
+    /// This prompt's own stop sequences, besides the config's (prompts of one batch may end
+    /// differently: a function body, a whole program).
+    pub stop: Vec<String>,
 }
 
 /// `n` completions of `prompt` (seeded by `config.seed`).
@@ -94,6 +97,7 @@ pub fn generate(
         prompt: prompt.to_string(),
         n,
         seed: config.seed,
+        stop: Vec::new(),
     };
     let mut out = Vec::new();
     generate_batched(model, tokenizer, &[request], config, n.max(1), |_, c| {
@@ -157,7 +161,11 @@ pub fn generate_batched(
         let mut keep = Vec::with_capacity(batch.rows.len());
         for (slot, row) in batch.rows.iter_mut().enumerate() {
             let token = sample(&scores[slot], config, &mut row.rng);
-            let Some(done) = step(tokenizer, row, token, config)? else {
+            let stop: Vec<&str> = (config.stop.iter())
+                .chain(&requests[row.request].stop)
+                .map(String::as_str)
+                .collect();
+            let Some(done) = step(tokenizer, row, token, &stop, config)? else {
                 inputs.push(token);
                 keep.push(slot);
                 continue;
@@ -226,18 +234,19 @@ fn step(
     tokenizer: &TextTokenizer,
     row: &mut Row,
     token: u32,
+    stop: &[&str],
     config: &SamplingConfig,
 ) -> Result<Option<Completion>> {
     if tokenizer.eos_ids.contains(&token) {
-        return finish(tokenizer, &row.tokens, StopReason::EndOfSequence, config).map(Some);
+        return finish(tokenizer, &row.tokens, StopReason::EndOfSequence, stop).map(Some);
     }
     row.tokens.push(token);
     let text = tokenizer.decode(&row.tokens)?;
-    if config.stop.iter().any(|s| text.contains(s.as_str())) {
-        return finish(tokenizer, &row.tokens, StopReason::StopSequence, config).map(Some);
+    if stop.iter().any(|s| text.contains(s)) {
+        return finish(tokenizer, &row.tokens, StopReason::StopSequence, stop).map(Some);
     }
     if row.tokens.len() >= config.max_new_tokens {
-        return finish(tokenizer, &row.tokens, StopReason::Length, config).map(Some);
+        return finish(tokenizer, &row.tokens, StopReason::Length, stop).map(Some);
     }
     Ok(None)
 }
@@ -258,15 +267,10 @@ fn finish(
     tokenizer: &TextTokenizer,
     tokens: &[u32],
     reason: StopReason,
-    config: &SamplingConfig,
+    stop: &[&str],
 ) -> Result<Completion> {
     let mut text = tokenizer.decode(tokens)?;
-    if let Some(cut) = config
-        .stop
-        .iter()
-        .filter_map(|s| text.find(s.as_str()))
-        .min()
-    {
+    if let Some(cut) = stop.iter().filter_map(|s| text.find(s)).min() {
         text.truncate(cut);
     }
     Ok(Completion {

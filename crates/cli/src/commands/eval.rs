@@ -15,7 +15,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 use tracealign_core::completion::{
-    chat_request, program_of_chat_reply, program_of_completion, STOP_SEQUENCES,
+    chat_request, program_of_chat_reply, program_of_completion, stop_sequences,
 };
 use tracealign_core::formats::runs::read_runs;
 use tracealign_core::formats::samples::read_samples;
@@ -159,7 +159,9 @@ fn generate(args: &EvalArgs, problems: &[Problem], url: &str) -> Result<PathBuf>
             temperature: args.temperature,
             top_p: args.top_p,
             stop: match api {
-                Api::Completions => STOP_SEQUENCES.iter().map(|s| s.to_string()).collect(),
+                Api::Completions => (stop_sequences(problem).iter())
+                    .map(|s| s.to_string())
+                    .collect(),
                 Api::Chat => Vec::new(),
             },
             seed: (args.temperature > 0.0).then_some(*seed),
@@ -181,7 +183,7 @@ fn generate(args: &EvalArgs, problems: &[Problem], url: &str) -> Result<PathBuf>
             Err(error) => return failures.push(error),
         };
         let code = match api {
-            Api::Completions => program_of_completion(problem, &text, &STOP_SEQUENCES),
+            Api::Completions => program_of_completion(problem, &text),
             Api::Chat => program_of_chat_reply(problem, &text),
         };
         let sample = Sample {

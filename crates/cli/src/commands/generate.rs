@@ -4,7 +4,8 @@
 //!
 //! The prompt is the problem's prompt without trailing whitespace (line breaks included); the
 //! program is that prompt then the completion cut at the first stop sequence
-//! (`tracealign_core::completion::STOP_SEQUENCES`). With `--chat` the model is asked for the
+//! (`tracealign_core::completion::stop_sequences`: Codex's when the prompt starts the
+//! function, fewer when the model must write it, as for MBPP). With `--chat` the model is asked for the
 //! function as a chat message (`completion::chat_request`) through its own chat template, and
 //! the program is the code block of its reply (`completion::program_of_chat_reply`). With
 //! `--prompts`, rows such as `tracealign build repair`'s are completed instead, each reply
@@ -19,9 +20,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use tracealign_core::completion::{
-    chat_request, cut_at_stop, program_of_chat_reply, STOP_SEQUENCES,
-};
+use tracealign_core::completion::{chat_request, program_of_chat_reply, stop_sequences};
 use tracealign_core::{Problem, Sample};
 use tracealign_train::generate::Completion;
 use tracealign_train::generate::{generate_batched, Request, SamplingConfig};
@@ -172,22 +171,28 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
                 prompt: item.model_prompt(&loaded.tokenizer, args.chat)?,
                 n: args.samples,
                 seed: args.seed + *i as u64,
+                stop: match args.chat || item.row {
+                    true => Vec::new(),
+                    false => (stop_sequences(item.problem).iter())
+                        .map(|s| s.to_string())
+                        .collect(),
+                },
             })
         })
         .collect::<Result<_>>()?;
     // A chat reply ends at the end of the assistant's turn; Codex's stops would cut it at a
     // fence or a blank-line `def`. A reply to a prompt row ends where a new section would start.
+    // A plain completion ends at its problem's stops (each request carries its own).
     let stop: Vec<String> = match (args.chat, &args.prompts) {
-        (true, _) => Vec::new(),
         (false, Some(_)) => vec![SECTION.to_string()],
-        (false, None) => STOP_SEQUENCES.iter().map(|s| s.to_string()).collect(),
+        _ => Vec::new(),
     };
     let sampling = SamplingConfig {
         temperature: args.temperature,
         top_p: args.top_p,
         max_new_tokens: args.max_new_tokens,
         seed: args.seed,
-        stop: stop.clone(),
+        stop,
     };
     let bar = printer::progress(items.len(), "generating", args.quiet);
     bar.inc((items.len() - todo.len()) as u64);
@@ -200,7 +205,8 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
             if done.contains(&id(item, k)) {
                 continue;
             }
-            let text = cut_at_stop(&completion.text, &stop);
+            // Already cut at the first stop sequence.
+            let text = completion.text.as_str();
             let code = match args.chat || item.row {
                 true => program_of_chat_reply(item.problem, text),
                 false => format!("{}{text}", item.prompt),

@@ -148,6 +148,7 @@ fn decoded_together_match_decoded_alone(form: DecodeWeights) {
                 prompt: p.to_string(),
                 n: 1 + i % 2,
                 seed: 100 + i as u64,
+                stop: Vec::new(),
             })
             .collect();
         // Three rows at a time: prompts of different lengths share a batch (left padding) and
