@@ -36,6 +36,8 @@ pub struct Config {
     pub train: TrainBudget,
     pub eval: EvalSettings,
     pub arms: Vec<Arm>,
+    /// The trace-in-prompt repair study, when asked for.
+    pub repair: Option<RepairStudy>,
     /// Applied over the rest by `--quick`.
     #[serde(default)]
     pub quick: Quick,
@@ -59,6 +61,47 @@ pub struct ProblemSet {
     pub task_ids: Option<[u64; 2]>,
     /// Only the first N problems (lines) of the file, after `task_ids`.
     pub limit: Option<usize>,
+    /// Eval sets only: judge the programs generated for the named eval set with this set's
+    /// tests instead of generating again — EvalPlus's protocol (HumanEval+ has HumanEval's
+    /// prompts and more tests).
+    pub programs_from: Option<String>,
+}
+
+/// The repair study: the base model's failing greedy programs on an eval set, each asked to
+/// be repaired under every condition — (a) the failing test and its outcome only
+/// (`feedback`), (b) that plus the failing test's trace in each style under a token budget,
+/// (c) that plus fault-localization markers on the most suspicious lines (`fl-markers`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepairStudy {
+    /// The eval set whose base-model greedy programs are repaired.
+    pub eval_set: String,
+    /// Only the set's first N problems (their failing programs).
+    pub limit: Option<usize>,
+    /// Trace rendering styles, one condition each: lines, blocks, inline, summary.
+    pub styles: Vec<String>,
+    /// Most tokens a trace prompt may take.
+    pub budget: usize,
+    /// Lines `fl-markers` marks (ties included).
+    pub fl_lines: usize,
+    /// Most tokens of a repair reply.
+    pub max_tokens: usize,
+}
+
+impl RepairStudy {
+    /// The conditions, in order: `feedback`, `trace-<style>`…, `fl-markers`, each with the
+    /// `tracealign build repair` arguments that make its prompts.
+    pub fn conditions(&self) -> Vec<(String, Vec<String>)> {
+        let repr = |r: &str| vec!["--repr".to_string(), r.to_string()];
+        let mut conditions = vec![("feedback".to_string(), repr("feedback"))];
+        for style in &self.styles {
+            let mut args = repr("trace");
+            args.extend(["--style".to_string(), style.clone()]);
+            conditions.push((format!("trace-{style}"), args));
+        }
+        conditions.push(("fl-markers".to_string(), repr("fl-markers")));
+        conditions
+    }
 }
 
 impl ProblemSet {
@@ -258,7 +301,34 @@ impl Config {
             if sets.contains(&set.name.as_str()) {
                 return Err(format!("eval_sets: the name `{}` is used twice", set.name));
             }
+            if let Some(from) = &set.programs_from {
+                let source = self.eval_sets.iter().find(|s| &s.name == from);
+                if !source
+                    .is_some_and(|s| sets.contains(&s.name.as_str()) && s.programs_from.is_none())
+                {
+                    return Err(format!(
+                        "eval_sets.{}: programs_from `{from}` must name an earlier eval set \
+                         that generates its own programs",
+                        set.name
+                    ));
+                }
+            }
             sets.push(&set.name);
+        }
+        if let Some(repair) = &self.repair {
+            if !sets.contains(&repair.eval_set.as_str()) {
+                return Err(format!(
+                    "repair.eval_set: no eval set is named `{}`",
+                    repair.eval_set
+                ));
+            }
+            for style in &repair.styles {
+                if !["lines", "blocks", "inline", "summary"].contains(&style.as_str()) {
+                    return Err(format!(
+                        "repair.styles: `{style}` is not lines, blocks, inline or summary"
+                    ));
+                }
+            }
         }
         for name in self.quick.eval_sets.iter().flatten() {
             if !sets.contains(&name.as_str()) {
@@ -317,6 +387,25 @@ impl Config {
         }
         if let Some(names) = &q.eval_sets {
             self.eval_sets.retain(|s| names.contains(&s.name));
+            // A set judging another's programs goes with it.
+            let kept: Vec<String> = self.eval_sets.iter().map(|s| s.name.clone()).collect();
+            self.eval_sets
+                .retain(|s| s.programs_from.as_ref().is_none_or(|f| kept.contains(f)));
+            if self
+                .repair
+                .as_ref()
+                .is_some_and(|r| !kept.contains(&r.eval_set))
+            {
+                self.repair = None;
+            }
+        }
+        if let Some(repair) = &mut self.repair {
+            if let Some(limit) = q.eval_limit {
+                repair.limit = Some(limit);
+            }
+            if let Some(tokens) = q.max_tokens {
+                repair.max_tokens = tokens;
+            }
         }
         if q.no_pass_at_k {
             self.eval.pass_at_k = None;
@@ -410,6 +499,7 @@ no_pass_at_k = true
         let sets: Vec<&str> = quick.eval_sets.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(sets, ["humaneval", "embedded"]);
         assert!(quick.eval_sets.iter().all(|s| s.limit == Some(2)));
+        assert_eq!(quick.repair.map(|r| r.limit), Some(Some(2)));
     }
 
     #[test]
@@ -420,6 +510,7 @@ no_pass_at_k = true
             format: None,
             task_ids: Some([511, 600]),
             limit: None,
+            programs_from: None,
         };
         assert!(set.selects(&serde_json::json!({"task_id": 511})));
         assert!(!set.selects(&serde_json::json!({"task_id": 601})));
@@ -445,6 +536,55 @@ no_pass_at_k = true
         );
         let config: Config = toml::from_str(&text).unwrap();
         assert!(config.check().unwrap_err().contains("arms.fait_sft"));
+    }
+
+    #[test]
+    fn programs_from_must_name_an_earlier_generating_set() {
+        let plus = "[[eval_sets]]\nname = \"plus\"\nprograms_from = \"humaneval\"\n";
+        let after = EXAMPLE.replace("[sampling]", &format!("{plus}[sampling]"));
+        let config: Config = toml::from_str(&after).unwrap();
+        assert_eq!(config.check(), Ok(()));
+        let before = EXAMPLE.replace(
+            "[[eval_sets]]\nname = \"humaneval\"",
+            &format!("{plus}[[eval_sets]]\nname = \"humaneval\""),
+        );
+        let config: Config = toml::from_str(&before).unwrap();
+        assert!(config
+            .check()
+            .unwrap_err()
+            .contains("eval_sets.plus: programs_from"));
+    }
+
+    #[test]
+    fn the_repair_study_has_a_condition_per_style_between_feedback_and_markers() {
+        let text = format!(
+            "{EXAMPLE}[repair]\neval_set = \"humaneval\"\nstyles = [\"lines\", \"inline\"]\n\
+             budget = 512\nfl_lines = 1\nmax_tokens = 64\n"
+        );
+        let config: Config = toml::from_str(&text).unwrap();
+        assert_eq!(config.check(), Ok(()));
+        let study = config.repair.clone().unwrap();
+        let names: Vec<String> = study.conditions().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            ["feedback", "trace-lines", "trace-inline", "fl-markers"]
+        );
+        assert_eq!(
+            study.conditions()[2].1,
+            ["--repr", "trace", "--style", "inline"]
+        );
+        let quick = config.quick();
+        assert_eq!(
+            quick.repair.map(|r| r.max_tokens),
+            Some(64),
+            "[quick] sets no max_tokens"
+        );
+        let bad = text.replace("\"inline\"]", "\"prose\"]");
+        let config: Config = toml::from_str(&bad).unwrap();
+        assert!(config
+            .check()
+            .unwrap_err()
+            .contains("repair.styles: `prose`"));
     }
 
     #[test]

@@ -40,6 +40,33 @@ pub struct Results {
     /// Each arm's training loss per step (and DPO's reward margin), its learning curve.
     #[serde(default)]
     pub curves: BTreeMap<String, Vec<CurvePoint>>,
+    /// The repair study: one row per condition.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repair: Vec<RepairResult>,
+}
+
+/// How often the base model repaired its failing programs under one prompt condition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepairResult {
+    pub condition: String,
+    /// Failing programs asked to be repaired (one per problem).
+    pub programs: usize,
+    /// The share whose repair passes every test, with its 95% bootstrap interval.
+    pub repaired: Interval,
+    /// Repairs per outcome (`passed`, `wrong_answer`, `syntax_error`, ...).
+    pub outcomes: BTreeMap<String, usize>,
+}
+
+impl RepairResult {
+    /// The row of `condition` from the evaluation of its repairs (`None` without pass@1).
+    pub fn of(condition: &str, evaluation: &Evaluation) -> Option<RepairResult> {
+        Some(RepairResult {
+            condition: condition.into(),
+            programs: evaluation.problems,
+            repaired: evaluation.pass_at_k.iter().find(|p| p.k == 1)?.interval,
+            outcomes: evaluation.category_kinds.clone(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -108,6 +135,22 @@ impl Results {
                 );
             }
         }
+        if !self.repair.is_empty() {
+            text.push_str(
+                "\nRepair of the base model's failing greedy programs, per prompt condition:\n\n\
+                 | condition | programs | repaired | outcomes |\n|---|---:|---|---|\n",
+            );
+            for row in &self.repair {
+                let _ = writeln!(
+                    text,
+                    "| {} | {} | {} | {} |",
+                    row.condition,
+                    row.programs,
+                    percent(&row.repaired),
+                    outcomes(&row.outcomes)
+                );
+            }
+        }
         text
     }
 }
@@ -124,11 +167,6 @@ impl Results {
             let sampled = row.pass_at_k.map_or("—".to_string(), |p| {
                 format!("pass@{} (n={}) {}", p.k, p.n, percent(&p.interval))
             });
-            let outcomes: Vec<String> = row
-                .outcomes
-                .iter()
-                .map(|(k, n)| format!("{k} {n}"))
-                .collect();
             let _ = writeln!(
                 body,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -137,10 +175,28 @@ impl Results {
                 row.problems,
                 percent(&row.pass_at_1),
                 sampled,
-                escape(&outcomes.join(" · "))
+                escape(&outcomes(&row.outcomes))
             );
         }
-        body.push_str("</table>\n<h2>Learning curves (training loss per step)</h2>\n");
+        body.push_str("</table>\n");
+        if !self.repair.is_empty() {
+            body.push_str(
+                "<h2>Repair of the base model's failing greedy programs</h2>\n<table>\n\
+                 <tr><th>condition</th><th>programs</th><th>repaired</th><th>outcomes</th></tr>\n",
+            );
+            for row in &self.repair {
+                let _ = writeln!(
+                    body,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    escape(&row.condition),
+                    row.programs,
+                    percent(&row.repaired),
+                    escape(&outcomes(&row.outcomes))
+                );
+            }
+            body.push_str("</table>\n");
+        }
+        body.push_str("<h2>Learning curves (training loss per step)</h2>\n");
         for (arm, curve) in &self.curves {
             let _ = writeln!(body, "<h3>{}</h3>\n{}", escape(arm), curve_svg(curve));
         }
@@ -192,6 +248,12 @@ fn curve_svg(curve: &[CurvePoint]) -> String {
     )
 }
 
+/// `kind n · kind n …`
+fn outcomes(counts: &BTreeMap<String, usize>) -> String {
+    let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    parts.join(" · ")
+}
+
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -236,13 +298,32 @@ mod tests {
                 row(BASE, "b", 0.2),
                 row("dpo", "a", 0.4),
             ],
-            curves: BTreeMap::new(),
+            ..Results::default()
         };
         let table = results.markdown();
         let lines: Vec<&str> = table.lines().skip(2).collect();
         assert_eq!(lines[0], "| a | base | 3 | 10.0% [5.0, 15.0] | — |");
         assert!(lines[1].starts_with("| a | dpo |"));
         assert!(lines[2].starts_with("| b | base |"));
+        assert_eq!(lines.len(), 3, "no repair table without a repair study");
+    }
+
+    #[test]
+    fn the_repair_study_gets_a_table_of_its_own() {
+        let results = Results {
+            repair: vec![RepairResult {
+                condition: "trace-lines".into(),
+                programs: 4,
+                repaired: interval(0.25),
+                outcomes: BTreeMap::from([("passed".into(), 1), ("syntax_error".into(), 3)]),
+            }],
+            ..Results::default()
+        };
+        let table = results.markdown();
+        assert!(
+            table.contains("| trace-lines | 4 | 25.0% [12.5, 37.5] | passed 1 · syntax_error 3 |")
+        );
+        assert!(results.html("t").contains("<td>trace-lines</td><td>4</td>"));
     }
 
     #[test]
@@ -255,6 +336,7 @@ mod tests {
         let results = Results {
             rows: Vec::new(),
             curves: BTreeMap::from([("a<b".to_string(), vec![point(1, 2.0), point(2, 1.0)])]),
+            ..Results::default()
         };
         let html = results.html("t");
         assert!(html.contains("<h3>a&lt;b</h3>"));

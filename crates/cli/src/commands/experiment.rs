@@ -2,7 +2,9 @@
 //! training problems → run with traces (and the reference solutions) → localize faults →
 //! build FAIT-weighted SFT, uniform SFT and DPO rows → train one LoRA adapter per arm with
 //! the same budget → evaluate the base model and every adapter on every evaluation set →
-//! `OUT/results.json`, `OUT/results.md` and `OUT/results.html` (with learning curves).
+//! (with `[repair]`) ask the base model to repair its failing programs of one set under each
+//! prompt condition → `OUT/results.json`, `OUT/results.md` and `OUT/results.html` (with
+//! learning curves).
 //!
 //! Every stage is the `tracealign` command a user would type, writing into `OUT/<stage>/`,
 //! and is skipped, as in `tracealign pipeline`, when its output exists and its fingerprint
@@ -19,7 +21,8 @@ use clap::{Args, Parser};
 use sha2::{Digest, Sha256};
 use tracealign_eval::Evaluation;
 use tracealign_experiment::{
-    Arm, Config, CurvePoint, DataKind, Objective, ProblemSet, ResultRow, Results, BASE,
+    Arm, Config, CurvePoint, DataKind, Objective, ProblemSet, RepairResult, RepairStudy, ResultRow,
+    Results, BASE,
 };
 
 use crate::args::Cli;
@@ -112,6 +115,8 @@ struct Plan<'a> {
     out: PathBuf,
     training: Problems,
     eval_sets: Vec<(String, Problems)>,
+    /// The problems of the repair study (its eval set, cut to its limit).
+    repair: Option<(&'a RepairStudy, Problems)>,
 }
 
 /// `-p`/`--format` arguments of a problem set, and the file they read (none: embedded).
@@ -145,11 +150,25 @@ impl<'a> Plan<'a> {
             .iter()
             .map(|set| Ok((set.name.clone(), subset(set, out)?)))
             .collect::<Result<_>>()?;
+        let repair = match &config.repair {
+            Some(study) => {
+                let set = config.eval_sets.iter().find(|s| s.name == study.eval_set);
+                let set = set.context("repair.eval_set names no eval set")?;
+                let limited = ProblemSet {
+                    name: format!("repair-{}", set.name),
+                    limit: study.limit.or(set.limit),
+                    ..set.clone()
+                };
+                Some((study, subset(&limited, out)?))
+            }
+            None => None,
+        };
         Ok(Plan {
             config,
             out: out.to_path_buf(),
             training,
             eval_sets,
+            repair,
         })
     }
 
@@ -167,6 +186,11 @@ impl<'a> Plan<'a> {
                 if self.config.eval.pass_at_k.is_some() {
                     stages.push(self.eval(arm, set, problems, true));
                 }
+            }
+            // The study needs only the base model's programs of its set: it runs as soon as
+            // they exist, before the other sets.
+            if let Some((study, problems)) = self.repair.as_ref().filter(|r| &r.0.eval_set == set) {
+                stages.extend(self.repair_stages(study, problems));
             }
         }
         stages
@@ -316,21 +340,33 @@ impl<'a> Plan<'a> {
         stage
     }
 
-    /// Greedy pass@1 of a model on a set, or (`sampled`) pass@k of n samples at T.
+    /// Greedy pass@1 of a model on a set, or (`sampled`) pass@k of n samples at T; for a
+    /// set with `programs_from`, the other set's programs judged by this set's tests.
     fn eval(&self, arm: Option<&Arm>, set: &str, problems: &Problems, sampled: bool) -> Stage {
         let dir = self.eval_dir(arm, set, sampled);
-        let name = display(dir.strip_prefix(&self.out).unwrap_or(&dir));
-        let mut stage = Stage::new(name, dir.join("eval.json"));
-        let mut command = strings(&["eval", "--model", &display(&self.config.model)]);
+        let mut stage = Stage::new(self.stage_name(&dir), dir.join("eval.json"));
+        let mut command = strings(&["eval"]);
+        command.extend(problems.args());
+        stage.reads = problems.reads();
+        stage.fresh = Some("--fresh");
+        if let Some(from) = self.programs_from(set) {
+            let source = self.eval_dir(arm, from, sampled);
+            let programs = display(&source.join("samples.jsonl"));
+            command.extend(strings(&["--samples", &programs]));
+            command.extend(strings(&["-k", &self.ks(sampled), "-o", &display(&dir)]));
+            stage.after = vec![self.stage_name(&source)];
+            stage.commands = vec![command];
+            return stage;
+        }
+        command.extend(strings(&["--model", &display(&self.config.model)]));
         if let Some(arm) = arm {
             let adapter = self.path(&format!("train/{}", arm.name));
             command.extend(strings(&["--adapter", &display(&adapter)]));
             stage.after = vec![format!("train/{}", arm.name)];
         }
-        command.extend(problems.args());
-        let (n, temperature, ks) = match (&self.config.eval.pass_at_k, sampled) {
-            (Some(p), true) => (p.n, p.temperature, format!("1,{}", p.k)),
-            _ => (1, 0.0, "1".to_string()),
+        let (n, temperature) = match (&self.config.eval.pass_at_k, sampled) {
+            (Some(p), true) => (p.n, p.temperature),
+            _ => (1, 0.0),
         };
         command.extend(strings(&[
             "-n",
@@ -342,14 +378,134 @@ impl<'a> Plan<'a> {
             "--seed",
             &self.config.train.seed.to_string(),
             "-k",
-            &ks,
+            &self.ks(sampled),
             "-o",
             &display(&dir),
         ]));
         command.extend(self.decode_weights());
         stage.commands = vec![command];
+        stage.reads.push(self.config.model.clone());
+        stage
+    }
+
+    /// The pass@k values an evaluation reports.
+    fn ks(&self, sampled: bool) -> String {
+        match (&self.config.eval.pass_at_k, sampled) {
+            (Some(p), true) => format!("1,{}", p.k),
+            _ => "1".to_string(),
+        }
+    }
+
+    /// The eval set whose programs `set` judges instead of generating its own.
+    fn programs_from(&self, set: &str) -> Option<&str> {
+        let config = self.config.eval_sets.iter().find(|s| s.name == set)?;
+        config.programs_from.as_deref()
+    }
+
+    /// A stage's name: its directory under the output directory.
+    fn stage_name(&self, dir: &Path) -> String {
+        display(dir.strip_prefix(&self.out).unwrap_or(dir))
+    }
+
+    /// The repair study: the base model's greedy programs of the study's problems run with
+    /// full traces (beside the traced references) → fault reports → per condition, repair
+    /// prompts for the failing programs (`build repair`), the base model's replies
+    /// (`generate --prompts`) and their evaluation (`eval --samples`: the share repaired).
+    fn repair_stages(&self, study: &RepairStudy, problems: &Problems) -> Vec<Stage> {
+        let runs = self.path("repair/runs/runs.jsonl");
+        let faults = self.path("repair/faults.jsonl");
+        let source = self.eval_dir(None, &study.eval_set, false);
+        let mut traced = Stage::new("repair/runs", runs.clone());
+        let run = |tail: &[&str]| {
+            let mut command = strings(&["run"]);
+            command.extend(problems.args());
+            command.extend(strings(tail));
+            command.extend(strings(&["--trace", "full"]));
+            command
+        };
+        let (samples, references) = (
+            self.path("repair/runs/samples.jsonl"),
+            self.path("repair/runs/references.jsonl"),
+        );
+        let programs = display(&source.join("samples.jsonl"));
+        traced.commands = vec![
+            // The set's other problems are outside the study.
+            run(&["-s", &programs, "--skip-unknown", "-o", &display(&samples)]),
+            run(&["-o", &display(&references)]),
+        ];
+        traced.concat = vec![samples, references];
+        traced.after = vec![self.stage_name(&source)];
+        traced.reads = problems.reads();
+        let mut localized = Stage::new("repair/faults", faults.clone());
+        let mut command = strings(&["localize", &display(&runs)]);
+        command.extend(problems.args());
+        command.extend(strings(&[
+            "--mutation-budget",
+            "0",
+            "-o",
+            &display(&faults),
+        ]));
+        localized.commands = vec![command];
+        localized.after = vec!["repair/runs".into()];
+        localized.reads = problems.reads();
+        let mut stages = vec![traced, localized];
+        for (condition, repr) in study.conditions() {
+            stages.push(self.repair_condition(study, problems, &condition, &repr));
+        }
+        stages
+    }
+
+    /// One condition of the repair study: its prompts, the replies, their evaluation.
+    fn repair_condition(
+        &self,
+        study: &RepairStudy,
+        problems: &Problems,
+        condition: &str,
+        repr: &[String],
+    ) -> Stage {
+        let dir = self.path(&format!("repair/{condition}"));
+        let prompts = display(&dir.join("prompts.jsonl"));
+        let replies = display(&dir.join("samples.jsonl"));
+        let mut stage = Stage::new(format!("repair/{condition}"), dir.join("eval.json"));
+        let mut build = strings(&["build", "repair"]);
+        build.extend(problems.args());
+        build.extend(strings(&[
+            "--runs",
+            &display(&self.path("repair/runs/runs.jsonl")),
+            "--faults",
+            &display(&self.path("repair/faults.jsonl")),
+            "--budget",
+            &study.budget.to_string(),
+            "--fl-lines",
+            &study.fl_lines.to_string(),
+            "-o",
+            &prompts,
+        ]));
+        build.extend(repr.iter().cloned());
+        let mut generate = strings(&["generate", "--model", &display(&self.config.model)]);
+        generate.extend(problems.args());
+        generate.extend(strings(&[
+            "--prompts",
+            &prompts,
+            "--max-new-tokens",
+            &study.max_tokens.to_string(),
+            "-o",
+            &replies,
+        ]));
+        generate.extend(self.decode_weights());
+        let mut eval = strings(&["eval"]);
+        eval.extend(problems.args());
+        eval.extend(strings(&[
+            "--samples",
+            &replies,
+            "-k",
+            "1",
+            "-o",
+            &display(&dir),
+        ]));
+        stage.commands = vec![build, generate, eval];
+        stage.after = vec!["repair/runs".into(), "repair/faults".into()];
         stage.reads = [vec![self.config.model.clone()], problems.reads()].concat();
-        stage.fresh = Some("--fresh");
         stage
     }
 
@@ -384,6 +540,15 @@ impl<'a> Plan<'a> {
                     bail!("the greedy evaluation of {name} on {set} has no pass@1");
                 };
                 results.rows.push(row);
+            }
+        }
+        if let Some((study, _)) = &self.repair {
+            for (condition, _) in study.conditions() {
+                let evaluation = read_evaluation(&self.path(&format!("repair/{condition}")))?;
+                // No failing program to repair gives no pass@1: no row.
+                results
+                    .repair
+                    .extend(RepairResult::of(&condition, &evaluation));
             }
         }
         for arm in &self.config.arms {

@@ -1,5 +1,6 @@
 //! `tracealign experiment --quick` end to end with the trainer's tiny random model: every
-//! stage's output has its shape, and a second run reuses every stage.
+//! stage's output has its shape (the repair study's and a set judging another's programs
+//! included), and a second run reuses every stage.
 
 use serde_json::{json, Value as Json};
 
@@ -27,12 +28,17 @@ fn setup(ws: &Workspace) {
             problem("neg", "def f(x):\n", "def f(x):\n    return -x\n", 3, -3),
         ],
     );
+    let square = problem("sq", "def f(x):\n", "def f(x):\n    return x * x\n", 3, 9);
+    ws.write_jsonl("eval.jsonl", &[increment.clone(), square.clone()]);
+    // The same prompts with one more test each, as HumanEval+ is to HumanEval.
+    let more = |mut p: Json, input: i64, expected: i64| {
+        let test = json!({"name": "more", "input": [input], "expected": expected});
+        p["tests"].as_array_mut().unwrap().push(test);
+        p
+    };
     ws.write_jsonl(
-        "eval.jsonl",
-        &[
-            increment,
-            problem("sq", "def f(x):\n", "def f(x):\n    return x * x\n", 3, 9),
-        ],
+        "eval_plus.jsonl",
+        &[more(increment, 9, 10), more(square, 4, 16)],
     );
     tracealign_train::tiny::write_tiny_model(&ws.path("tiny"), "llama").unwrap();
     ws.write("exp.toml", CONFIG);
@@ -48,6 +54,12 @@ path = "train.jsonl"
 name = "ours"
 path = "eval.jsonl"
 format = "tracealign"
+
+[[eval_sets]]
+name = "ours_plus"
+path = "eval_plus.jsonl"
+format = "tracealign"
+programs_from = "ours"
 
 [sampling]
 n = 4
@@ -88,6 +100,13 @@ name = "masked_dpo"
 objective = "dpo"
 data = "dpo"
 mask_weight = 1.0
+
+[repair]
+eval_set = "ours"
+styles = ["lines", "summary"]
+budget = 256
+fl_lines = 1
+max_tokens = 16
 
 [quick]
 training_limit = 2
@@ -138,12 +157,10 @@ fn a_quick_experiment_writes_every_output_and_reuses_its_stages() {
     let results = read_json(&ws, "out/results.json");
     let rows = results["rows"].as_array().unwrap();
     let arms: Vec<&str> = rows.iter().map(|r| r["arm"].as_str().unwrap()).collect();
-    assert_eq!(
-        arms,
-        ["base", "uniform_sft", "fait_sft", "dpo", "masked_dpo"]
-    );
-    for row in rows {
-        assert_eq!(row["eval_set"], "ours");
+    let models = ["base", "uniform_sft", "fait_sft", "dpo", "masked_dpo"];
+    assert_eq!(arms, [models, models].concat());
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row["eval_set"], ["ours", "ours_plus"][i / 5]);
         assert_eq!(row["problems"], 2);
         let pass_at_1 = row["pass_at_1"]["mean"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&pass_at_1));
@@ -155,10 +172,63 @@ fn a_quick_experiment_writes_every_output_and_reuses_its_stages() {
         assert_eq!(curve.len(), 2, "{arm}: one point per step");
         assert!(curve[0]["loss"].as_f64().unwrap().is_finite());
     }
+    // ours_plus judged ours' programs (same ids, same code) with its own tests.
+    for model in models {
+        let read = |set: &str| {
+            let path = format!("out/eval/{set}/{model}/greedy/runs.jsonl");
+            let text = std::fs::read_to_string(ws.path(&path)).unwrap();
+            let runs: Vec<Json> = text
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            let mut runs: Vec<_> = runs
+                .iter()
+                .map(|r| {
+                    let tests = r["tests"].as_array().unwrap().len();
+                    (r["sample_id"].to_string(), r["code"].to_string(), tests)
+                })
+                .collect();
+            runs.sort();
+            runs
+        };
+        let (ours, plus) = (read("ours"), read("ours_plus"));
+        assert_eq!(ours.len(), plus.len(), "{model}");
+        for (o, p) in ours.iter().zip(&plus) {
+            assert_eq!((&o.0, &o.1), (&p.0, &p.1), "{model}: the same programs");
+            assert_eq!(p.2, o.2 + 1, "{model}: one more test");
+        }
+    }
+    // The repair study: every failing base program, once per condition, judged.
+    let failing = read_json(&ws, "out/eval/ours/base/greedy/eval.json")["category_kinds"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(kind, _)| kind.as_str() != "passed")
+        .map(|(_, n)| n.as_u64().unwrap())
+        .sum::<u64>();
+    let conditions = ["feedback", "trace-lines", "trace-summary", "fl-markers"];
+    let repair = results["repair"].as_array().unwrap();
+    let named: Vec<&str> = repair
+        .iter()
+        .map(|r| r["condition"].as_str().unwrap())
+        .collect();
+    assert_eq!(named, conditions);
+    for (row, condition) in repair.iter().zip(conditions) {
+        assert_eq!(row["programs"].as_u64(), Some(failing), "{condition}");
+        let prompts =
+            std::fs::read_to_string(ws.path(&format!("out/repair/{condition}/prompts.jsonl")))
+                .unwrap();
+        assert_eq!(prompts.lines().count() as u64, failing, "{condition}");
+        let repaired = row["repaired"]["mean"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&repaired), "{condition}");
+    }
     let html = std::fs::read_to_string(ws.path("out/results.html")).unwrap();
     assert_eq!(html.matches("<polyline").count(), ARMS.len());
+    assert!(html.contains("<td>trace-summary</td>"));
     let table = std::fs::read_to_string(ws.path("out/results.md")).unwrap();
-    assert_eq!(table.lines().count(), 2 + 5);
+    // Header and 10 rows; a blank line, the repair table's title, a blank line, its header
+    // and 4 rows.
+    assert_eq!(table.lines().count(), 2 + 10 + 3 + 2 + 4);
 
     let again = ws.run_ok(&args);
     let log = String::from_utf8_lossy(&again.stderr);
@@ -167,7 +237,12 @@ fn a_quick_experiment_writes_every_output_and_reuses_its_stages() {
         ran.is_empty(),
         "every stage is reused, but these ran: {ran:?}"
     );
-    assert_eq!(log.matches("up to date").count(), 3 + 3 + 4 + 5 * 2);
+    // sample, runs, faults; three data sets; four arms; two sets × five models × greedy and
+    // sampled; the repair study's runs, faults and four conditions.
+    assert_eq!(
+        log.matches("up to date").count(),
+        3 + 3 + 4 + 2 * 5 * 2 + 2 + 4
+    );
 
     // A new training budget retrains every arm and evaluates the adapters again; the base
     // model's samples, runs, faults, data and evaluations stay.
@@ -181,8 +256,10 @@ fn a_quick_experiment_writes_every_output_and_reuses_its_stages() {
         .collect();
     let mut expected: Vec<String> = ARMS.iter().map(|a| format!("train/{a}")).collect();
     for arm in ARMS {
-        expected.push(format!("eval/ours/{arm}/greedy"));
-        expected.push(format!("eval/ours/{arm}/sampled"));
+        for set in ["ours", "ours_plus"] {
+            expected.push(format!("eval/{set}/{arm}/greedy"));
+            expected.push(format!("eval/{set}/{arm}/sampled"));
+        }
     }
     expected.sort();
     let mut ran: Vec<String> = ran.into_iter().map(String::from).collect();
