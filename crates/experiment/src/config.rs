@@ -202,6 +202,13 @@ pub struct Arm {
     pub mask_weight: f64,
 }
 
+impl Arm {
+    /// Whether the arm is a repair adapter (scored by the repair study).
+    pub fn repairs(&self) -> bool {
+        self.data == DataKind::Repair
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Objective {
@@ -219,16 +226,26 @@ pub enum DataKind {
     UniformSft,
     /// Passing vs failing programs, with diff and fault masks.
     Dpo,
+    /// Repair rows (a failing program and its failing test → the fix) and "leave it alone"
+    /// rows (a passing program → itself). An arm reading them is a repair adapter: it is
+    /// scored in the repair study (its `feedback` condition), not on the eval sets.
+    Repair,
 }
 
 impl DataKind {
-    pub const ALL: [DataKind; 3] = [DataKind::FaitSft, DataKind::UniformSft, DataKind::Dpo];
+    pub const ALL: [DataKind; 4] = [
+        DataKind::FaitSft,
+        DataKind::UniformSft,
+        DataKind::Dpo,
+        DataKind::Repair,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             DataKind::FaitSft => "fait_sft",
             DataKind::UniformSft => "uniform_sft",
             DataKind::Dpo => "dpo",
+            DataKind::Repair => "repair",
         }
     }
 }
@@ -285,13 +302,19 @@ impl Config {
             if names.contains(&arm.name.as_str()) {
                 return Err(format!("arms: the name `{}` is used twice", arm.name));
             }
-            let sft = matches!(arm.data, DataKind::FaitSft | DataKind::UniformSft);
+            let sft = arm.data != DataKind::Dpo;
             if sft != (arm.objective == Objective::Sft) {
                 return Err(format!(
                     "arms.{}: objective {:?} does not read data `{}`",
                     arm.name,
                     arm.objective,
                     arm.data.name()
+                ));
+            }
+            if arm.repairs() && self.repair.is_none() {
+                return Err(format!(
+                    "arms.{}: a repair adapter is scored by the repair study; add [repair]",
+                    arm.name
                 ));
             }
             names.push(&arm.name);
@@ -492,7 +515,7 @@ no_pass_at_k = true
     fn the_checked_in_config_reads() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiment.toml");
         let config = Config::read(&path).unwrap();
-        assert_eq!(config.arms.len(), 4);
+        assert_eq!(config.arms.len(), 5);
         assert_eq!(config.training.task_ids, Some([601, 974]));
         let quick = config.quick();
         assert_eq!(quick.training.limit, Some(3));

@@ -196,11 +196,22 @@ impl<'a> Plan<'a> {
         stages
     }
 
-    /// `base`, then every arm.
+    /// `base`, then every arm that writes programs (not the repair adapters).
     fn models(&self) -> Vec<Option<&'a Arm>> {
-        std::iter::once(None)
-            .chain(self.config.arms.iter().map(Some))
-            .collect()
+        let writers = self.config.arms.iter().filter(|a| !a.repairs());
+        std::iter::once(None).chain(writers.map(Some)).collect()
+    }
+
+    /// The study's conditions, then `feedback@<arm>` for each repair adapter.
+    fn repair_conditions(&self, study: &RepairStudy) -> Vec<(String, Vec<String>, Option<&Arm>)> {
+        let mut conditions: Vec<_> = (study.conditions().into_iter())
+            .map(|(name, repr)| (name, repr, None))
+            .collect();
+        for arm in self.config.arms.iter().filter(|a| a.repairs()) {
+            let repr = strings(&["--repr", "feedback"]);
+            conditions.push((format!("feedback@{}", arm.name), repr, Some(arm)));
+        }
+        conditions
     }
 
     fn sample(&self) -> Stage {
@@ -269,7 +280,11 @@ impl<'a> Plan<'a> {
     fn data(&self, kind: DataKind) -> Stage {
         let name = format!("data/{}", kind.name());
         let mut stage = Stage::new(&name, self.path(&format!("{name}.jsonl")));
-        let builder = if kind == DataKind::Dpo { "dpo" } else { "sft" };
+        let builder = match kind {
+            DataKind::Dpo => "dpo",
+            DataKind::Repair => "repair",
+            DataKind::FaitSft | DataKind::UniformSft => "sft",
+        };
         let mut command = strings(&["build", builder]);
         command.extend(self.training.args());
         command.extend(strings(&[
@@ -286,6 +301,8 @@ impl<'a> Plan<'a> {
             // The same rows, every character weighing 1: no diffs, so no mutants either.
             DataKind::UniformSft => strings(&["--alpha", "0", "--beta", "0", "--mutants", "0"]),
             DataKind::Dpo => strings(&["--fault-lines", &build.fault_lines.to_string()]),
+            // The study's feedback condition, and passing programs left alone.
+            DataKind::Repair => strings(&["--repr", "feedback", "--leave-alone"]),
         });
         stage.commands = vec![command];
         stage.after = vec!["runs".into(), "faults".into()];
@@ -449,8 +466,8 @@ impl<'a> Plan<'a> {
         localized.after = vec!["repair/runs".into()];
         localized.reads = problems.reads();
         let mut stages = vec![traced, localized];
-        for (condition, repr) in study.conditions() {
-            stages.push(self.repair_condition(study, problems, &condition, &repr));
+        for (condition, repr, arm) in self.repair_conditions(study) {
+            stages.push(self.repair_condition(study, problems, &condition, &repr, arm));
         }
         stages
     }
@@ -462,6 +479,7 @@ impl<'a> Plan<'a> {
         problems: &Problems,
         condition: &str,
         repr: &[String],
+        adapter: Option<&Arm>,
     ) -> Stage {
         let dir = self.path(&format!("repair/{condition}"));
         let prompts = display(&dir.join("prompts.jsonl"));
@@ -483,6 +501,12 @@ impl<'a> Plan<'a> {
         ]));
         build.extend(repr.iter().cloned());
         let mut generate = strings(&["generate", "--model", &display(&self.config.model)]);
+        stage.after = vec!["repair/runs".into(), "repair/faults".into()];
+        if let Some(arm) = adapter {
+            let dir = self.path(&format!("train/{}", arm.name));
+            generate.extend(strings(&["--adapter", &display(&dir)]));
+            stage.after.push(format!("train/{}", arm.name));
+        }
         generate.extend(problems.args());
         generate.extend(strings(&[
             "--prompts",
@@ -504,7 +528,6 @@ impl<'a> Plan<'a> {
             &display(&dir),
         ]));
         stage.commands = vec![build, generate, eval];
-        stage.after = vec!["repair/runs".into(), "repair/faults".into()];
         stage.reads = [vec![self.config.model.clone()], problems.reads()].concat();
         stage
     }
@@ -543,7 +566,7 @@ impl<'a> Plan<'a> {
             }
         }
         if let Some((study, _)) = &self.repair {
-            for (condition, _) in study.conditions() {
+            for (condition, _, _) in self.repair_conditions(study) {
                 let evaluation = read_evaluation(&self.path(&format!("repair/{condition}")))?;
                 // No failing program to repair gives no pass@1: no row.
                 results

@@ -9,7 +9,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use tracealign_train::data::{detect_kind, read_dpo, read_sft, RowKind};
 use tracealign_train::{
@@ -114,10 +114,11 @@ pub fn train(args: TrainArgs) -> Result<()> {
     // Rows of the other kind fail on a missing field: say which kind was expected.
     let expected = |kind: &str| format!("reading {kind} rows (see --objective)");
     let examples = match kind {
-        RowKind::Sft => Examples::Sft(
+        RowKind::Sft => Examples::Sft(learnable(
             read_sft(&args.data, &loaded.tokenizer, args.max_len)
                 .with_context(|| expected("SFT"))?,
-        ),
+            args.max_len,
+        )?),
         RowKind::Dpo => Examples::Dpo {
             pairs: read_dpo(
                 &args.data,
@@ -219,4 +220,31 @@ pub fn candle_device(threads: Option<usize>) -> Result<tracealign_train::Device>
         std::env::set_var("RAYON_NUM_THREADS", threads.max(1).to_string());
     }
     Ok(tracealign_train::Device::cuda_if_available(0)?)
+}
+
+/// The rows with a weighted token left after cutting them to `max_len` (a long prompt can
+/// leave none of its completion); the others are left out with a warning, since a batch of
+/// them would have nothing to learn.
+fn learnable(
+    rows: Vec<tracealign_train::batch::Sequence>,
+    max_len: usize,
+) -> Result<Vec<tracealign_train::batch::Sequence>> {
+    let total = rows.len();
+    let kept: Vec<_> = (rows.into_iter())
+        .filter(|row| row.weights.iter().any(|&w| w != 0.0))
+        .collect();
+    if kept.is_empty() && total > 0 {
+        bail!(
+            "no row has a completion token within --max-len {max_len}; \
+             hint: raise --max-len or shorten the prompts"
+        );
+    }
+    if kept.len() < total {
+        eprintln!(
+            "warning: {} of {total} rows keep no completion token within --max-len {max_len}; \
+             left out",
+            total - kept.len()
+        );
+    }
+    Ok(kept)
 }

@@ -73,7 +73,7 @@ rank = 4
 alpha = 8.0
 batch = 2
 seed = 0
-max_len = 128
+max_len = 512
 threads = 1
 
 [eval]
@@ -100,6 +100,11 @@ name = "masked_dpo"
 objective = "dpo"
 data = "dpo"
 mask_weight = 1.0
+
+[[arms]]
+name = "repair_sft"
+objective = "sft"
+data = "repair"
 
 [repair]
 eval_set = "ours"
@@ -142,11 +147,16 @@ fn a_quick_experiment_writes_every_output_and_reuses_its_stages() {
     let runs = std::fs::read_to_string(ws.path("out/runs/runs.jsonl")).unwrap();
     assert_eq!(runs.lines().count(), 4 + 2, "samples and references");
     assert!(ws.path("out/faults/faults.jsonl").exists());
-    for data in ["fait_sft", "uniform_sft", "dpo"] {
+    for data in ["fait_sft", "uniform_sft", "dpo", "repair"] {
         let rows = std::fs::read_to_string(ws.path(&format!("out/data/{data}.jsonl"))).unwrap();
         assert!(rows.lines().count() > 0, "{data} has rows");
     }
-    for arm in ARMS {
+    let leave_alone = std::fs::read_to_string(ws.path("out/data/repair.jsonl")).unwrap();
+    assert!(
+        leave_alone.contains("\"representation\":\"unchanged\""),
+        "leave-alone rows"
+    );
+    for arm in ARMS.iter().chain(&["repair_sft"]) {
         for file in ["adapter_config.json", "adapter_model.safetensors"] {
             assert!(
                 ws.path(&format!("out/train/{arm}/{file}")).exists(),
@@ -206,7 +216,13 @@ fn a_quick_experiment_writes_every_output_and_reuses_its_stages() {
         .filter(|(kind, _)| kind.as_str() != "passed")
         .map(|(_, n)| n.as_u64().unwrap())
         .sum::<u64>();
-    let conditions = ["feedback", "trace-lines", "trace-summary", "fl-markers"];
+    let conditions = [
+        "feedback",
+        "trace-lines",
+        "trace-summary",
+        "fl-markers",
+        "feedback@repair_sft",
+    ];
     let repair = results["repair"].as_array().unwrap();
     let named: Vec<&str> = repair
         .iter()
@@ -223,12 +239,12 @@ fn a_quick_experiment_writes_every_output_and_reuses_its_stages() {
         assert!((0.0..=1.0).contains(&repaired), "{condition}");
     }
     let html = std::fs::read_to_string(ws.path("out/results.html")).unwrap();
-    assert_eq!(html.matches("<polyline").count(), ARMS.len());
+    assert_eq!(html.matches("<polyline").count(), ARMS.len() + 1);
     assert!(html.contains("<td>trace-summary</td>"));
     let table = std::fs::read_to_string(ws.path("out/results.md")).unwrap();
     // Header and 10 rows; a blank line, the repair table's title, a blank line, its header
-    // and 4 rows.
-    assert_eq!(table.lines().count(), 2 + 10 + 3 + 2 + 4);
+    // and 5 rows.
+    assert_eq!(table.lines().count(), 2 + 10 + 3 + 2 + 5);
 
     let again = ws.run_ok(&args);
     let log = String::from_utf8_lossy(&again.stderr);
@@ -237,11 +253,11 @@ fn a_quick_experiment_writes_every_output_and_reuses_its_stages() {
         ran.is_empty(),
         "every stage is reused, but these ran: {ran:?}"
     );
-    // sample, runs, faults; three data sets; four arms; two sets × five models × greedy and
-    // sampled; the repair study's runs, faults and four conditions.
+    // sample, runs, faults; four data sets; five arms; two sets × five models (not the repair
+    // adapter) × greedy and sampled; the repair study's runs, faults and five conditions.
     assert_eq!(
         log.matches("up to date").count(),
-        3 + 3 + 4 + 2 * 5 * 2 + 2 + 4
+        3 + 4 + 5 + 2 * 5 * 2 + 2 + 5
     );
 
     // A new training budget retrains every arm and evaluates the adapters again; the base
@@ -255,6 +271,8 @@ fn a_quick_experiment_writes_every_output_and_reuses_its_stages() {
         .filter_map(|l| l.split_whitespace().nth(1))
         .collect();
     let mut expected: Vec<String> = ARMS.iter().map(|a| format!("train/{a}")).collect();
+    expected.push("train/repair_sft".into());
+    expected.push("repair/feedback@repair_sft".into());
     for arm in ARMS {
         for set in ["ours", "ours_plus"] {
             expected.push(format!("eval/{set}/{arm}/greedy"));
