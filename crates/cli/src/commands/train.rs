@@ -159,11 +159,15 @@ pub fn train(args: TrainArgs) -> Result<()> {
 /// Steps until done, with a progress bar and one metrics line per step.
 fn run_steps(trainer: &mut Trainer, args: &TrainArgs, checkpoint: &Path) -> Result<()> {
     let metrics_path = args.out.join("metrics.jsonl");
+    // A resumed run repeats the steps after its checkpoint: their old lines go.
+    let kept = match args.resume {
+        true => metrics_until(&metrics_path, trainer.state.step),
+        false => String::new(),
+    };
+    std::fs::write(&metrics_path, kept)
+        .with_context(|| format!("cannot write {}", metrics_path.display()))?;
     let mut metrics = std::fs::OpenOptions::new()
-        .create(true)
-        .append(args.resume)
-        .write(true)
-        .truncate(!args.resume)
+        .append(true)
         .open(&metrics_path)
         .with_context(|| format!("cannot write {}", metrics_path.display()))?;
     let bar = printer::progress(args.steps, "training", args.quiet);
@@ -185,6 +189,19 @@ fn run_steps(trainer: &mut Trainer, args: &TrainArgs, checkpoint: &Path) -> Resu
     }
     bar.finish_and_clear();
     Ok(())
+}
+
+/// The lines of a metrics file up to and including `step` (none when it cannot be read).
+fn metrics_until(path: &Path, step: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let step_of = |line: &str| {
+        let value: serde_json::Value = serde_json::from_str(line).ok()?;
+        value["step"].as_u64()
+    };
+    text.lines()
+        .take_while(|line| step_of(line).is_some_and(|s| s <= step as u64))
+        .map(|line| format!("{line}\n"))
+        .collect()
 }
 
 fn lora_config(args: &TrainArgs) -> LoraConfig {

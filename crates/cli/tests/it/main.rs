@@ -14,6 +14,7 @@ mod pipeline;
 mod report;
 mod resume;
 mod traces;
+mod train;
 mod verdicts;
 mod workers;
 mod workspace;
