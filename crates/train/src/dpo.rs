@@ -1,7 +1,8 @@
 //! Direct Preference Optimization (Rafailov et al. 2023):
 //! `-log σ(β·[(π_c − ref_c) − (π_r − ref_r)])`, where π and ref are a completion's summed
 //! token log-probabilities under the adapted model and under the frozen base (adapters off).
-//! The reference values are computed once per pair before training and cached.
+//! The reference values are computed once per pair, when the pair is first trained on, and
+//! cached.
 //!
 //! Weighted DPO: each completion token's log-probability is multiplied by its weight before
 //! summing (weights 1 everywhere is plain DPO), so the preference can concentrate on the
@@ -48,22 +49,17 @@ pub fn stacked<'a>(pairs: &[&'a DpoPair]) -> Vec<&'a Sequence> {
         .collect()
 }
 
-/// The reference log-probabilities (chosen, rejected) of each pair, adapters off.
+/// The reference log-probabilities (chosen, rejected) of each pair, adapters off, in one
+/// forward pass.
 pub fn reference_log_probs(
     model: &Model,
-    pairs: &[DpoPair],
+    pairs: &[&DpoPair],
     pad_id: u32,
-    batch_size: usize,
 ) -> Result<Vec<(f32, f32)>> {
-    let mut out = Vec::with_capacity(pairs.len());
-    for chunk in pairs.chunks(batch_size.max(1)) {
-        let refs: Vec<&DpoPair> = chunk.iter().collect();
-        let values =
-            sequence_log_probs(model, &stacked(&refs), pad_id, Pass::Base)?.to_vec1::<f32>()?;
-        let n = chunk.len();
-        out.extend((0..n).map(|i| (values[i], values[n + i])));
-    }
-    Ok(out)
+    let values =
+        sequence_log_probs(model, &stacked(pairs), pad_id, Pass::Base)?.to_vec1::<f32>()?;
+    let n = pairs.len();
+    Ok((0..n).map(|i| (values[i], values[n + i])).collect())
 }
 
 /// DPO's loss summed over a batch (divide by the pair count outside), with each pair's

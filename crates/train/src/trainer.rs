@@ -6,6 +6,7 @@
 //! seeded by `seed + e`. Resuming at step s therefore replays exactly the batches an
 //! uninterrupted run would have seen.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
@@ -105,8 +106,9 @@ pub struct Trainer {
     pub model: Model,
     pub config: TrainConfig,
     examples: Examples,
-    /// DPO's cached reference log-probabilities per pair.
-    reference: Vec<(f32, f32)>,
+    /// DPO's reference log-probabilities per pair, computed when a pair is first used (a
+    /// short run over a large preference set reads only part of it).
+    reference: RefCell<Vec<Option<(f32, f32)>>>,
     optimizer: AdamW,
     schedule: Schedule,
     pad_id: u32,
@@ -116,7 +118,7 @@ pub struct Trainer {
 }
 
 impl Trainer {
-    /// A trainer; with DPO, computes the reference log-probabilities first.
+    /// A trainer.
     pub fn new(
         model: Model,
         examples: Examples,
@@ -131,12 +133,10 @@ impl Trainer {
                 "the model has no adapters to train".into(),
             ));
         }
-        let reference = match &examples {
-            Examples::Dpo { pairs, .. } => {
-                reference_log_probs(&model, pairs, pad_id, config.batch_size)?
-            }
+        let reference = RefCell::new(match &examples {
+            Examples::Dpo { pairs, .. } => vec![None; pairs.len()],
             Examples::Sft(_) => Vec::new(),
-        };
+        });
         let optimizer = AdamW::new(model.adapters.vars.clone(), config.adamw)?;
         let schedule = Schedule {
             peak: config.lr,
@@ -273,8 +273,7 @@ impl Trainer {
                 let seqs = stacked(&chosen);
                 let tokens = seqs.iter().map(|s| s.input_ids.len()).sum();
                 let policy = sequence_log_probs(&self.model, &seqs, self.pad_id, Pass::Train)?;
-                let reference: Vec<(f32, f32)> =
-                    indices.iter().map(|&i| self.reference[i]).collect();
+                let reference = self.reference_of(pairs, indices)?;
                 let (loss, margins) = dpo_loss(&policy, &reference, *beta)?;
                 Ok(((loss / normaliser)?, tokens, margins))
             }
@@ -303,9 +302,30 @@ impl Trainer {
         for (i, pair) in pairs.iter().enumerate() {
             let policy =
                 sequence_log_probs(&self.model, &stacked(&[pair]), self.pad_id, Pass::Infer)?;
-            out.extend(dpo_loss(&policy, &[self.reference[i]], *beta)?.1);
+            out.extend(dpo_loss(&policy, &self.reference_of(pairs, &[i])?, *beta)?.1);
         }
         Ok(out)
+    }
+
+    /// The reference log-probabilities of `indices`' pairs, computed (together, adapters off)
+    /// for those not seen before.
+    fn reference_of(&self, pairs: &[DpoPair], indices: &[usize]) -> Result<Vec<(f32, f32)>> {
+        let mut cache = self.reference.borrow_mut();
+        let missing: Vec<&DpoPair> = (indices.iter())
+            .filter(|&&i| cache[i].is_none())
+            .map(|&i| &pairs[i])
+            .collect();
+        if !missing.is_empty() {
+            let values = reference_log_probs(&self.model, &missing, self.pad_id)?;
+            let todo = indices.iter().filter(|&&i| cache[i].is_none()).copied();
+            for (i, value) in todo.collect::<Vec<_>>().into_iter().zip(values) {
+                cache[i] = Some(value);
+            }
+        }
+        Ok(indices
+            .iter()
+            .map(|&i| cache[i].expect("computed"))
+            .collect())
     }
 
     /// Saves the adapter (PEFT layout), the optimizer and the step to `dir`.
