@@ -135,7 +135,7 @@ mod tests {
         let completion = "\ndef helper(a):\n    return a\n\ndef add(a, b):\n    \
                           return helper(a) + b\n\nassert add(1, 2) == 3\n";
         let program = program_of_completion(&mbpp, completion);
-        assert!(program.ends_with("return helper(a) + b\n\n"), "{program}");
+        assert!(program.ends_with("return helper(a) + b\n"), "{program}");
         assert!(program.contains("def helper(a)"), "{program}");
         assert_eq!(stop_sequences(&problem()), &STOP_SEQUENCES);
     }
