@@ -138,7 +138,7 @@ fn generate(args: &EvalArgs, problems: &[Problem], url: &str) -> Result<PathBuf>
     let path = args.out.join("samples.jsonl");
     let source = format!("{} {model} {:?}", endpoint.url(), args.api);
     let kept = if same_samples(args, problems, &source)? {
-        done_ids(&path)?
+        generate::finished_samples(&path)?
     } else {
         HashSet::new()
     };
@@ -226,7 +226,7 @@ fn generate_locally(args: &EvalArgs, problems: &[Problem], model: &Path) -> Resu
     }
     let resume = same_samples(args, problems, &source)?;
     let wanted = problems.len() * args.samples_per_problem;
-    if resume && done_ids(&path)?.len() == wanted {
+    if resume && generate::finished_samples(&path)?.len() == wanted {
         eprintln!("samples: {wanted} already in {}", path.display());
         return Ok(path);
     }
@@ -282,16 +282,6 @@ fn same_samples(args: &EvalArgs, problems: &[Problem], source: &str) -> Result<b
     std::fs::write(&made_by, &fingerprint)
         .with_context(|| format!("cannot write {}", made_by.display()))?;
     Ok(same && path.exists())
-}
-
-/// Sample ids already in a samples file (a torn last line is ignored; it is written again).
-fn done_ids(path: &Path) -> Result<HashSet<String>> {
-    let text = std::fs::read_to_string(path)?;
-    Ok(text
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Sample>(line).ok())
-        .map(|s| s.sample_id)
-        .collect())
 }
 
 /// Top-k and EXAM of the fault reports against the faults known for the samples' mutants.

@@ -345,7 +345,7 @@ fn model_name(args: &GenerateArgs) -> String {
 
 /// Sample ids already in a samples file. A last line cut short by an interrupted run is cut
 /// off, so that appending continues on a clean line.
-fn finished_samples(path: &Path) -> Result<HashSet<String>> {
+pub(crate) fn finished_samples(path: &Path) -> Result<HashSet<String>> {
     let Ok(text) = std::fs::read_to_string(path) else {
         return Ok(HashSet::new());
     };
