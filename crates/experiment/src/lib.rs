@@ -5,4 +5,4 @@ pub mod config;
 pub mod results;
 
 pub use config::{Arm, Config, ConfigError, DataKind, Objective, ProblemSet, RepairStudy};
-pub use results::{CurvePoint, RepairResult, ResultRow, Results, SampledPass, BASE};
+pub use results::{CurvePoint, Paired, RepairResult, ResultRow, Results, SampledPass, BASE};

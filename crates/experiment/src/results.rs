@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
-use tracealign_eval::{Evaluation, Interval};
+use tracealign_eval::{bootstrap, Evaluation, Interval};
 
 /// The row name of the model without an adapter.
 pub const BASE: &str = "base";
@@ -24,6 +24,56 @@ pub struct ResultRow {
     pub pass_at_k: Option<SampledPass>,
     /// Greedy samples per failure kind (`passed`, `wrong_answer`, `runtime_error`, ...).
     pub outcomes: BTreeMap<String, usize>,
+    /// An arm's greedy pass@1 against the base model's on the same problems.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vs_base: Option<Paired>,
+}
+
+/// A paired comparison of two models' greedy pass@1 on the same problems: the mean
+/// per-problem difference with its 95% bootstrap interval over problems, and the problems
+/// only one of them solves. Pairing removes the spread of problem difficulty, which makes
+/// two overlapping intervals of separate means say less than this one.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Paired {
+    pub difference: Interval,
+    /// Problems the arm solves and the base model does not.
+    pub won: usize,
+    /// Problems the base model solves and the arm does not.
+    pub lost: usize,
+}
+
+impl Paired {
+    /// `model` against `base`, over the problems both were scored on (`None` if none).
+    pub fn of(model: &Evaluation, base: &Evaluation) -> Option<Paired> {
+        let base_scores: BTreeMap<&str, f64> = (base.per_problem.iter())
+            .filter_map(|p| Some((p.problem_id.as_str(), *p.pass_at.get("pass@1")?)))
+            .collect();
+        let differences: Vec<f64> = (model.per_problem.iter())
+            .filter_map(|p| {
+                Some(p.pass_at.get("pass@1")? - base_scores.get(p.problem_id.as_str())?)
+            })
+            .collect();
+        if differences.is_empty() {
+            return None;
+        }
+        Some(Paired {
+            difference: bootstrap::interval(&differences, 0),
+            won: differences.iter().filter(|&&d| d > 0.0).count(),
+            lost: differences.iter().filter(|&&d| d < 0.0).count(),
+        })
+    }
+
+    fn describe(&self) -> String {
+        let points = |x: f64| format!("{:+.1}", x * 100.0);
+        format!(
+            "{} pts [{}, {}] (won {}, lost {})",
+            points(self.difference.mean),
+            points(self.difference.low),
+            points(self.difference.high),
+            self.won,
+            self.lost
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -102,6 +152,7 @@ impl ResultRow {
             pass_at_1,
             pass_at_k,
             outcomes: greedy.category_kinds.clone(),
+            vs_base: None,
         })
     }
 }
@@ -110,8 +161,8 @@ impl Results {
     /// A Markdown table, rows grouped by evaluation set in the order they were added.
     pub fn markdown(&self) -> String {
         let mut text = String::from(
-            "| eval set | model | problems | pass@1 (greedy) | pass@k (sampled) |\n\
-             |---|---|---:|---|---|\n",
+            "| eval set | model | problems | pass@1 (greedy) | vs base, paired | pass@k (sampled) |\n\
+             |---|---|---:|---|---|---|\n",
         );
         let mut sets: Vec<&str> = Vec::new();
         for row in &self.rows {
@@ -126,11 +177,12 @@ impl Results {
                 });
                 let _ = writeln!(
                     text,
-                    "| {} | {} | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {} |",
                     row.eval_set,
                     row.arm,
                     row.problems,
                     percent(&row.pass_at_1),
+                    row.vs_base.map_or("—".to_string(), |p| p.describe()),
                     sampled
                 );
             }
@@ -161,7 +213,7 @@ impl Results {
         let mut body = format!("<h1>{}</h1>\n<table>\n", escape(title));
         body.push_str(
             "<tr><th>eval set</th><th>model</th><th>problems</th><th>pass@1 (greedy)</th>\
-             <th>pass@k (sampled)</th><th>greedy outcomes</th></tr>\n",
+             <th>vs base, paired</th><th>pass@k (sampled)</th><th>greedy outcomes</th></tr>\n",
         );
         for row in &self.rows {
             let sampled = row.pass_at_k.map_or("—".to_string(), |p| {
@@ -169,11 +221,13 @@ impl Results {
             });
             let _ = writeln!(
                 body,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+                 <td>{}</td></tr>",
                 escape(&row.eval_set),
                 escape(&row.arm),
                 row.problems,
                 percent(&row.pass_at_1),
+                row.vs_base.map_or("—".to_string(), |p| p.describe()),
                 sampled,
                 escape(&outcomes(&row.outcomes))
             );
@@ -291,6 +345,7 @@ mod tests {
             pass_at_1: interval(mean),
             pass_at_k: None,
             outcomes: BTreeMap::new(),
+            vs_base: None,
         };
         let results = Results {
             rows: vec![
@@ -302,10 +357,49 @@ mod tests {
         };
         let table = results.markdown();
         let lines: Vec<&str> = table.lines().skip(2).collect();
-        assert_eq!(lines[0], "| a | base | 3 | 10.0% [5.0, 15.0] | — |");
+        assert_eq!(lines[0], "| a | base | 3 | 10.0% [5.0, 15.0] | — | — |");
         assert!(lines[1].starts_with("| a | dpo |"));
         assert!(lines[2].starts_with("| b | base |"));
         assert_eq!(lines.len(), 3, "no repair table without a repair study");
+    }
+
+    fn scored(passes: &[(&str, f64)]) -> Evaluation {
+        let per_problem = passes
+            .iter()
+            .map(|(id, pass)| tracealign_eval::ProblemScore {
+                problem_id: id.to_string(),
+                n: 1,
+                correct: *pass as usize,
+                pass_at: BTreeMap::from([("pass@1".to_string(), *pass)]),
+            })
+            .collect();
+        Evaluation {
+            samples: passes.len(),
+            passed: 0,
+            problems: passes.len(),
+            pass_at_k: Vec::new(),
+            skipped_k: Vec::new(),
+            categories: BTreeMap::new(),
+            category_kinds: BTreeMap::new(),
+            per_problem,
+            localization: None,
+        }
+    }
+
+    #[test]
+    fn a_paired_comparison_counts_the_problems_only_one_model_solves() {
+        let base = scored(&[("a", 1.0), ("b", 0.0), ("c", 0.0), ("d", 1.0)]);
+        let arm = scored(&[("d", 1.0), ("c", 1.0), ("b", 1.0), ("a", 0.0), ("e", 1.0)]);
+        let paired = Paired::of(&arm, &base).unwrap();
+        assert_eq!(
+            (paired.won, paired.lost),
+            (2, 1),
+            "e is not scored for the base"
+        );
+        assert!((paired.difference.mean - 0.25).abs() < 1e-12);
+        assert!(paired.difference.low <= 0.25 && paired.difference.high >= 0.25);
+        assert_eq!(paired.describe().split(" pts").next(), Some("+25.0"));
+        assert_eq!(Paired::of(&scored(&[("z", 1.0)]), &base), None);
     }
 
     #[test]

@@ -21,8 +21,8 @@ use clap::{Args, Parser};
 use sha2::{Digest, Sha256};
 use tracealign_eval::Evaluation;
 use tracealign_experiment::{
-    Arm, Config, CurvePoint, DataKind, Objective, ProblemSet, RepairResult, RepairStudy, ResultRow,
-    Results, BASE,
+    Arm, Config, CurvePoint, DataKind, Objective, Paired, ProblemSet, RepairResult, RepairStudy,
+    ResultRow, Results, BASE,
 };
 
 use crate::args::Cli;
@@ -559,9 +559,13 @@ impl<'a> Plan<'a> {
                 };
                 let name = arm.map_or(BASE, |a| a.name.as_str());
                 let sampled = sampled.as_ref().map(|(e, k, n)| (e, *k, *n));
-                let Some(row) = ResultRow::of(name, set, &greedy, sampled) else {
+                let Some(mut row) = ResultRow::of(name, set, &greedy, sampled) else {
                     bail!("the greedy evaluation of {name} on {set} has no pass@1");
                 };
+                if arm.is_some() {
+                    let base = read_evaluation(&self.eval_dir(None, set, false))?;
+                    row.vs_base = Paired::of(&greedy, &base);
+                }
                 results.rows.push(row);
             }
         }

@@ -175,6 +175,13 @@ fn a_quick_experiment_writes_every_output_and_reuses_its_stages() {
         let pass_at_1 = row["pass_at_1"]["mean"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&pass_at_1));
         assert_eq!(row["pass_at_k"]["k"], 2);
+        // Each arm is compared with the base model on the same problems.
+        let paired = &row["vs_base"];
+        assert_eq!(paired.is_null(), row["arm"] == "base", "{row}");
+        if !paired.is_null() {
+            let counted = paired["won"].as_u64().unwrap() + paired["lost"].as_u64().unwrap();
+            assert!(counted <= 2);
+        }
         assert_eq!(row["pass_at_k"]["n"], 3);
     }
     for arm in ARMS {
