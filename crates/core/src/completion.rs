@@ -82,10 +82,26 @@ pub fn program_of_chat_reply(problem: &Problem, reply: &str) -> String {
         .or(blocks.first())
         .map_or(reply, |b| b.as_str());
     if defines(code) {
-        code.to_string()
+        with_prompt_imports(problem, code)
     } else {
         format!("{}{}", completion_prompt(problem), code)
     }
+}
+
+/// `code` after the prompt's top-level imports it lacks: a reply that rewrites the whole
+/// function often drops the `from typing import List` the prompt began with, and would fail
+/// on a name the task provided, not on its logic.
+fn with_prompt_imports(problem: &Problem, code: &str) -> String {
+    let present: Vec<&str> = code.lines().map(str::trim_end).collect();
+    let missing: Vec<&str> = (problem.prompt.lines())
+        .map(str::trim_end)
+        .filter(|line| line.starts_with("import ") || line.starts_with("from "))
+        .filter(|line| !present.contains(line))
+        .collect();
+    if missing.is_empty() {
+        return code.to_string();
+    }
+    format!("{}\n\n{code}", missing.join("\n"))
 }
 
 /// The contents of ``` fenced blocks, in order.
@@ -147,6 +163,14 @@ mod tests {
         assert_eq!(
             program_of_chat_reply(&problem(), reply),
             "def add(a, b):\n    return a + b\n"
+        );
+        let mut typed = problem();
+        typed.prompt = format!("from typing import List\nimport math\n\n\n{}", typed.prompt);
+        let reply = "```python\nimport math\ndef add(a, b):\n    return a + b\n```";
+        assert_eq!(
+            program_of_chat_reply(&typed, reply),
+            "from typing import List\n\nimport math\ndef add(a, b):\n    return a + b\n",
+            "the prompt's imports the reply dropped come back, once"
         );
         let body_only = "```python\n    return a + b\n```";
         assert_eq!(
