@@ -9,6 +9,11 @@
 //! counts only as much as the programs share lines (the share of the candidate's lines the
 //! reference has verbatim), so a program written unlike the reference leans on the other
 //! signals instead.
+//!
+//! A divergence on a line that assigns a literal to names the reference never assigns
+//! (`count = 0` where the reference counts in `ans`) is not blamed: the value cannot depend
+//! on the input and has no counterpart to differ from; the programs only start to differ
+//! observably where it is used.
 
 use std::collections::BTreeSet;
 
@@ -24,6 +29,7 @@ pub fn divergence_scores(subject: &Run, reference: &Run) -> LineScores {
     let program = Program::parse(subject.code);
     let tokens = program.tokens();
     let assignments = program.assignments();
+    let unmatched_constants = unmatched_constants(&program, &assignments, reference.code);
     let mut blamed = Vec::new();
     for test in subject.failing_tests() {
         let (Some(ours), Some(theirs)) = (subject.trace(test), reference.trace(test)) else {
@@ -39,6 +45,9 @@ pub fn divergence_scores(subject: &Run, reference: &Run) -> LineScores {
         };
         if let Some(divergence) = first_divergence(candidate, reference_side) {
             let line = divergence.candidate.line;
+            if unmatched_constants.contains(&line) {
+                continue;
+            }
             let ran: BTreeSet<u32> = ours.events.iter().map(|e| e.line).collect();
             let reads: BTreeSet<&str> = tokens
                 .iter()
@@ -69,4 +78,27 @@ pub fn divergence_scores(subject: &Run, reference: &Run) -> LineScores {
         }
     }
     scores
+}
+
+/// Lines that assign a literal only to names the reference never assigns.
+fn unmatched_constants(
+    program: &Program,
+    assignments: &[(u32, String)],
+    reference: &str,
+) -> BTreeSet<u32> {
+    let theirs: BTreeSet<String> = Program::parse(reference)
+        .assignments()
+        .into_iter()
+        .map(|(_, name)| name)
+        .collect();
+    program
+        .constant_assignments()
+        .into_iter()
+        .filter(|line| {
+            assignments
+                .iter()
+                .filter(|(l, _)| l == line)
+                .all(|(_, name)| !theirs.contains(name))
+        })
+        .collect()
 }

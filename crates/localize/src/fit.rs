@@ -31,6 +31,7 @@ pub fn fit(cases: &[FitCase], diff: f64) -> Vec<(Weights, Accuracy)> {
                                     values,
                                     mutation,
                                     exception,
+                                    undefined: Weights::DEFAULT.undefined,
                                     diff,
                                     ochiai,
                                     recency,

@@ -3,7 +3,7 @@
 //! Each localizer scores the program's code lines ([`program::Program::code_lines`]) from
 //! the [`Evidence`] it is given: spectrum-based formulas over per-test coverage
 //! ([`spectrum`]), the first divergence from the reference's trace ([`divergence`]), the
-//! exception site ([`exception`]), a line-then-token diff against the nearest correct program
+//! exception site ([`exception`]), names the program never defines ([`undefined`]), a line-then-token diff against the nearest correct program
 //! ([`diff`]), and their weighted combination ([`method::Weights`]). [`report`] turns a
 //! method's scores into a [`tracealign_core::FaultReport`]; [`accuracy`] scores reports
 //! against known faulty lines (top-k and EXAM, ties counted pessimistically).
@@ -20,6 +20,7 @@ pub mod program;
 pub mod rank;
 pub mod recency;
 pub mod spectrum;
+pub mod undefined;
 pub mod values;
 
 pub use evidence::{Evidence, LineScores, Run};

@@ -11,6 +11,7 @@ use crate::mutation::mutation_scores;
 use crate::program::Program;
 use crate::recency::recency_scores;
 use crate::spectrum::{Formula, Spectrum};
+use crate::undefined::undefined_name_scores;
 use crate::values::novel_value_scores;
 
 /// A way of scoring lines.
@@ -27,6 +28,8 @@ pub enum Method {
     Mutation,
     /// The line that raised and the frames above it.
     Exception,
+    /// The function using a name the program defines nowhere (a missing import or helper).
+    Undefined,
     /// Line, then token, diff against the nearest fix.
     Diff,
     /// How late in the failing runs a line last ran.
@@ -38,12 +41,13 @@ pub enum Method {
 }
 
 impl Method {
-    pub const ALL: [Method; 11] = [
+    pub const ALL: [Method; 12] = [
         Method::Combined,
         Method::Divergence,
         Method::Values,
         Method::Mutation,
         Method::Exception,
+        Method::Undefined,
         Method::Diff,
         Method::Ochiai,
         Method::Tarantula,
@@ -61,6 +65,7 @@ impl Method {
             Method::Values => "values",
             Method::Mutation => "mutation",
             Method::Exception => "exception",
+            Method::Undefined => "undefined",
             Method::Diff => "diff",
             Method::Recency => "recency",
             Method::Trivial => "trivial",
@@ -81,6 +86,7 @@ pub struct Weights {
     pub values: f64,
     pub mutation: f64,
     pub exception: f64,
+    pub undefined: f64,
     pub diff: f64,
     pub ochiai: f64,
     pub recency: f64,
@@ -96,12 +102,15 @@ impl Weights {
     /// breaks the ties left. `exception` is 0.1 rather than the fit's 0 (top-1 90.5% there):
     /// without traces or coverage (a plain run) the line that raised is the only runtime
     /// evidence left. `diff` cannot be fitted on mutants (it would see their origin); 0.5
-    /// puts it on the order of the divergence.
+    /// puts it on the order of the divergence. Nor can `undefined` (mutants never lose a
+    /// definition): a name the program defines nowhere is certain evidence, so it outweighs
+    /// all the other signals together.
     pub const DEFAULT: Weights = Weights {
         divergence: 0.3,
         values: 0.1,
         mutation: 0.1,
         exception: 0.1,
+        undefined: 3.0,
         diff: 0.5,
         ochiai: 1.0,
         recency: 0.01,
@@ -137,6 +146,7 @@ pub fn localize(evidence: &Evidence, method: Method, weights: &Weights) -> Local
             .into(),
         Method::Mutation => mutation_scores(&evidence.subject, evidence.mutants).into(),
         Method::Exception => exception_scores(&evidence.subject).into(),
+        Method::Undefined => undefined_name_scores(&evidence.subject).into(),
         Method::Recency => recency_scores(&evidence.subject).into(),
         Method::Trivial => trivial(evidence).into(),
         Method::Diff => diff(evidence),
@@ -213,6 +223,7 @@ impl Signals {
             Method::Values,
             Method::Mutation,
             Method::Exception,
+            Method::Undefined,
             Method::Diff,
             Method::Ochiai,
             Method::Recency,
@@ -226,6 +237,11 @@ impl Signals {
         })
         .collect();
         Signals { parts }
+    }
+
+    /// Each signal's line scores, by method name (for looking into a ranking).
+    pub fn parts(&self) -> impl Iterator<Item = (&'static str, &LineScores)> {
+        self.parts.iter().map(|(m, l)| (m.name(), &l.lines))
     }
 
     /// The weighted sum of the signals.
@@ -255,6 +271,7 @@ impl Weights {
             Method::Values => self.values,
             Method::Mutation => self.mutation,
             Method::Exception => self.exception,
+            Method::Undefined => self.undefined,
             Method::Diff => self.diff,
             Method::Ochiai => self.ochiai,
             Method::Recency => self.recency,

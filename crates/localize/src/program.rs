@@ -65,10 +65,38 @@ impl<'a> Program<'a> {
         lines.into_iter().collect()
     }
 
-    /// The lines a fault is looked for in: code lines inside function bodies, without
-    /// nested `def`/`class` headers and imports. The signature comes with the task (a
-    /// HumanEval prompt fixes it), and module-level code is setup, not the solution. A
-    /// program with no function falls back to all its code lines.
+    /// Lines of module-level test scaffolding (see [`Program::code_lines`]).
+    pub fn scaffolding_lines(&self) -> BTreeSet<u32> {
+        let root = self.tree.root_node();
+        root.named_children(&mut root.walk())
+            .filter(|child| is_scaffolding(*child, self.source))
+            .flat_map(|c| c.start_position().row as u32 + 1..=c.end_position().row as u32 + 1)
+            .collect()
+    }
+
+    /// The program without its module-level test scaffolding, every byte of it but line
+    /// breaks turned into a space: the same lines at the same numbers, less the code that
+    /// tries the solution (and can fail before any test runs).
+    pub fn without_scaffolding(&self) -> String {
+        let mut bytes = self.source.as_bytes().to_vec();
+        let root = self.tree.root_node();
+        for child in root.named_children(&mut root.walk()) {
+            if is_scaffolding(child, self.source) {
+                for byte in &mut bytes[child.byte_range()] {
+                    if *byte != b'\n' {
+                        *byte = b' ';
+                    }
+                }
+            }
+        }
+        String::from_utf8(bytes).expect("ASCII spaces in place of whole characters")
+    }
+
+    /// The lines a fault is looked for in: code lines inside function bodies (without
+    /// nested `def`/`class` headers and imports), and the `def` line of each top-level
+    /// function — a wrong signature, or a missing import or helper, which a fix inserts
+    /// above it. Other module-level code is setup, not the solution. A program with no
+    /// code in function bodies falls back to all its code lines.
     pub fn fault_lines(&self) -> Vec<u32> {
         let mut inside = vec![false; self.source.len()];
         visit(self.tree.root_node(), &mut |node| {
@@ -94,16 +122,74 @@ impl<'a> Program<'a> {
             }
         });
         let code = self.code_lines();
-        let lines: Vec<u32> = code
-            .iter()
-            .copied()
-            .filter(|&line| self.line_has(line, &inside))
-            .collect();
-        if lines.is_empty() {
-            code
-        } else {
-            lines
+        let defs: Vec<u32> = self.top_level_functions().iter().map(|f| f.0).collect();
+        if !code.iter().any(|&line| self.line_has(line, &inside)) {
+            return code;
         }
+        code.into_iter()
+            .filter(|&line| self.line_has(line, &inside) || defs.contains(&line))
+            .collect()
+    }
+
+    /// The top-level functions (decorated or not) as `(def line, last line)`.
+    pub fn top_level_functions(&self) -> Vec<(u32, u32)> {
+        let root = self.tree.root_node();
+        root.named_children(&mut root.walk())
+            .filter_map(|node| match node.kind() {
+                "function_definition" => Some(node),
+                "decorated_definition" => node
+                    .child_by_field_name("definition")
+                    .filter(|d| d.kind() == "function_definition"),
+                _ => None,
+            })
+            .map(|f| {
+                let line = |p: tree_sitter::Point| p.row as u32 + 1;
+                (line(f.start_position()), line(f.end_position()))
+            })
+            .collect()
+    }
+
+    /// Every name the program binds anywhere: functions, classes, imports, parameters and
+    /// assignment, loop, `with`/`except` and walrus targets. `None` when a wildcard import
+    /// could bind anything.
+    pub fn defined_names(&self) -> Option<BTreeSet<String>> {
+        let mut names: BTreeSet<String> = self.assignments().into_iter().map(|(_, n)| n).collect();
+        let mut wildcard = false;
+        let text = |n: Node| self.source[n.byte_range()].to_string();
+        visit(self.tree.root_node(), &mut |node| match node.kind() {
+            "function_definition" | "class_definition" => {
+                names.extend(node.child_by_field_name("name").map(text))
+            }
+            "aliased_import" => names.extend(node.child_by_field_name("alias").map(text)),
+            "dotted_name"
+                if node
+                    .parent()
+                    .is_some_and(|p| p.kind().starts_with("import")) =>
+            {
+                // `import os.path` binds `os`; `from m import name` binds `name`, not `m`.
+                match node
+                    .parent()
+                    .filter(|p| p.kind() == "import_from_statement")
+                {
+                    Some(from) if from.child_by_field_name("module_name") == Some(node) => {}
+                    Some(_) => {
+                        names.insert(text(node));
+                    }
+                    None => names.extend(node.named_child(0).map(text)),
+                }
+            }
+            "wildcard_import" => wildcard = true,
+            "as_pattern_target" | "named_expression" => {
+                let target = node.child_by_field_name("name").unwrap_or(node);
+                visit(target, &mut |n| {
+                    if n.kind() == "identifier" {
+                        names.insert(text(n));
+                    }
+                });
+            }
+            _ => {}
+        });
+        (!wildcard).then_some(names)
     }
 
     /// Whether `line` has a non-blank byte marked in `mask`.
@@ -140,6 +226,28 @@ impl<'a> Program<'a> {
         tokens
     }
 
+    /// Lines of assignments whose right side reads nothing: a literal, or a container of
+    /// literals (`count = 0`, `vowels = ['a', 'e']`). Their value cannot depend on the
+    /// input, so on its own it is a choice of representation, not a computation that went
+    /// wrong; what the program does with it is.
+    pub fn constant_assignments(&self) -> BTreeSet<u32> {
+        let mut lines = BTreeSet::new();
+        visit(self.tree.root_node(), &mut |node| {
+            if node.kind() != "assignment" {
+                return;
+            }
+            let Some(right) = node.child_by_field_name("right") else {
+                return;
+            };
+            let mut reads = false;
+            visit(right, &mut |n| reads |= n.kind() == "identifier");
+            if !reads {
+                lines.insert(node.start_position().row as u32 + 1);
+            }
+        });
+        lines
+    }
+
     /// Names assigned on each line (assignment and augmented-assignment targets, loop
     /// variables, parameters): `(line, name)`.
     pub fn assignments(&self) -> Vec<(u32, String)> {
@@ -152,7 +260,8 @@ impl<'a> Program<'a> {
                 _ => None,
             };
             if let Some(target) = target {
-                visit(target, &mut |n| {
+                // Annotations and default values are read, not bound.
+                visit_bindings(target, &mut |n| {
                     if n.kind() == "identifier" {
                         found.push((
                             n.start_position().row as u32 + 1,
@@ -184,6 +293,24 @@ fn is_scaffolding(node: Node, source: &str) -> bool {
             .child_by_field_name("condition")
             .is_some_and(|c| source[c.byte_range()].contains("__name__")),
         _ => false,
+    }
+}
+
+/// Pre-order walk that leaves out the `type` and `value` fields (a parameter's annotation
+/// and default).
+fn visit_bindings<'t>(node: Node<'t>, f: &mut impl FnMut(Node<'t>)) {
+    f(node);
+    let mut cursor = node.walk();
+    if !cursor.goto_first_child() {
+        return;
+    }
+    loop {
+        if !matches!(cursor.field_name(), Some("type" | "value")) {
+            visit_bindings(cursor.node(), f);
+        }
+        if !cursor.goto_next_sibling() {
+            break;
+        }
     }
 }
 
@@ -223,15 +350,30 @@ if __name__ == "__main__":
     }
 
     #[test]
+    fn scaffolding_is_blanked_in_place() {
+        let program = Program::parse(PROGRAM);
+        assert_eq!(
+            program.scaffolding_lines().into_iter().collect::<Vec<_>>(),
+            [12, 13, 14, 15]
+        );
+        let bare = program.without_scaffolding();
+        assert_eq!(bare.lines().count(), PROGRAM.lines().count());
+        assert_eq!(bare.lines().nth(8), PROGRAM.lines().nth(8));
+        assert!(bare.lines().skip(11).all(|l| l.trim().is_empty()));
+    }
+
+    #[test]
     fn fault_lines_are_function_bodies() {
         let program = "import os\nLIMIT = 3\n\n@cache\ndef f(x,\n      y):\n    import re\n    def g():\n        return 1\n    return x + g()\n";
-        assert_eq!(Program::parse(program).fault_lines(), vec![9, 10]);
+        assert_eq!(Program::parse(program).fault_lines(), vec![5, 9, 10]);
         assert_eq!(Program::parse("x = 1\nprint(x)\n").fault_lines(), vec![1]);
+        let only_import = "def f(x):\n    import math\n    # to do\n";
+        assert_eq!(Program::parse(only_import).fault_lines(), vec![1, 2]);
     }
 
     #[test]
     fn tokens_and_assignments() {
-        let program = Program::parse("def f(a, b):\n    s = a + b\n    return s\n");
+        let program = Program::parse("def f(a: List[int], b=N):\n    s = a + b\n    return s\n");
         let texts: Vec<String> = program
             .tokens()
             .into_iter()
@@ -243,5 +385,29 @@ if __name__ == "__main__":
             program.assignments(),
             vec![(1, "a".into()), (1, "b".into()), (2, "s".into())]
         );
+    }
+
+    #[test]
+    fn defined_names_cover_every_binding() {
+        let program = "import os.path\nimport numpy as np\nfrom typing import List, Dict as D\nclass C: pass\ndef f(a, *b, k=1):\n    x, y = 1, 2\n    for i in a: pass\n    with open(a) as fh: pass\n    try: pass\n    except ValueError as e: pass\n    if (n := len(a)): pass\n    return [j for j in b]\n";
+        let names = Program::parse(program).defined_names().unwrap();
+        let expected = [
+            "C", "D", "List", "a", "b", "e", "f", "fh", "i", "j", "k", "n", "np", "os", "x", "y",
+        ];
+        assert_eq!(
+            names.iter().map(String::as_str).collect::<Vec<_>>(),
+            expected
+        );
+        assert_eq!(Program::parse("from math import *\n").defined_names(), None);
+    }
+
+    #[test]
+    fn constant_assignments_read_no_name() {
+        let program = "def f(xs):\n    count = 0\n    vowels = ['a', (-1, None)]\n    n = len(xs)\n    s = 'x'.upper()\n    t = [c for c in 'ab']\n    count += 1\n    return count\n";
+        let lines: Vec<u32> = Program::parse(program)
+            .constant_assignments()
+            .into_iter()
+            .collect();
+        assert_eq!(lines, [2, 3]);
     }
 }

@@ -6,21 +6,27 @@
 //!
 //! A value is attributed to the line that produced it: the tracer reports a line's
 //! assignments on the next event of the same frame, and a return value on the `return`
-//! event of the returning line.
+//! event of the returning line. Lines that assign a literal (`vowels = ['a', 'e']`) are
+//! left out: their value is a representation the program chose, not something it computed
+//! from the input, and it is novel whenever the reference chose another (a set, a string).
 
 use std::collections::{HashMap, HashSet};
 
 use tracealign_core::{EventKind, Trace};
 
 use crate::evidence::{LineScores, Run};
+use crate::program::Program;
 
 /// Score per line: over failing tests with traces on both sides, 1 for the first line that
 /// produced a novel value and 1/2 for every later one, averaged over those tests.
 pub fn novel_value_scores(subject: &Run, reference: &Run) -> LineScores {
+    let constants = Program::parse(subject.code).constant_assignments();
     let mut per_test = Vec::new();
     for test in subject.failing_tests() {
         if let (Some(ours), Some(theirs)) = (subject.trace(test), reference.trace(test)) {
-            per_test.push(novel_lines(ours, &known_values(theirs)));
+            let mut lines = novel_lines(ours, &known_values(theirs));
+            lines.retain(|line| !constants.contains(line));
+            per_test.push(lines);
         }
     }
     let share = 1.0 / per_test.len().max(1) as f64;

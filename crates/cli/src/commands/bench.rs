@@ -5,7 +5,9 @@
 //! Honesty rules (see the localization issue): on mutants the diff localizer would be
 //! comparing with the program the mutant came from, so it is left out there and `combined`
 //! runs without it; on real programs every localizer sees only the problem (reference and
-//! tests) and the one failing program, never the other models' programs.
+//! tests) and the one failing program, never the other models' programs. A program that
+//! failed on its own module-level test code is localized on a rerun without it, as
+//! `tracealign localize` does.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -25,6 +27,7 @@ use crate::args::BenchLocalizeArgs;
 use crate::commands::mutants::killed_mutants;
 use crate::commands::mutation_runs::mutant_runs;
 use crate::commands::run::problem_set;
+use crate::commands::scaffolding::rerun_without_scaffolding;
 use crate::commands::workers::{exec_config, prepare, warn_about_isolation};
 use crate::printer;
 
@@ -68,6 +71,13 @@ pub fn localize(args: BenchLocalizeArgs) -> Result<()> {
     };
     if cases.is_empty() {
         bail!("no failing program with a known fault to localize");
+    }
+    let subjects: Vec<&Execution> = cases.iter().map(|c| &c.execution).collect();
+    let mut reruns = rerun_without_scaffolding(&executor, &prepared, &subjects, args.quiet);
+    for case in &mut cases {
+        if let Some(rerun) = reruns.remove(&case.execution.sample_id) {
+            case.execution = rerun;
+        }
     }
     drop(executor);
     add_mutant_runs(&mut cases, &problems, &args)?;
@@ -447,6 +457,7 @@ fn write_cases(
             "faulty": case.faulty,
             "rank": report.best_rank(&case.faulty),
             "lines": report.lines,
+            "signals": signals.parts().collect::<BTreeMap<_, _>>(),
             "outcomes": case.execution.tests.iter().map(|t| t.outcome.name()).collect::<Vec<_>>(),
             "code": case.execution.code,
         });

@@ -11,6 +11,7 @@ pub mod mutation_runs;
 pub mod pipeline;
 pub mod report;
 pub mod run;
+pub mod scaffolding;
 pub mod show;
 pub mod summary;
 pub mod trace;
