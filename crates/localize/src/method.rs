@@ -233,6 +233,9 @@ impl Signals {
         .map(|method| {
             let mut part = localize(evidence, method, &Weights::DEFAULT);
             part.lines.values_mut().for_each(|s| *s = s.min(1.0));
+            if method == Method::Ochiai {
+                lift_deciders(&mut part.lines, evidence.subject.code);
+            }
             (method, part)
         })
         .collect();
@@ -261,6 +264,19 @@ impl Signals {
                 .extend(part.spans.iter().map(|&(s, v)| (s, v * weight)));
         }
         result
+    }
+}
+
+/// Spectra blame the branch a failing run took rather than the condition that took it: a
+/// `return False` run only by failing tests outscores the `if` above it. A literal return
+/// computes nothing, so in the combination the condition that chose its branch scores at
+/// least as much as the return (the pure formulas are left as they are).
+fn lift_deciders(scores: &mut LineScores, code: &str) {
+    for (ret, decider) in Program::parse(code).literal_return_deciders() {
+        if let Some(&score) = scores.get(&ret) {
+            let lifted = scores.entry(decider).or_default();
+            *lifted = lifted.max(score);
+        }
     }
 }
 

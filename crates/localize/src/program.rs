@@ -2,7 +2,7 @@
 //! (code, not blank lines, comments, docstrings or module-level test scaffolding), the
 //! tokens on each line, and the names a line reads and assigns.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use tree_sitter::{Node, Parser, Tree};
 
@@ -248,6 +248,28 @@ impl<'a> Program<'a> {
         lines
     }
 
+    /// For each `return` of a literal (`return False`, `return -1`) inside a conditional
+    /// branch, the line of the condition that chose the branch: such a return computes
+    /// nothing, so when its value is wrong, the decision to return it is. For an `else`,
+    /// the last condition before it.
+    pub fn literal_return_deciders(&self) -> BTreeMap<u32, u32> {
+        let mut found = BTreeMap::new();
+        let line = |n: Node| n.start_position().row as u32 + 1;
+        visit(self.tree.root_node(), &mut |node| {
+            if node.kind() != "return_statement" {
+                return;
+            }
+            let mut reads = false;
+            visit(node, &mut |n| reads |= n.kind() == "identifier");
+            if !reads {
+                if let Some(decider) = deciding_condition(node) {
+                    found.insert(line(node), line(decider));
+                }
+            }
+        });
+        found
+    }
+
     /// Names assigned on each line (assignment and augmented-assignment targets, loop
     /// variables, parameters): `(line, name)`.
     pub fn assignments(&self) -> Vec<(u32, String)> {
@@ -294,6 +316,42 @@ fn is_scaffolding(node: Node, source: &str) -> bool {
             .is_some_and(|c| source[c.byte_range()].contains("__name__")),
         _ => false,
     }
+}
+
+/// The condition whose outcome sent control into the branch holding `node`, within the
+/// same function: `if`/`elif`/`while` conditions, or for an `else` branch of an `if` the
+/// last condition before it.
+fn deciding_condition(node: Node) -> Option<Node> {
+    let mut child = node;
+    while let Some(parent) = child.parent() {
+        let condition = parent.child_by_field_name("condition");
+        match parent.kind() {
+            "function_definition" | "lambda" | "class_definition" => return None,
+            "if_statement" | "elif_clause" | "while_statement"
+                if parent.child_by_field_name("consequence") == Some(child)
+                    || parent.child_by_field_name("body") == Some(child) =>
+            {
+                return condition;
+            }
+            "else_clause" => {
+                let owner = parent.parent()?;
+                if owner.kind() != "if_statement" {
+                    return None; // a loop's or a try's else: no condition chose it
+                }
+                let mut last = owner.child_by_field_name("condition");
+                let mut cursor = owner.walk();
+                for clause in owner.children_by_field_name("alternative", &mut cursor) {
+                    if clause == parent {
+                        break;
+                    }
+                    last = clause.child_by_field_name("condition").or(last);
+                }
+                return last;
+            }
+            _ => child = parent,
+        }
+    }
+    None
 }
 
 /// Pre-order walk that leaves out the `type` and `value` fields (a parameter's annotation
@@ -399,6 +457,28 @@ if __name__ == "__main__":
             expected
         );
         assert_eq!(Program::parse("from math import *\n").defined_names(), None);
+    }
+
+    #[test]
+    fn literal_returns_are_decided_by_the_condition_that_chose_their_branch() {
+        let program = "def f(x, xs):
+    if x > 1:
+        return True
+    elif x < -1:
+        return -1
+    else:
+        return None
+    while x:
+        return 0
+    for y in xs:
+        return 1
+    if xs:
+        return x
+    return ''
+";
+        let deciders = Program::parse(program).literal_return_deciders();
+        let pairs: Vec<(u32, u32)> = deciders.into_iter().collect();
+        assert_eq!(pairs, [(3, 2), (5, 4), (7, 4), (9, 8)]);
     }
 
     #[test]

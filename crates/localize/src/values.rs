@@ -9,6 +9,8 @@
 //! event of the returning line. Lines that assign a literal (`vowels = ['a', 'e']`) are
 //! left out: their value is a representation the program chose, not something it computed
 //! from the input, and it is novel whenever the reference chose another (a set, a string).
+//! A novel value returned as a literal (`return False` in an `else`) is blamed on the
+//! condition that chose that branch: the return computed nothing.
 
 use std::collections::{HashMap, HashSet};
 
@@ -20,12 +22,19 @@ use crate::program::Program;
 /// Score per line: over failing tests with traces on both sides, 1 for the first line that
 /// produced a novel value and 1/2 for every later one, averaged over those tests.
 pub fn novel_value_scores(subject: &Run, reference: &Run) -> LineScores {
-    let constants = Program::parse(subject.code).constant_assignments();
+    let program = Program::parse(subject.code);
+    let constants = program.constant_assignments();
+    let deciders = program.literal_return_deciders();
     let mut per_test = Vec::new();
     for test in subject.failing_tests() {
         if let (Some(ours), Some(theirs)) = (subject.trace(test), reference.trace(test)) {
-            let mut lines = novel_lines(ours, &known_values(theirs));
-            lines.retain(|line| !constants.contains(line));
+            let mut lines: Vec<u32> = Vec::new();
+            for line in novel_lines(ours, &known_values(theirs)) {
+                let line = deciders.get(&line).copied().unwrap_or(line);
+                if !constants.contains(&line) && !lines.contains(&line) {
+                    lines.push(line);
+                }
+            }
             per_test.push(lines);
         }
     }
