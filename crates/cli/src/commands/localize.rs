@@ -12,6 +12,7 @@ use tracealign_localize::{report, Evidence, Method, MutantRun, Run, Weights};
 use crate::args::{ExecArgs, LocalizeArgs};
 use crate::commands::mutation_runs::mutant_runs;
 use crate::commands::run::problem_set;
+use crate::commands::scaffolding::reruns_for_runs_file;
 use crate::commands::workers::{exec_config, prepare, warn_about_isolation};
 use crate::printer;
 
@@ -40,16 +41,22 @@ pub fn localize(args: LocalizeArgs) -> Result<()> {
             stray.problem_id
         );
     }
-    let references = reference_runs(&executions, &problems, &args.exec, args.quiet)?;
-    let mutants = mutants_of_failing(&executions, &problems, &args)?;
+    // A program that failed on its own test code is localized on a rerun without it.
+    let reruns = reruns_for_runs_file(&executions, &problems, &args.exec, args.quiet)?;
+    let subjects: Vec<&Execution> = executions
+        .iter()
+        .map(|e| reruns.get(&e.sample_id).unwrap_or(e))
+        .collect();
+    let references = reference_runs(&subjects, &problems, &args.exec, args.quiet)?;
+    let mutants = mutants_of_failing(&subjects, &problems, &args)?;
     let no_mutants = Vec::new();
-    let reports = executions.iter().map(|e| {
+    let reports = executions.iter().zip(&subjects).map(|(e, subject)| {
         let problem = by_id[e.problem_id.as_str()];
         let fixes = fixes_for(e, &executions, problem);
         let evidence = Evidence {
             subject: Run {
-                code: &e.code,
-                execution: e,
+                code: &subject.code,
+                execution: subject,
             },
             reference: references.get(&e.problem_id).map(|r| Run {
                 code: &problem.reference,
@@ -58,7 +65,10 @@ pub fn localize(args: LocalizeArgs) -> Result<()> {
             fixes,
             mutants: mutants.get(&e.sample_id).unwrap_or(&no_mutants),
         };
-        report(&evidence, method, &Weights::DEFAULT)
+        FaultReport {
+            code: e.code.clone(),
+            ..report(&evidence, method, &Weights::DEFAULT)
+        }
     });
     let written = write_reports(&args.output, reports)?;
     let failing = executions.iter().filter(|e| !e.passed).count();
@@ -84,12 +94,12 @@ pub fn parse_method(name: &str) -> Result<Method> {
 /// Mutants of every failing program run on its tests (none with `--mutation-budget 0`,
 /// or when the method does not use them).
 fn mutants_of_failing(
-    executions: &[Execution],
+    executions: &[&Execution],
     problems: &[Problem],
     args: &LocalizeArgs,
 ) -> Result<HashMap<String, Vec<MutantRun>>> {
     let method = parse_method(&args.method)?;
-    let failing: Vec<&Execution> = executions.iter().filter(|e| !e.passed).collect();
+    let failing: Vec<&Execution> = executions.iter().filter(|e| !e.passed).copied().collect();
     let wanted = matches!(method, Method::Mutation | Method::Combined);
     if !wanted || args.mutation_budget == 0 || failing.is_empty() {
         return Ok(HashMap::new());
@@ -139,7 +149,7 @@ fn is_reference(execution: &Execution) -> bool {
 /// Traced runs of the reference solutions of the problems with a traced failing program:
 /// taken from the runs file when it has them, else run now with full tracing.
 fn reference_runs(
-    executions: &[Execution],
+    executions: &[&Execution],
     problems: &[Problem],
     exec: &ExecArgs,
     quiet: bool,
@@ -148,7 +158,7 @@ fn reference_runs(
     let mut found: HashMap<String, Execution> = executions
         .iter()
         .filter(|e| is_reference(e) && traced(e))
-        .map(|e| (e.problem_id.clone(), e.clone()))
+        .map(|e| (e.problem_id.clone(), (*e).clone()))
         .collect();
     let needed: Vec<Problem> = problems
         .iter()

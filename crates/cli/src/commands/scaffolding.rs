@@ -5,10 +5,13 @@
 
 use std::collections::HashMap;
 
-use tracealign_core::{Execution, Sample, TestOutcome};
-use tracealign_exec::{Executor, PreparedProblem};
+use anyhow::Result;
+use tracealign_core::{Execution, Problem, Sample, TestOutcome};
+use tracealign_exec::{Executor, PreparedProblem, TraceMode};
 use tracealign_localize::program::Program;
 
+use crate::args::ExecArgs;
+use crate::commands::workers::{exec_config, prepare};
 use crate::printer;
 
 /// Whether every test of a failing program raised on the same line of its module-level
@@ -61,4 +64,32 @@ pub fn rerun_without_scaffolding(
     });
     bar.finish_and_clear();
     reruns
+}
+
+/// [`rerun_without_scaffolding`] for a runs file, with workers of its own (nothing is
+/// started when no program needs it). Always traced in full: such programs are few, and
+/// their first run recorded no test at all, traced or not.
+pub fn reruns_for_runs_file(
+    executions: &[Execution],
+    problems: &[Problem],
+    exec: &ExecArgs,
+    quiet: bool,
+) -> Result<HashMap<String, Execution>> {
+    let subjects: Vec<&Execution> = executions
+        .iter()
+        .filter(|e| failed_on_scaffolding(e))
+        .collect();
+    if subjects.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let needed: Vec<Problem> = problems
+        .iter()
+        .filter(|p| subjects.iter().any(|e| e.problem_id == p.id))
+        .cloned()
+        .collect();
+    let executor = Executor::start(exec_config(exec, TraceMode::Full)?)?;
+    let prepared = prepare(&executor, exec, &needed, quiet)?;
+    Ok(rerun_without_scaffolding(
+        &executor, &prepared, &subjects, quiet,
+    ))
 }

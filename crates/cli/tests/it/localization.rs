@@ -110,7 +110,11 @@ fn localize_puts_the_faulty_line_first() {
             .iter()
             .map(|l| l["line"].as_u64().unwrap())
             .collect();
-        assert_eq!(lines.len(), 5, "{id}: the function body's lines: {lines:?}");
+        assert_eq!(
+            lines.len(),
+            6,
+            "{id}: the def line and the function body's lines: {lines:?}"
+        );
         if *faulty == 0 {
             assert_eq!(report["passed"], true);
             assert!(report["lines"]
@@ -176,6 +180,54 @@ fn localize_without_traces_falls_back_to_what_the_run_has() {
         crash["lines"][0]["line"], 5,
         "the exception site needs no trace"
     );
+}
+
+#[test]
+fn a_program_failing_on_its_own_test_code_is_localized_without_it() {
+    let ws = Workspace::new();
+    setup(&ws);
+    // The boundary bug, and a module-level assert the bug makes fail before any test runs.
+    let code = format!("{}\n\nassert total_positive([1]) == 1\n", SAMPLES[0].2);
+    ws.write_jsonl(
+        "own.jsonl",
+        &[json!({"problem_id": "sum", "sample_id": "own", "code": code})],
+    );
+    ws.run_ok(&[
+        "run",
+        "-p",
+        "problems.jsonl",
+        "-s",
+        "own.jsonl",
+        "-o",
+        "own-runs.jsonl",
+        "-q",
+    ]);
+    let run = &read_jsonl(&ws, "own-runs.jsonl")[0];
+    for test in run["tests"].as_array().unwrap() {
+        assert_eq!(test["exc_type"], "AssertionError", "{test}");
+        assert_eq!(
+            test["line"], 9,
+            "every test fails on the program's own assert"
+        );
+    }
+    ws.run_ok(&[
+        "localize",
+        "own-runs.jsonl",
+        "-p",
+        "problems.jsonl",
+        "-o",
+        "own-faults.jsonl",
+        "-q",
+    ]);
+    let report = &read_jsonl(&ws, "own-faults.jsonl")[0];
+    assert_eq!(
+        report["code"],
+        code.as_str(),
+        "the report shows the program as run"
+    );
+    let (top, second) = (&report["lines"][0], &report["lines"][1]);
+    assert_eq!(top["line"], 4, "{report:#}");
+    assert!(top["score"].as_f64() > second["score"].as_f64());
 }
 
 #[test]
