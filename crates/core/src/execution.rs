@@ -145,6 +145,42 @@ impl TestOutcome {
 }
 
 impl Execution {
+    /// A run of `code` whose tests (named `t0`, `t1`, …) ended as `outcomes`, with no
+    /// traces, timings or output: all a scorer of verdicts looks at.
+    pub fn with_outcomes(
+        problem_id: &str,
+        sample_id: &str,
+        code: &str,
+        outcomes: &[TestOutcome],
+    ) -> Execution {
+        Execution {
+            problem_id: problem_id.into(),
+            sample_id: sample_id.into(),
+            model: None,
+            code: code.into(),
+            status: ProgramStatus::Ok,
+            passed: outcomes.iter().all(TestOutcome::is_passed),
+            tests: outcomes
+                .iter()
+                .enumerate()
+                .map(|(i, outcome)| TestResult {
+                    name: format!("t{i}"),
+                    outcome: outcome.clone(),
+                    duration_ms: None,
+                    trace: None,
+                    coverage: None,
+                })
+                .collect(),
+            duration_ms: 0.0,
+            restarts: 0,
+            stdout: String::new(),
+            stderr: String::new(),
+            stdout_truncated: false,
+            stderr_truncated: false,
+            traces_at: None,
+        }
+    }
+
     /// Passed when every test passed; otherwise what the first test that did not pass did
     /// (a syntax error counts as an error).
     pub fn verdict(&self) -> Verdict {

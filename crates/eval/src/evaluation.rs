@@ -128,35 +128,10 @@ impl Evaluation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tracealign_core::{ProgramStatus, TestOutcome, TestResult};
+    use tracealign_core::{ProgramStatus, TestOutcome};
 
     fn execution(problem: &str, sample: &str, outcomes: &[TestOutcome]) -> Execution {
-        Execution {
-            problem_id: problem.into(),
-            sample_id: sample.into(),
-            model: None,
-            code: String::new(),
-            status: ProgramStatus::Ok,
-            passed: outcomes.iter().all(TestOutcome::is_passed),
-            tests: outcomes
-                .iter()
-                .enumerate()
-                .map(|(i, outcome)| TestResult {
-                    name: format!("t{i}"),
-                    outcome: outcome.clone(),
-                    duration_ms: None,
-                    trace: None,
-                    coverage: None,
-                })
-                .collect(),
-            duration_ms: 1.0,
-            restarts: 0,
-            stdout: String::new(),
-            stderr: String::new(),
-            stdout_truncated: false,
-            stderr_truncated: false,
-            traces_at: None,
-        }
+        Execution::with_outcomes(problem, sample, "", outcomes)
     }
 
     fn wrong() -> TestOutcome {

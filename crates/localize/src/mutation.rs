@@ -55,35 +55,10 @@ pub fn mutation_scores(subject: &Run, mutants: &[MutantRun]) -> LineScores {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tracealign_core::{ProgramStatus, TestOutcome, TestResult};
+    use tracealign_core::TestOutcome;
 
     fn execution(outcomes: &[TestOutcome]) -> Execution {
-        Execution {
-            problem_id: "p".into(),
-            sample_id: "s".into(),
-            model: None,
-            code: String::new(),
-            status: ProgramStatus::Ok,
-            passed: outcomes.iter().all(|o| o.is_passed()),
-            tests: outcomes
-                .iter()
-                .enumerate()
-                .map(|(i, outcome)| TestResult {
-                    name: format!("t{i}"),
-                    outcome: outcome.clone(),
-                    duration_ms: None,
-                    trace: None,
-                    coverage: None,
-                })
-                .collect(),
-            duration_ms: 0.0,
-            restarts: 0,
-            stdout: String::new(),
-            stderr: String::new(),
-            stdout_truncated: false,
-            stderr_truncated: false,
-            traces_at: None,
-        }
+        Execution::with_outcomes("p", "s", "", outcomes)
     }
 
     fn failed(actual: &str) -> TestOutcome {

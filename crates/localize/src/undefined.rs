@@ -70,6 +70,35 @@ fn undefined_name<'m>(exc_type: &str, message: &'m str) -> Option<&'m str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tracealign_core::Execution;
+
+    fn name_error(name: &str, line: Option<u32>) -> TestOutcome {
+        TestOutcome::Error {
+            exc_type: "NameError".into(),
+            message: format!("name '{name}' is not defined"),
+            line,
+        }
+    }
+
+    #[test]
+    fn a_missing_name_is_blamed_where_it_is_used_else_on_the_def_line() {
+        let code = "import math\n\ndef f(xs):\n    return helper(xs) + math.floor(1.5)\n\ndef g(x: Vector):\n    return x\n";
+        let outcomes = [
+            name_error("helper", Some(4)), // used in a body: that line
+            name_error("encode", None),    // used by the test: the first function
+            name_error("math", Some(4)),   // imported: not missing (a NameError of its own)
+            name_error("Vector", Some(6)), // an annotation: its function's def line
+            TestOutcome::Passed,
+        ];
+        let execution = Execution::with_outcomes("p", "s", code, &outcomes);
+        let run = Run {
+            code,
+            execution: &execution,
+        };
+        let scores = undefined_name_scores(&run);
+        let expected = LineScores::from([(3, 0.25), (4, 0.25), (6, 0.25)]);
+        assert_eq!(scores, expected);
+    }
 
     #[test]
     fn only_name_errors_name_a_missing_name() {
