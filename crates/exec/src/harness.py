@@ -249,6 +249,13 @@ def child_main(job, start, result_fd, work_dir, out_fds, token):
         send({"syntax_error": {"line": getattr(exc, "lineno", None),
                                "message": _message(exc)}})
         os._exit(0)
+    probe = None
+    if job.get("trace") and not hasattr(sys, "monitoring"):
+        # Without sys.monitoring (before 3.12), coverage comes from statement markers
+        # compiled into the program: sys.settrace would slow every traced line down.
+        instrumented = instrument(job["program"], program)
+        if instrumented is not None:
+            program, probe = instrumented
     namespace = {"__name__": "__candidate__", "__builtins__": builtins}
     try:
         exec(program, namespace)
@@ -263,7 +270,8 @@ def child_main(job, start, result_fd, work_dir, out_fds, token):
     send({"loaded": True})  # test clocks start now: loading has its own
     entry = job["entry_point"]
     for index in range(start, _len(job["tests"])):
-        result = _run_one_test(job["tests"][index], index, namespace, entry, job.get("trace"))
+        result = _run_one_test(job["tests"][index], index, namespace, entry, job.get("trace"),
+                               probe)
         _flush_stdio()  # before the result, so the worker sees the output's full size
         send(result)
     send({"done": True})
@@ -320,9 +328,9 @@ def _set_limit(name, value):
             pass
 
 
-def _run_one_test(test, index, namespace, entry, trace=None):
+def _run_one_test(test, index, namespace, entry, trace=None, probe=None):
     tracer = make_tracer(trace["mode"], trace["max_events"], trace["max_bytes"],
-                         trace["max_value_chars"]) if trace else None
+                         trace["max_value_chars"], probe) if trace else None
     try:
         result = _run_traced(test, index, namespace, entry, tracer)
     finally:

@@ -6,22 +6,27 @@
 # `return` (value; `yield` for generators), `exception` (type, message, line). Values are
 # bounded reprs. Hard caps on events and bytes per test end in an explicit `truncated`.
 #
-# Two front ends feed one recorder: sys.monitoring on Python 3.12+ (events are enabled only
-# on the candidate's code objects, so the rest of the process runs at full speed) and
-# sys.settrace before that. Coverage mode records only which lines ran, each line once.
+# Front ends feed one recorder: sys.monitoring on Python 3.12+ (events are enabled only on
+# the candidate's code objects, so the rest of the process runs at full speed); before that,
+# sys.settrace for full traces and, for coverage, markers compiled into the candidate's
+# statements (see `instrument`; on 3.10 and older, or if instrumenting fails, settrace).
+# Coverage mode records only which lines ran, each line once.
 #
 # Cost (see bench/README.md): a recorded event costs a few microseconds of Python, so the
 # common cases take fast paths (the same immutable object is unchanged; small containers of
 # plain values are compared element by element by identity; their reprs are the builtin's
 # when that equals reprlib's). Events are written as JSON text when recorded and leave the
 # child as one string: only tracealign parses it. Past a cap only coverage goes on, at
-# coverage's cost. Under sys.settrace every call of a candidate function still costs a
-# Python call (the global trace function) even once all its lines have run: loop-heavy
-# programs that call small functions millions of times trace much faster on 3.12+.
+# coverage's cost (on 3.11 tracing stops altogether and the markers give the coverage). On
+# 3.11 a marker costs a few instructions per statement run (HumanEval/75: ~15-30%),
+# where sys.settrace made CPython run every instruction of every frame on its slow tracing
+# path and call the trace function on every call (~4x there).
 
 import re
 import reprlib
 import sys
+from itertools import compress as _compress
+from operator import itemgetter
 from json.encoder import encode_basestring_ascii as _json_str
 from operator import is_ as _is
 
@@ -390,28 +395,38 @@ def _unchanged(value, snapshot):
 
 
 class SettraceTracer:
-    """The sys.settrace front end (every Python)."""
+    """The sys.settrace front end (Pythons without sys.monitoring). With a probe (statement
+    markers compiled into the candidate), the probe gives the coverage too."""
 
-    def __init__(self, recorder):
+    def __init__(self, recorder, probe=None):
         self.recorder = recorder
+        self.probe = probe
+        self.running = False
         # Past the cap, events are no longer recorded but coverage must stay complete
-        # (localization counts on it): switch to the cheap coverage tracer.
+        # (localization counts on it): with markers, tracing simply ends (the marks give
+        # the coverage); without, switch to the cheap coverage tracer.
         self._coverage_global, self._coverage_local = _coverage_tracer(recorder.lines)
         self._global, self._local = self._full_tracer()
-        recorder.on_truncate = lambda: sys.settrace(self._coverage_global)
+        if probe is not None:
+            recorder.on_truncate = _untrace
+        else:
+            recorder.on_truncate = lambda: sys.settrace(self._coverage_global)
 
     def start(self):
+        if self.probe is not None:
+            self.probe.reset()
+        self.running = True
         if self.recorder.mode == "coverage":
             sys.settrace(self._coverage_global)
         else:
             sys.settrace(self._global)
 
     def stop(self):
-        sys.settrace(None)
-        frame = sys._getframe(1)
-        while frame is not None:  # frames keep their local tracer after settrace(None)
-            frame.f_trace = None
-            frame = frame.f_back
+        _untrace()
+        if self.running:
+            self.running = False
+            if self.probe is not None:
+                self.recorder.lines.update(self.probe.lines())
 
     def _full_tracer(self):
         """The global and local trace functions of full mode, as closures: a bound method
@@ -439,6 +454,14 @@ class SettraceTracer:
             return local
 
         return global_, local
+
+
+def _untrace():
+    sys.settrace(None)
+    frame = sys._getframe(1)
+    while frame is not None:  # frames keep their local tracer after settrace(None)
+        frame.f_trace = None
+        frame = frame.f_back
 
 
 def _coverage_tracer(lines):
@@ -632,7 +655,408 @@ class MonitoringTracer:
             self.recorder.on_unwind(sys._getframe(1))
 
 
-def make_tracer(mode, max_events=10000, max_bytes=1 << 18, max_value_chars=60):
+def make_tracer(mode, max_events=10000, max_bytes=1 << 18, max_value_chars=60, probe=None):
+    """A tracer for one test. `probe`: the statement markers compiled into the candidate
+    (see `instrument`), or None."""
     recorder = Recorder(mode, max_events, max_bytes, max_value_chars)
-    front = MonitoringTracer if hasattr(sys, "monitoring") else SettraceTracer
-    return front(recorder)
+    if hasattr(sys, "monitoring"):
+        return MonitoringTracer(recorder)
+    if probe is not None and mode == "coverage":
+        return MarkTracer(recorder, probe)
+    return SettraceTracer(recorder, probe)
+
+
+# -- coverage by statement markers (Python 3.11) --------------------------------------------
+# Under sys.settrace, CPython 3.11 runs every instruction of every frame on its slow tracing
+# path and calls the trace function on every call, however cheap the trace function: a
+# loop-heavy test runs several times slower. So on 3.11 a traced job compiles the candidate
+# from a syntax tree in which each statement inside a function is preceded by a marker,
+# `MARKS[k] = 1` (MARKS: a list that the code objects hold as a constant, out of the
+# candidate's reach; no name is added to its namespace), located on the line of the
+# statement's first instruction in the plain compile. No real instruction changes its
+# position, so tracebacks, exception lines and f_lineno stay the same, and settrace (full
+# mode) sees the same line events as without markers. Not marked: docstrings (a marker would
+# make them plain expressions), `global`/`nonlocal`, module-level statements (they run before
+# tracing starts).
+#
+# Site k stands for the lines settrace could report for it: the lines of its statement that
+# hold instructions in the plain compile (header lines of a compound statement, a multi-line
+# statement's continuation lines; not the lines of the statements nested in it, which are
+# sites of their own). Parts of a multi-line statement that may not run when it does (the
+# right side of `and`/`or`, a branch of a conditional expression, a comprehension's element,
+# condition or inner loop, a lambda's body, an assertion's message), when they start a line
+# of their own, are sites of their own, marked by a call inside the expression. `except`
+# clauses are marked when their type is evaluated, so a clause that was tested and did not
+# match counts, as under settrace. A test's coverage is the union of the marked sites' lines:
+# what settrace gives on all 164 HumanEval solutions and on crates/exec/tests/markers.py.
+# Known differences: a line that is not the start of any expression part (a method call's
+# `.name(` on a continuation line, `case` patterns) counts when its statement starts, as does
+# a line after the one that raised within one statement; code run in other threads counts
+# (settrace sees only the tracing thread); lambdas evaluated at module level (or in a
+# module-level class body, default or decorator) carry a marker in their body, as they run
+# later, but a generator expression created at module level and consumed in a test is not
+# counted. Anything that fails while instrumenting falls back to settrace.
+
+_third = itemgetter(2)
+_MARK_TOKEN = "\x00tracealign-marks\x00"
+
+
+class Probe:
+    """The markers compiled into one candidate program: `marks[k]` is set when site k runs;
+    `sites[k]` are its lines."""
+
+    def __init__(self, marks, sites):
+        self.marks = marks
+        self.sites = sites
+        self.zeros = [0] * len(marks)
+
+    def reset(self):
+        self.marks[:] = self.zeros
+
+    def lines(self):
+        found = set()
+        for lines in _compress(self.sites, self.marks):
+            found.update(lines)
+        return found
+
+
+class MarkTracer:
+    """Coverage from statement markers: no tracing at all while the test runs."""
+
+    def __init__(self, recorder, probe):
+        self.recorder = recorder
+        self.probe = probe
+        self.running = False
+
+    def start(self):
+        self.probe.reset()
+        self.running = True
+
+    def stop(self):
+        if self.running:  # marks set after the test (by __repr__, say) are not the test's
+            self.running = False
+            self.recorder.lines.update(self.probe.lines())
+
+
+def instrument(source, plain):
+    """The candidate compiled with statement markers, and its Probe; `plain`: the same source
+    compiled as usual. None when that cannot be done (then settrace records coverage)."""
+    import ast
+    if sys.version_info < (3, 11):
+        return None  # line events differ before 3.11: settrace keeps coverage there
+    try:
+        tree = ast.parse(source, TRACE_CANDIDATE_FILE)
+        code_lines = set()
+        for code in _code_objects(plain):
+            code_lines.update(map(_third, code.co_lines()))
+        code_lines.discard(None)
+        sites = []
+        _Instrumenter(ast, sites, code_lines, plain, "lambda" in source).module(tree)
+        code = compile(tree, TRACE_CANDIDATE_FILE, "exec", dont_inherit=True)
+    except Exception:  # whatever it is, the program still runs: coverage by settrace
+        return None
+    marks = [0] * len(sites)
+    return _with_marks(code, marks), Probe(marks, tuple(sites))
+
+
+def _code_objects(code):
+    yield code
+    for const in code.co_consts:
+        if type(const) is type(code):
+            yield from _code_objects(const)
+
+
+def _with_marks(code, marks):
+    """`code` with the token constant replaced by the marks list, in every nested code."""
+    consts = tuple(marks if type(c) is str and c == _MARK_TOKEN
+                   else _with_marks(c, marks) if type(c) is type(code) else c
+                   for c in code.co_consts)
+    return code.replace(co_consts=consts)
+
+
+class _Instrumenter:
+    """Inserts the markers and lists each site's lines."""
+
+    def __init__(self, ast, sites, code_lines, plain, has_lambdas=True):
+        self.ast = ast
+        self.plain = plain
+        self.codes = None  # (name, first line) -> code object of the plain compile
+        self.has_lambdas = has_lambdas
+        self.positions = {}  # id(code) -> its instructions' positions, in layout order
+        self.owner = None  # the function or class whose code runs the statements in hand
+        self.sites = sites
+        self.code_lines = code_lines
+        self.compound = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith,
+                         ast.Try, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+        self.trystar = getattr(ast, "TryStar", ())
+        self.match = getattr(ast, "Match", ())
+        self.functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+        self.marked = set()  # id() of the statements that are sites
+
+    def module(self, tree):
+        """Module-level code runs before tracing starts: only the functions and classes it
+        defines are instrumented (and lambdas, which may run later)."""
+        for stmt in tree.body:
+            self.outer(stmt)
+
+    def outer(self, node):
+        """A statement (or part of one) that runs at load time."""
+        ast = self.ast
+        if isinstance(node, self.functions):
+            for part in node.decorator_list + [node.args, node.returns]:
+                if part is not None:
+                    self.lambdas(part)
+            self.owned(node, node.body, docstring=True)
+            return
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.stmt, ast.excepthandler)) or \
+                    type(child).__name__ == "match_case":
+                self.outer(child)
+            else:
+                self.lambdas(child)
+
+    def lambdas(self, node):
+        """Lambdas created at load time carry their own marker."""
+        if not self.has_lambdas:
+            return
+        ast = self.ast
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Lambda):
+                site = self.site(range(sub.lineno, sub.end_lineno + 1))
+                sub.body = self.marked_expression(site, sub.body)
+
+    def site(self, lines):
+        self.sites.append(frozenset(self.code_lines.intersection(lines)))
+        return len(self.sites) - 1
+
+    def owned(self, owner, stmts, docstring):
+        """Marks the body of a function or class."""
+        outer, self.owner = self.owner, owner
+        try:
+            self.body(stmts, docstring)
+        finally:
+            self.owner = outer
+
+    def first_line(self, node):
+        """The line of the first instruction that runs `node` in the plain compile: a marker
+        there adds no line event (the statement's own first line may come later: a
+        decorator, `x = (<newline> ...)`, a default value on the next line)."""
+        decorators = getattr(node, "decorator_list", None)
+        if node.end_lineno == node.lineno and not decorators:
+            return node.lineno, node.col_offset
+        start = (node.lineno, node.col_offset)
+        if decorators:
+            start = min(start, min((d.lineno, d.col_offset) for d in decorators))
+        end = (node.end_lineno, node.end_col_offset)
+        owner = self.owner
+        if owner is None:
+            return start
+        first = min([owner.lineno] + [d.lineno for d in owner.decorator_list])
+        if self.codes is None:
+            self.codes = {(c.co_name, c.co_firstlineno): c for c in _code_objects(self.plain)}
+        code = self.codes.get((owner.name, first))
+        if code is None:
+            return start
+        positions = self.positions.get(id(code))
+        if positions is None:
+            positions = self.positions[id(code)] = [p for p in code.co_positions()
+                                                    if p[0] is not None]
+        for line, end_line, col, end_col in positions:
+            if col is None or end_col is None:
+                if start[0] <= line and end_line <= end[0]:
+                    return line, start[1]
+            elif start <= (line, col) and (end_line, end_col) <= end:
+                return line, col
+        return start
+
+    def marker(self, site, at):
+        """`MARKS[site] = 1`, located at `at` (a line and a column)."""
+        ast = self.ast
+        where = dict(lineno=at[0], col_offset=at[1], end_lineno=at[0], end_col_offset=at[1])
+        target = ast.Subscript(ast.Constant(_MARK_TOKEN, **where), ast.Constant(site, **where),
+                               ast.Store(), **where)
+        return ast.Assign([target], ast.Constant(1, **where), None, **where)
+
+    def mark_call(self, site, at):
+        """`MARKS.__setitem__(site, 1)` as an expression (None), located at `at` (a line
+        and a column: a method call's instructions take its end line)."""
+        ast = self.ast
+        where = dict(lineno=at[0], col_offset=at[1], end_lineno=at[0], end_col_offset=at[1])
+        method = ast.Attribute(ast.Constant(_MARK_TOKEN, **where), "__setitem__", ast.Load(),
+                               **where)
+        return ast.Call(method, [ast.Constant(site, **where), ast.Constant(1, **where)], [],
+                        **where)
+
+    def marked_expression(self, site, node):
+        """`(MARKS.__setitem__(site, 1), node)[1]`: `node`'s value, once the site is marked.
+        (Not `None or node`: in a condition the compiler would give that jump the line of
+        the enclosing expression, an extra line event under settrace.)"""
+        ast = self.ast
+        call = self.mark_call(site, (node.lineno, node.col_offset))
+        pair = ast.copy_location(ast.Tuple([call, node], ast.Load()), node)
+        index = ast.copy_location(ast.Constant(1), node)
+        return ast.copy_location(ast.Subscript(pair, index, ast.Load()), node)
+
+    def body(self, stmts, docstring=False):
+        """Marks a list of statements that run while a test may be traced."""
+        ast = self.ast
+        out = []
+        for index, stmt in enumerate(stmts):
+            if index == 0 and docstring and _is_docstring(ast, stmt):
+                out.append(stmt)  # a marker before it would make it a plain expression
+                continue
+            if isinstance(stmt, (ast.Global, ast.Nonlocal)):
+                out.append(stmt)  # no instructions
+                continue
+            self.marked.add(id(stmt))
+            children = self.children(stmt)
+            if stmt.end_lineno == stmt.lineno and not children:
+                lines = (stmt.lineno,)
+            else:
+                start = min([stmt.lineno] + [d.lineno for d in
+                                             getattr(stmt, "decorator_list", ())])
+                lines = set(range(start, stmt.end_lineno + 1))
+                for child in children:
+                    lines.difference_update(range(child.lineno, child.end_lineno + 1))
+                lines.add(stmt.lineno)
+                lines = self.code_lines.intersection(lines)
+                if len(lines) > 1:
+                    lines = self.conditional(stmt, lines)
+            if self.code_lines.isdisjoint(lines):
+                out.append(stmt)  # no instructions of its own (`x: int`): nothing to mark
+                continue
+            out.append(self.marker(self.site(lines), self.first_line(stmt)))
+            out.append(stmt)
+        stmts[:] = out
+
+    def conditional(self, stmt, lines):
+        """The lines of `stmt` that run whenever it does. The others (of a multi-line
+        statement: the right side of an `and`/`or`, a branch of a conditional expression, a
+        comprehension's element or condition, a lambda's body, an assertion's message, that
+        start a line of their own) become sites of their own, marked by a call in the
+        expression (see `marked_expression`)."""
+        ast = self.ast
+        owners = {}  # line -> the parts whose code starts there (None: the statement's)
+        parts = []  # (parent, field, index, part)
+        firsts = set()  # id() of each comprehension's first generator (its iterable runs)
+
+        def visit(node, owner):
+            if isinstance(node, ast.expr):
+                owners.setdefault(node.lineno, set()).add(owner)
+            if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+                firsts.add(id(node.generators[0]))
+            elif isinstance(node, ast.comprehension) and id(node) not in firsts:
+                # A later `for`: its target is assigned only once its iterable has run.
+                child(node, "iter", None, node.iter, owner)
+                visit(node.target, len(parts) - 1 if parts and parts[-1][3] is node.iter
+                      else owner)
+                for index, test in enumerate(node.ifs):
+                    child(node, "ifs", index, test, owner)
+                return
+            for field, value in ast.iter_fields(node):
+                if type(value) is list:
+                    for index, item in enumerate(value):
+                        if isinstance(item, ast.AST):
+                            child(node, field, index, item, owner)
+                elif isinstance(value, ast.AST):
+                    child(node, field, None, value, owner)
+
+        def child(parent, field, index, node, owner):
+            if isinstance(node, (ast.stmt, ast.excepthandler)) or \
+                    type(node).__name__ == "match_case":
+                return  # a site of its own
+            if isinstance(node, ast.expr) and _conditional(ast, parent, field, index, firsts):
+                parts.append((parent, field, index, node))
+                owner = len(parts) - 1
+            visit(node, owner)
+
+        visit(stmt, None)
+        if not parts:
+            return lines
+        part_lines = [set() for _ in parts]
+        for line in list(lines):
+            found = owners.get(line)
+            if found and None not in found:
+                lines.discard(line)
+                for key in found:
+                    part_lines[key].add(line)
+        for (parent, field, index, node), own in zip(parts, part_lines):
+            if not own:
+                continue
+            wrapped = self.marked_expression(self.site(own), node)
+            if index is None:
+                setattr(parent, field, wrapped)
+            else:
+                getattr(parent, field)[index] = wrapped
+        return lines
+
+    def children(self, stmt):
+        """Marks the statements nested in `stmt` (its handlers are sites too) and returns
+        those that are sites of their own, whose lines are not `stmt`'s."""
+        ast = self.ast
+        if not isinstance(stmt, self.compound) and not isinstance(stmt, self.trystar) \
+                and not isinstance(stmt, self.match):
+            return ()
+        nested = []
+        is_function = isinstance(stmt, self.functions)
+        is_class = isinstance(stmt, ast.ClassDef)
+        for field in ("body", "orelse", "finalbody"):
+            stmts = getattr(stmt, field, None)
+            if stmts:
+                if field == "body" and (is_function or is_class):
+                    self.owned(stmt, stmts, docstring=True)
+                else:
+                    self.body(stmts)
+                nested.extend(stmts)
+        for handler in getattr(stmt, "handlers", ()):
+            self.handler(handler)
+            nested.append(handler)
+        for case in getattr(stmt, "cases", ()):
+            self.body(case.body)
+            nested.extend(case.body)
+        # Statements left unmarked (a docstring, `global`) keep their lines in `stmt`'s.
+        return [s for s in nested if id(s) in self.marked]
+
+    def handler(self, handler):
+        """An `except` clause: a site marked when its type is tested (a bare `except:`,
+        which always matches, when its body starts)."""
+        ast = self.ast
+        self.marked.add(id(handler))
+        self.body(handler.body)
+        lines = set(range(handler.lineno, handler.end_lineno + 1))
+        for stmt in handler.body:
+            if id(stmt) in self.marked:
+                lines.difference_update(range(stmt.lineno, stmt.end_lineno + 1))
+        lines.add(handler.lineno)
+        site = self.site(lines)
+        if handler.type is not None:
+            kind = handler.type
+            handler.type = self.marked_expression(site, kind)
+        else:
+            first = handler.body[0]  # the marker of its first statement
+            handler.body.insert(0, self.marker(site, (first.lineno, first.col_offset)))
+
+
+def _conditional(ast, parent, field, index, firsts):
+    """Whether `parent.field[index]` may not run when `parent` does."""
+    kind = type(parent)
+    if kind is ast.BoolOp:
+        return field == "values" and index > 0
+    if kind is ast.IfExp:
+        return field != "test"
+    if kind is ast.Lambda:
+        return field == "body"
+    if kind in (ast.ListComp, ast.SetComp, ast.GeneratorExp):
+        return field == "elt"
+    if kind is ast.DictComp:
+        return field in ("key", "value")
+    if kind is ast.comprehension:
+        return field == "ifs" or field == "iter" and id(parent) not in firsts
+    if kind is ast.Assert:
+        return field == "msg"
+    return False
+
+
+def _is_docstring(ast, stmt):
+    return (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+            and type(stmt.value.value) is str)

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value as Json};
 
-use crate::workspace::Workspace;
+use crate::workspace::{increment_problem, sample, Workspace};
 
 /// Small programs covering the shapes a tracer must handle.
 const PROGRAMS: &[(&str, &str, &str)] = &[
@@ -247,4 +247,207 @@ fn sys_monitoring_and_settrace_record_the_same_events() {
         );
         assert_eq!(monitoring[id]["coverage"], settrace[id]["coverage"], "{id}");
     }
+}
+
+/// Shapes that coverage by statement markers (Python < 3.12) must get right: (id, program,
+/// the arguments of each test).
+const MARKED: &[(&str, &str, &str)] = &[
+    (
+        "branches",
+        "def f(n):\n    total = 0\n    for i in range(n):\n        if i % 3 == 0:\n            total += i\n        elif i % 3 == 1:\n            total -= 1\n        else:\n            continue\n    else:\n        total *= 2\n    while total > 10:\n        total //= 2\n        if total == 7:\n            break\n    return total\n",
+        "[[0], [5], [30]]",
+    ),
+    (
+        "handlers",
+        "def f(x):\n    try:\n        y = 10 // x\n    except ZeroDivisionError:\n        y = -1\n    except (TypeError,\n            ValueError) as e:\n        y = -2\n    except:\n        y = -3\n    else:\n        y += 1\n    finally:\n        z = 0\n    return y\n",
+        "[[2], [0], [\"a\"], [null]]",
+    ),
+    (
+        "with",
+        "class Guard:\n    def __enter__(self):\n        return self\n    def __exit__(self, kind, value, tb):\n        return kind is KeyError\n\ndef f(d, k):\n    with Guard() as g:\n        v = d[k]\n        v += 1\n    return d.get(k,\n                 -1)\n",
+        "[[{\"1\": 2}, \"1\"], [{}, \"1\"]]",
+    ),
+    (
+        "nested",
+        "def f(n):\n    def helper(k,\n               m=2):\n        \"\"\"doc\"\"\"\n        return k * m\n    class C:\n        \"\"\"class doc\"\"\"\n        z = 3\n        def m(self):\n            return self.z\n    g = lambda t: (t +\n                   1)\n    return helper(n) + C().m() + g(1)\n",
+        "[[2]]",
+    ),
+    (
+        "comprehensions",
+        "def f(xs):\n    a = [x * 2 for x in xs if x]\n    b = {x: [y for y in range(x)]\n         for x in xs}\n    c = sum(x\n            for x in xs)\n    return [a, len(b), c]\n",
+        "[[[1, 2, 0]]]",
+    ),
+    (
+        "generator",
+        "def evens(n):\n    for i in range(n):\n        if i % 2 == 0:\n            yield i\n    return 'done'\n\ndef f(n):\n    it = evens(n)\n    out = [next(it)]\n    out.extend(it)\n    return out\n",
+        "[[5]]",
+    ),
+    (
+        "early_returns",
+        "def f(x):\n    if x < 0:\n        return 'neg'\n    if x == 0: return 'zero'\n    y = x * 2\n    return y\n",
+        "[[-1], [0], [3]]",
+    ),
+    (
+        "multiline",
+        "def f(xs,\n      k=1):\n    total = sum(\n        x * k\n        for x in xs\n    )\n    message = ('total: ' +\n               str(total))\n    result = {\n        'total': total,\n        'message': message,\n    }\n    values = [1, 2,\n              3, 4]\n    return [result,\n            values]\n",
+        "[[[1, 2]]]",
+    ),
+    (
+        "raises_mid_block",
+        "def g(d):\n    total = 0\n    for k in d:\n        total += d[k]\n        total += d[k + 1]\n    return total\n\ndef f(d):\n    x = (1 +\n         g(d))\n    return x\n",
+        "[[{\"1\": 2}], [{}]]",
+    ),
+    (
+        "module_lambda",
+        "square = lambda x: x * x\nkey = lambda p: (p[1],\n                 p[0])\n\ndef f(xs):\n    return [sorted(xs, key=key), square(3)]\n",
+        "[[[[1, 2], [0, 1]]]]",
+    ),
+];
+
+fn marked_runs(ws: &Workspace, mode: &str) -> std::collections::HashMap<String, Json> {
+    let problems: Vec<Json> = MARKED
+        .iter()
+        .map(|(id, code, inputs)| {
+            let inputs: Vec<Json> = serde_json::from_str(inputs).unwrap();
+            let tests: Vec<Json> = inputs
+                .into_iter()
+                .enumerate()
+                .map(|(i, input)| json!({"name": format!("t{i}"), "input": input}))
+                .collect();
+            json!({"id": id, "prompt": "", "entry_point": "f", "reference": code, "tests": tests})
+        })
+        .collect();
+    ws.write_jsonl("problems.jsonl", &problems);
+    let args = [
+        "run",
+        "-p",
+        "problems.jsonl",
+        "-o",
+        "runs.jsonl",
+        "-q",
+        "--trace",
+        mode,
+        "--trace-max-events",
+        "100000",
+    ];
+    ws.run_ok(&args);
+    ws.runs("runs.jsonl")
+        .into_iter()
+        .map(|(id, run)| (id.trim_end_matches("#reference").to_string(), run))
+        .collect()
+}
+
+/// On Python 3.11 coverage comes from markers compiled into the program, full traces from
+/// sys.settrace: a test's coverage must be exactly the lines of its full trace's line
+/// events (on 3.12+ both come from sys.monitoring).
+#[test]
+fn coverage_is_the_lines_of_the_full_traces_line_events() {
+    let coverage = marked_runs(&Workspace::new(), "coverage");
+    let full = marked_runs(&Workspace::new(), "full");
+    for (id, _, _) in MARKED {
+        let tests = coverage[*id]["tests"].as_array().unwrap();
+        for (i, test) in tests.iter().enumerate() {
+            let traced = &full[*id]["tests"][i];
+            assert_eq!(traced["trace"]["truncated"], false, "{id} {i}");
+            let mut lines: Vec<u64> = traced["trace"]["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["kind"] == "line")
+                .map(|e| e["line"].as_u64().unwrap())
+                .collect();
+            lines.sort_unstable();
+            lines.dedup();
+            assert_eq!(test["coverage"], json!(lines), "{id}, test {i}");
+            assert_eq!(traced["coverage"], test["coverage"], "{id}, test {i}");
+        }
+    }
+    // Spot checks: a failed `except` test counts, a multi-line statement's lines count.
+    assert_eq!(
+        coverage["handlers"]["tests"][2]["coverage"],
+        json!([2, 3, 4, 6, 7, 8, 14, 15])
+    );
+    assert_eq!(
+        coverage["raises_mid_block"]["tests"][0]["coverage"],
+        json!([2, 3, 4, 5, 9, 10])
+    );
+}
+
+/// Exceptions keep their lines whether or not (and however) the program is traced.
+#[test]
+fn tracing_changes_no_exception_or_its_line() {
+    let ws = Workspace::new();
+    ws.write_jsonl("problems.jsonl", &[increment_problem()]);
+    ws.write_jsonl(
+        "samples.jsonl",
+        &[
+            sample("index", "def f(x):\n    items = []\n    return items[x]\n"),
+            sample(
+                "nested",
+                "def g(d, k):\n    total = 0\n    for i in range(k):\n        total += d[i]\n    return total\n\ndef f(x):\n    y = (x +\n         g({}, x))\n    return y\n",
+            ),
+            sample(
+                "continuation",
+                "def f(x):\n    values = [x,\n              1 // (x - 3),\n              x]\n    return values[0] + 1\n",
+            ),
+            sample(
+                "handled_then_raised",
+                "def f(x):\n    try:\n        raise KeyError(x)\n    except KeyError:\n        pass\n    if x == 3:\n        raise ValueError('three')\n    return x + 1\n",
+            ),
+            sample(
+                "at_load",
+                "def f(x):\n    return x + 1\n\nVALUES = [f(1),\n          f(None)]\n",
+            ),
+        ],
+    );
+    let mut outcomes = Vec::new();
+    for mode in ["none", "coverage", "full"] {
+        let output = format!("runs_{mode}.jsonl");
+        ws.run_ok(&[
+            "run",
+            "-p",
+            "problems.jsonl",
+            "-s",
+            "samples.jsonl",
+            "-o",
+            &output,
+            "-q",
+            "--trace",
+            mode,
+        ]);
+        let runs = ws.runs(&output);
+        let seen: Vec<Json> = [
+            "index",
+            "nested",
+            "continuation",
+            "handled_then_raised",
+            "at_load",
+        ]
+        .iter()
+        .map(|id| {
+            let run = &runs[*id];
+            let tests: Vec<Json> = run["tests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| json!([t["outcome"], t["exc_type"], t["message"], t["line"]]))
+                .collect();
+            json!({"status": run["status"], "tests": tests})
+        })
+        .collect();
+        outcomes.push(seen);
+    }
+    assert_eq!(
+        outcomes[0], outcomes[1],
+        "untraced against --trace coverage"
+    );
+    assert_eq!(outcomes[0], outcomes[2], "untraced against --trace full");
+    // (sample, test) -> the line reported: the innermost of the candidate's frames.
+    let untraced = &outcomes[0];
+    let line = |sample: usize, test: usize| untraced[sample]["tests"][test][3].clone();
+    assert_eq!(line(0, 0), 3, "{untraced:?}");
+    assert_eq!(line(1, 0), 4, "{untraced:?}");
+    assert_eq!(line(2, 1), 3, "{untraced:?}");
+    assert_eq!(line(3, 1), 7, "{untraced:?}");
+    assert_eq!(line(4, 0), 2, "{untraced:?}");
 }
