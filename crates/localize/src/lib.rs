@@ -1,10 +1,11 @@
 //! Fault localization: which lines (and tokens) of a failing program are responsible.
 //!
-//! Each localizer scores the program's code lines ([`program::Program::code_lines`]) from
-//! the [`Evidence`] it is given: spectrum-based formulas over per-test coverage
-//! ([`spectrum`]), the first divergence from the reference's trace ([`divergence`]), the
-//! exception site ([`exception`]), names the program never defines ([`undefined`]), a line-then-token diff against the nearest correct program
-//! ([`diff`]), and their weighted combination ([`method::Weights`]). [`report`] turns a
+//! Each localizer scores the program's candidate lines ([`program::Program::fault_lines`])
+//! from the [`Evidence`] it is given: spectrum-based formulas over per-test coverage
+//! ([`spectrum`]), the first divergence from the reference's trace ([`divergence`]), values
+//! the reference never produced ([`values`]), the exception site ([`exception`]), names the
+//! program never defines ([`undefined`]), a line-then-token diff against the nearest correct
+//! program ([`diff`]), and their weighted combination ([`method::Weights`]). [`report`] turns a
 //! method's scores into a [`tracealign_core::FaultReport`]; [`accuracy`] scores reports
 //! against known faulty lines (top-k and EXAM, ties counted pessimistically).
 
