@@ -60,6 +60,17 @@ pub enum Command {
     Experiment(crate::commands::experiment::ExperimentArgs),
 }
 
+impl Command {
+    /// Whether the command may run a language model in this process (whose tensor buffers
+    /// are worth keeping allocated between steps).
+    pub fn runs_a_model(&self) -> bool {
+        matches!(
+            self,
+            Command::Train(_) | Command::Generate(_) | Command::Eval(_) | Command::Experiment(_)
+        )
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Localization accuracy (top-1/3/5, EXAM) of every method: on killed mutants of the
