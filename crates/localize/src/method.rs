@@ -97,8 +97,8 @@ impl Weights {
     /// Fitted by `tracealign bench localize --fit --per-problem 4 --mutation-budget 20` on
     /// 200 killed mutants of the embedded problems, and nothing else (best fits there: top-1
     /// 91.0%, top-3 97.5%, EXAM 0.024; refitted after the literal-initialisation, literal-
-    /// return and undefined-name rules: the same weights). Ochiai orders the lines the failing tests ran; the
-    /// divergence lifts the line it blames (and, at half, its data dependencies) above them;
+    /// return and undefined-name rules: the same weights). Ochiai orders the lines the
+    /// failing tests ran; the divergence lifts the line it blames (and, at half, its data dependencies) above them;
     /// mutants and novel values add a little where the divergence is silent, and recency
     /// breaks the ties left. `exception` is 0.1 rather than the fit's 0 (top-1 90.5% there):
     /// without traces or coverage (a plain run) the line that raised is the only runtime

@@ -484,8 +484,8 @@ fn fit_weights(cases: &[Case], signals: &[Signals]) {
     println!("best weights (objective top-1 + top-3/2 − EXAM):");
     for (w, a) in fit(&fit_cases, Weights::DEFAULT.diff).iter().take(8) {
         println!(
-            "  divergence {} values {} mutation {} exception {} diff {} ochiai {} recency {} trivial {} → top-1 {} top-3 {} EXAM {:.3}",
-            w.divergence, w.values, w.mutation, w.exception, w.diff, w.ochiai, w.recency, w.trivial, percent(a.top1), percent(a.top3), a.exam
+            "  divergence {} values {} mutation {} exception {} undefined {} diff {} ochiai {} recency {} trivial {} → top-1 {} top-3 {} EXAM {:.3}",
+            w.divergence, w.values, w.mutation, w.exception, w.undefined, w.diff, w.ochiai, w.recency, w.trivial, percent(a.top1), percent(a.top3), a.exam
         );
     }
 }
