@@ -413,8 +413,12 @@ fn execution(
     sample: &Sample,
     response: Result<Json, ExecError>,
 ) -> Execution {
-    let response = response.unwrap_or_else(|e| json!({"worker_error": e.to_string()}));
-    let results = response["results"].as_array().cloned().unwrap_or_default();
+    let mut response = response.unwrap_or_else(|e| json!({"worker_error": e.to_string()}));
+    // Taken, not cloned: with `--trace full` the results hold megabytes of trace text.
+    let mut results = match response["results"].take() {
+        Json::Array(results) => results,
+        _ => Vec::new(),
+    };
     let status = match response.get("syntax_error") {
         Some(error) => ProgramStatus::SyntaxError {
             line: error["line"].as_u64().map(|l| l as u32),
@@ -427,7 +431,7 @@ fn execution(
         .iter()
         .enumerate()
         .map(|(index, test)| {
-            let raw = results.get(index).cloned().unwrap_or(Json::Null);
+            let raw = results.get_mut(index).map(Json::take).unwrap_or(Json::Null);
             let outcome = match (&status, response.get("worker_error")) {
                 (ProgramStatus::SyntaxError { line, message }, _) => TestOutcome::Error {
                     exc_type: "SyntaxError".into(),

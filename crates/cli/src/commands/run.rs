@@ -73,7 +73,7 @@ fn run_loaded(
     executor.run(&prepared, &samples, |execution| {
         summary.add(&execution);
         if write_error.is_none() {
-            write_error = writer.write(&execution).err();
+            write_error = writer.write(execution).err();
         }
         bar.set_message(summary.short());
         bar.inc(1);
