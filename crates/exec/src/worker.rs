@@ -118,13 +118,55 @@ impl Worker {
                     detail: format!("the worker exited ({status})"),
                 })
             }
-            Ok(_) => serde_json::from_str(&line).map_err(|e| ExecError::Protocol {
-                detail: format!("{e} in {:.200}", line),
-            }),
+            Ok(_) => {
+                let mut reply: Json =
+                    serde_json::from_str(&line).map_err(|e| ExecError::Protocol {
+                        detail: format!("{e} in {:.200}", line),
+                    })?;
+                self.receive_attachments(&mut reply)?;
+                Ok(reply)
+            }
             Err(e) => Err(ExecError::WorkerDied {
                 detail: e.to_string(),
             }),
         }
+    }
+
+    /// Reads the lines that follow a reply with `attachments` (the events of traces, as the
+    /// tracer wrote them) and puts each in place: a result's trace that names attachment
+    /// `k` gets it as its `json` text, which only [`crate::Executor`] parses, once.
+    fn receive_attachments(&mut self, reply: &mut Json) -> Result<(), ExecError> {
+        let count = reply["attachments"].as_u64().unwrap_or(0);
+        let mut attachments = Vec::new();
+        for _ in 0..count {
+            // Bytes, not a String: a program that took over its process can send anything,
+            // and its text not being UTF-8 costs it its trace, not the worker.
+            let mut line = Vec::new();
+            match self.stdout.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => {
+                    return Err(ExecError::WorkerDied {
+                        detail: "the worker exited within a reply".into(),
+                    })
+                }
+                Ok(_) => {
+                    line.pop(); // the newline
+                    attachments.push(String::from_utf8(line).ok());
+                }
+            }
+        }
+        let Some(results) = reply["results"].as_array_mut() else {
+            return Ok(());
+        };
+        for trace in results.iter_mut().filter_map(|r| r.get_mut("trace")) {
+            let taken = trace["attachment"]
+                .as_u64()
+                .and_then(|k| attachments.get_mut(k as usize))
+                .and_then(Option::take);
+            if let Some(text) = taken {
+                trace["json"] = Json::String(text);
+            }
+        }
+        Ok(())
     }
 
     /// Waits until an answer has begun to arrive (or the worker closed its end).

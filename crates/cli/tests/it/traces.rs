@@ -112,6 +112,48 @@ fn coverage_lists_the_lines_each_test_ran() {
     );
 }
 
+/// A sample whose traces serialize to over 64 KiB keeps them in `<runs>.traces.jsonl`: its
+/// runs line holds none and points at the one sidecar line that holds them all.
+#[test]
+fn big_traces_go_to_the_sidecar_line_the_run_points_at() {
+    let ws = Workspace::new();
+    let code = "def f(n):\n    text = ''\n    for i in range(n):\n        text = str(i) * 20\n    return len(text)\n";
+    let problem = json!({"id": "big", "prompt": "", "entry_point": "f", "reference": code,
+                         "tests": [{"name": "long", "input": [3000]}, {"name": "short", "input": [1]}]});
+    ws.write_jsonl("problems.jsonl", &[problem]);
+    ws.run_ok(&[
+        "run",
+        "-p",
+        "problems.jsonl",
+        "-o",
+        "runs.jsonl",
+        "-q",
+        "--trace",
+        "full",
+    ]);
+    let run = &ws.runs("runs.jsonl")["big#reference"];
+    for test in run["tests"].as_array().unwrap() {
+        assert!(test.get("trace").is_none(), "{test}");
+        assert!(test["coverage"].is_array(), "coverage stays inline: {test}");
+    }
+    let at = &run["traces_at"];
+    assert_eq!(at["file"], "runs.jsonl.traces.jsonl");
+    let sidecar = std::fs::read(ws.path("runs.jsonl.traces.jsonl")).unwrap();
+    let start = at["offset"].as_u64().unwrap() as usize;
+    let line = &sidecar[start..start + at["bytes"].as_u64().unwrap() as usize];
+    assert!(line.len() > 64 * 1024 && line.ends_with(b"\n"));
+    let record: Json = serde_json::from_slice(line).unwrap();
+    assert_eq!(record["sample_id"], "big#reference");
+    let (long, short) = (&record["traces"][0], &record["traces"][1]);
+    assert_eq!(long["truncated"], true, "3000 iterations pass the byte cap");
+    assert!(long["events"].as_array().unwrap().len() > 1000);
+    let last = short["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (&last["kind"], &last["value"]),
+        (&json!("return"), &json!("20"))
+    );
+}
+
 const SUM_REFERENCE: &str = "def total(xs):\n    acc = 0\n    for i in range(len(xs)):\n        acc += xs[i]\n    return acc\n";
 const SUM_OFF_BY_ONE: &str = "def total(xs):\n    acc = 0\n    for i in range(len(xs) - 1):\n        acc += xs[i]\n    return acc\n";
 
