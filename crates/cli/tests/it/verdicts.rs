@@ -23,9 +23,10 @@ fn outcomes_carry_what_a_user_needs_to_debug() {
                 "chatty",
                 "import sys\nprint('loading')\ndef f(x):\n    print('f of', x)\n    print('oops', file=sys.stderr)\n    return x + 1\n",
             ),
+            sample("warns", "def f(x):\n    return x + 1 if x is not 3 else 4\n"),
         ],
     );
-    ws.run_ok(&[
+    let output = ws.run_ok(&[
         "run",
         "-p",
         "problems.jsonl",
@@ -76,6 +77,18 @@ fn outcomes_carry_what_a_user_needs_to_debug() {
         chatty["stderr"].as_str().unwrap().starts_with("oops\n"),
         "{chatty}"
     );
+    // The compiler's warnings are the program's output, not tracealign's.
+    let warns = &runs["warns"];
+    assert_eq!(warns["passed"], true);
+    assert!(
+        warns["stderr"]
+            .as_str()
+            .unwrap()
+            .starts_with("<candidate>:2: SyntaxWarning: \"is not\" with a literal"),
+        "{warns}"
+    );
+    let own_stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!own_stderr.contains("SyntaxWarning"), "{own_stderr}");
 
     // Every test is run even after one fails.
     assert_eq!(
