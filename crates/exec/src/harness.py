@@ -246,15 +246,9 @@ def compile_job(job):
     forked child (whose every new page is a copy-on-write fault). Compiling runs none of
     the program's code. Raises SyntaxError or ValueError for a program that does not
     compile."""
-    program = compile(job["program"], CANDIDATE_FILE, "exec", dont_inherit=True)
-    probe = None
-    if job.get("trace") and not hasattr(sys, "monitoring"):
-        # Without sys.monitoring (before 3.12), coverage comes from statement markers
-        # compiled into the program: sys.settrace would slow every traced line down.
-        instrumented = instrument(job["program"], program)
-        if instrumented is not None:
-            program, probe = instrumented
-    return program, probe
+    if job.get("trace"):
+        return compile_traced(job["program"])
+    return compile(job["program"], CANDIDATE_FILE, "exec", dont_inherit=True), None
 
 
 def child_main(job, compiled, start, result_fd, work_dir, out_fds, token):

@@ -558,21 +558,82 @@ def _yield_ops():
 _YIELD_OPS = _yield_ops()
 
 
+class LineWatch:
+    """The candidate's code objects, but for the module's own (it has run by the time tests
+    start). Knowing them, coverage on 3.12+ switches LINE events on for exactly these at
+    each test, and changes nothing global: after a global change (set_events,
+    restart_events) every code object in the process, the harness's and the standard
+    library's too, re-instruments itself when it next runs (~40 µs a test here)."""
+
+    def __init__(self, module_code):
+        self.codes = tuple(_code_objects(module_code))[1:]
+        # id(code) -> its first line, for the code objects whose first line gets no LINE
+        # event when events are enabled before the call (3.13: the body starts on the line
+        # of RESUME, as in `lambda x: x * x`): a PY_START event counts that line instead.
+        self.first_lines = {}
+        for code in self.codes:
+            line = _line_after_resume(code)
+            if line is not None:
+                self.first_lines[id(code)] = line
+
+
+def _line_after_resume(code):
+    """The line of the instruction after RESUME when it is RESUME's own line, else None."""
+    import dis
+    raw = code.co_code
+    positions = list(code.co_positions())
+    resume = dis.opmap["RESUME"]
+    for offset in range(0, len(raw) - 2, 2):
+        if raw[offset] == resume:
+            line = positions[offset // 2][0]
+            return line if line is not None and positions[offset // 2 + 1][0] == line else None
+    return None
+
+
+def compile_traced(source):
+    """The candidate compiled for tracing, and what gives its coverage cheaply (the probe):
+    on 3.12+ a LineWatch; before, statement markers compiled into it (see `instrument`),
+    or None. Raises what compile() raises for a program that does not compile."""
+    if hasattr(sys, "monitoring"):
+        code = compile(source, TRACE_CANDIDATE_FILE, "exec", dont_inherit=True)
+        return code, LineWatch(code)
+    import ast
+    try:  # parsed once, for the plain compile and the instrumented one
+        tree = ast.parse(source, TRACE_CANDIDATE_FILE)
+        plain = compile(tree, TRACE_CANDIDATE_FILE, "exec", dont_inherit=True)
+    except Exception:
+        tree = None  # compiling the source says why (or, against the odds, works)
+        plain = compile(source, TRACE_CANDIDATE_FILE, "exec", dont_inherit=True)
+    instrumented = instrument(source, plain, tree)
+    return instrumented if instrumented is not None else (plain, None)
+
+
 class MonitoringTracer:
     """The sys.monitoring front end (Python 3.12+): events are switched on per code object,
     only for the candidate's code, so other code pays nothing."""
 
     TOOL = 4  # one of the ids free for tools (0-5), not the debugger's or profiler's
 
-    def __init__(self, recorder):
+    def __init__(self, recorder, watch=None):
         self.recorder = recorder
         self.mon = sys.monitoring
         self.codes = {}  # id(code) -> code: hashing a code object costs as much as its size
         recorder.on_truncate = self._silence
+        # Coverage of a program whose code objects are known: LINE events on exactly them.
+        self.watch = watch if recorder.mode == "coverage" else None
 
     def start(self):
         mon, events = self.mon, self.mon.events
         mon.use_tool_id(self.TOOL, "tracealign")
+        if self.watch is not None:
+            mon.register_callback(self.TOOL, events.LINE, self._line_callback())
+            mon.register_callback(self.TOOL, events.PY_START, self._first_line_callback())
+            first_lines = self.watch.first_lines
+            for code in self.watch.codes:  # (re-)enables lines disabled in an earlier test
+                self.codes[id(code)] = code
+                wanted = events.LINE | (events.PY_START if id(code) in first_lines else 0)
+                mon.set_local_events(self.TOOL, code, wanted)
+            return
         mon.restart_events()  # lines disabled after their first hit in an earlier test
         callbacks = {
             events.PY_START: self._start, events.PY_RESUME: self._start,
@@ -609,11 +670,21 @@ class MonitoringTracer:
             on_line(getframe(1), line)
         return line_event
 
+    def _first_line_callback(self):
+        add_line, first_lines, disable = self.recorder.lines.add, self.watch.first_lines, \
+            self.mon.DISABLE
+
+        def start_event(code, offset):
+            add_line(first_lines[id(code)])
+            return disable
+        return start_event
+
     def stop(self):
         mon = self.mon
         if mon.get_tool(self.TOOL) is None:
             return
-        mon.set_events(self.TOOL, 0)
+        if self.watch is None:
+            mon.set_events(self.TOOL, 0)
         for code in self.codes.values():
             mon.set_local_events(self.TOOL, code, 0)
         mon.free_tool_id(self.TOOL)
@@ -656,11 +727,11 @@ class MonitoringTracer:
 
 
 def make_tracer(mode, max_events=10000, max_bytes=1 << 18, max_value_chars=60, probe=None):
-    """A tracer for one test. `probe`: the statement markers compiled into the candidate
-    (see `instrument`), or None."""
+    """A tracer for one test. `probe`: what `compile_traced` gave for the candidate (statement
+    markers, or the code objects to watch), or None."""
     recorder = Recorder(mode, max_events, max_bytes, max_value_chars)
     if hasattr(sys, "monitoring"):
-        return MonitoringTracer(recorder)
+        return MonitoringTracer(recorder, probe)
     if probe is not None and mode == "coverage":
         return MarkTracer(recorder, probe)
     return SettraceTracer(recorder, probe)
@@ -738,14 +809,16 @@ class MarkTracer:
             self.recorder.lines.update(self.probe.lines())
 
 
-def instrument(source, plain):
+def instrument(source, plain, tree=None):
     """The candidate compiled with statement markers, and its Probe; `plain`: the same source
-    compiled as usual. None when that cannot be done (then settrace records coverage)."""
+    compiled as usual; `tree`: its syntax tree, if parsed already (it is changed). None
+    when that cannot be done (then settrace records coverage)."""
     import ast
     if sys.version_info < (3, 11):
         return None  # line events differ before 3.11: settrace keeps coverage there
     try:
-        tree = ast.parse(source, TRACE_CANDIDATE_FILE)
+        if tree is None:
+            tree = ast.parse(source, TRACE_CANDIDATE_FILE)
         code_lines = set()
         for code in _code_objects(plain):
             code_lines.update(map(_third, code.co_lines()))

@@ -346,7 +346,11 @@ const MARKED: &[(&str, &str, &str)] = &[
     ),
 ];
 
-fn marked_runs(ws: &Workspace, mode: &str) -> std::collections::HashMap<String, Json> {
+fn marked_runs(
+    ws: &Workspace,
+    mode: &str,
+    python: Option<&str>,
+) -> std::collections::HashMap<String, Json> {
     let problems: Vec<Json> = MARKED
         .iter()
         .map(|(id, code, inputs)| {
@@ -360,7 +364,7 @@ fn marked_runs(ws: &Workspace, mode: &str) -> std::collections::HashMap<String, 
         })
         .collect();
     ws.write_jsonl("problems.jsonl", &problems);
-    let args = [
+    let mut args = vec![
         "run",
         "-p",
         "problems.jsonl",
@@ -372,6 +376,9 @@ fn marked_runs(ws: &Workspace, mode: &str) -> std::collections::HashMap<String, 
         "--trace-max-events",
         "100000",
     ];
+    if let Some(python) = python {
+        args.extend(["--python", python]);
+    }
     ws.run_ok(&args);
     ws.runs("runs.jsonl")
         .into_iter()
@@ -380,17 +387,31 @@ fn marked_runs(ws: &Workspace, mode: &str) -> std::collections::HashMap<String, 
 }
 
 /// On Python 3.11 coverage comes from markers compiled into the program, full traces from
-/// sys.settrace: a test's coverage must be exactly the lines of its full trace's line
-/// events (on 3.12+ both come from sys.monitoring).
+/// sys.settrace; on 3.12+ coverage comes from LINE events on the program's code objects,
+/// full traces from sys.monitoring's calls too. Either way a test's coverage must be
+/// exactly the lines of its full trace's line events.
 #[test]
 fn coverage_is_the_lines_of_the_full_traces_line_events() {
-    let coverage = marked_runs(&Workspace::new(), "coverage");
-    let full = marked_runs(&Workspace::new(), "full");
+    let coverage = marked_runs(&Workspace::new(), "coverage", None);
+    let full = marked_runs(&Workspace::new(), "full", None);
+    same_lines_as_full_traces(&coverage, &full, "python3");
+    if let Some(python) = python_with_monitoring() {
+        let monitored = marked_runs(&Workspace::new(), "coverage", Some(&python));
+        let full = marked_runs(&Workspace::new(), "full", Some(&python));
+        same_lines_as_full_traces(&monitored, &full, &python);
+    }
+}
+
+fn same_lines_as_full_traces(
+    coverage: &std::collections::HashMap<String, Json>,
+    full: &std::collections::HashMap<String, Json>,
+    python: &str,
+) {
     for (id, _, _) in MARKED {
         let tests = coverage[*id]["tests"].as_array().unwrap();
         for (i, test) in tests.iter().enumerate() {
             let traced = &full[*id]["tests"][i];
-            assert_eq!(traced["trace"]["truncated"], false, "{id} {i}");
+            assert_eq!(traced["trace"]["truncated"], false, "{id} {i}, {python}");
             let mut lines: Vec<u64> = traced["trace"]["events"]
                 .as_array()
                 .unwrap()
@@ -400,8 +421,11 @@ fn coverage_is_the_lines_of_the_full_traces_line_events() {
                 .collect();
             lines.sort_unstable();
             lines.dedup();
-            assert_eq!(test["coverage"], json!(lines), "{id}, test {i}");
-            assert_eq!(traced["coverage"], test["coverage"], "{id}, test {i}");
+            assert_eq!(test["coverage"], json!(lines), "{id}, test {i}, {python}");
+            assert_eq!(
+                traced["coverage"], test["coverage"],
+                "{id}, test {i}, {python}"
+            );
         }
     }
     // Spot checks: a failed `except` test counts, a multi-line statement's lines count.
