@@ -563,9 +563,12 @@ def render_markdown(rep: dict) -> str:
             f"{num(r['covered_lines'])} | {num(r['line_events'])} | {num(r['events_total'])} | "
             f"{truncated} | "
             f"{size(r['trace_bytes'])} |")
-    lines += ["", "⚠: not every sample passed; see Problems. Trace bytes = runs.jsonl size − the "
-              "untraced runs.jsonl's + the `.traces.jsonl` sidecar. Line events = `kind == \"line\"` "
-              "events recorded; events_total = the traces' `events_total` summed."]
+    legend = ("Trace bytes = runs.jsonl size − the untraced runs.jsonl's + the `.traces.jsonl` "
+              "sidecar. Line events = `kind == \"line\"` events recorded; events_total = the "
+              "traces' `events_total` summed.")
+    if any(r["passed"] != r["samples"] for r in rep["rows"]):
+        legend = "⚠: not every sample passed; see Problems. " + legend
+    lines += ["", legend]
     if rep["baselines"]:
         first = next(iter(rep["pythons"]))
         lines += [

@@ -393,9 +393,10 @@ impl Executor {
     }
 }
 
-/// A test's events from the harness's `trace`: `json` holds them as one JSON text, which
-/// the Python worker passes on as a string without parsing it (decoding and re-encoding
-/// megabytes of small objects there would cost as much as recording them). A text that
+/// A test's events from the harness's `trace`: `json` holds them as one JSON text, the
+/// attachment that followed the worker's reply (see `Worker::receive_attachments`), which
+/// the Python side never decodes (decoding and re-encoding megabytes of small objects
+/// there would cost as much as recording them). A text that
 /// does not parse (a program that took over its own process can send anything) gives no
 /// trace. An object with `events` inline is read too.
 fn trace_events(trace: &Json) -> Option<Trace> {

@@ -4,8 +4,12 @@
 # `python -s -c <this file> <config json>`. It talks to Rust over its own stdin/stdout
 # (JSON lines); a candidate never sees those pipes: each job runs in a forked child whose
 # fds 0/1/2 are /dev/null and capture files, and whose results travel on a per-job pipe.
+# A reply may be followed by `attachments` lines: the traces' events, as the tracer wrote
+# them, which this process never decodes.
 #
 # Invariants:
+# - No code of the candidate runs in this process: it compiles the program (compiling runs
+#   nothing of it) and forks; everything else happens in the child.
 # - Expected values never enter this process during a run (Rust keeps them and compares),
 #   so a candidate that takes over its own process still cannot learn what to forge.
 # - Every test of a job gets exactly one raw result, whatever the child does

@@ -16,11 +16,14 @@
 # common cases take fast paths (the same immutable object is unchanged; small containers of
 # plain values are compared element by element by identity; their reprs are the builtin's
 # when that equals reprlib's). Events are written as JSON text when recorded and leave the
-# child as one string: only tracealign parses it. Past a cap only coverage goes on, at
-# coverage's cost (on 3.11 tracing stops altogether and the markers give the coverage). On
-# 3.11 a marker costs a few instructions per statement run (HumanEval/75: ~15-30%),
-# where sys.settrace made CPython run every instruction of every frame on its slow tracing
-# path and call the trace function on every call (~4x there).
+# child as a line of their own that the worker passes on undecoded: only tracealign parses
+# them. Past a cap only coverage goes on, at coverage's cost (on 3.11 tracing stops
+# altogether and the markers give the coverage). On 3.11 a marker costs a few instructions
+# per statement run (HumanEval/75: ~15-30%), where sys.settrace made CPython run every
+# instruction of every frame on its slow tracing path and call the trace function on every
+# call (~4x there). On 3.12+ coverage touches only the program's own code objects (see
+# LineWatch). The worker compiles (and instruments) each program once per job, before it
+# forks the job's child (see `compile_job` in the harness).
 
 import re
 import reprlib
@@ -157,8 +160,9 @@ class Recorder:
     """Turns frame callbacks into bounded events.
 
     Events are kept as JSON text, written once when recorded: the trace leaves the child
-    as one string that the worker passes on without parsing (decoding and re-encoding
-    megabytes of small objects in Python cost as much as recording them)."""
+    as one line that the worker passes on without decoding it (see `_send` in the
+    harness; decoding and re-encoding megabytes of small objects in Python cost as much
+    as recording them)."""
 
     def __init__(self, mode, max_events, max_bytes, max_value_chars):
         self.mode = mode

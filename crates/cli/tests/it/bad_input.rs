@@ -90,17 +90,8 @@ fn unknown_problem_ids_are_listed_up_to_five() {
         "nothing is written when the input is refused"
     );
 
-    let output = ws.run_ok(&[
-        "run",
-        "-p",
-        "problems.jsonl",
-        "-s",
-        "samples.jsonl",
-        "-o",
-        "runs.jsonl",
-        "--skip-unknown",
-        "-q",
-    ]);
+    let output =
+        ws.run_line("run -p problems.jsonl -s samples.jsonl -o runs.jsonl --skip-unknown -q");
     assert!(String::from_utf8_lossy(&output.stderr).contains("skipping them"));
     assert_eq!(ws.runs("runs.jsonl").len(), 1);
 }

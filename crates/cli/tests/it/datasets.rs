@@ -80,25 +80,8 @@ fn setup(ws: &Workspace) {
         })
         .collect();
     ws.write_jsonl("samples.jsonl", &rows);
-    ws.run_ok(&[
-        "run",
-        "-p",
-        "problems.jsonl",
-        "-s",
-        "samples.jsonl",
-        "--trace",
-        "full",
-        "-q",
-    ]);
-    ws.run_ok(&[
-        "localize",
-        "runs.jsonl",
-        "-p",
-        "problems.jsonl",
-        "-o",
-        "faults.jsonl",
-        "-q",
-    ]);
+    ws.run_line("run -p problems.jsonl -s samples.jsonl --trace full -q");
+    ws.run_line("localize runs.jsonl -p problems.jsonl -o faults.jsonl -q");
 }
 
 /// A byte-level BPE (offsets untrimmed, as GPT-2's) trained on the programs, saved in the

@@ -20,14 +20,7 @@ fn the_embedded_problem_set_is_complete_and_its_references_pass() {
     }
 
     let ws = Workspace::new();
-    ws.run_ok(&[
-        "run",
-        "-o",
-        "runs.jsonl",
-        "-q",
-        "--summary-json",
-        "summary.json",
-    ]);
+    ws.run_line("run -o runs.jsonl -q --summary-json summary.json");
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(ws.path("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["samples"], problems.len());
@@ -44,7 +37,7 @@ fn the_embedded_problem_set_is_complete_and_its_references_pass() {
 #[test]
 fn embedded_faulty_samples_fail_and_correct_ones_pass() {
     let ws = Workspace::new();
-    let output = ws.run_ok(&["run", "--samples", "embedded", "-o", "runs.jsonl", "-q"]);
+    let output = ws.run_line("run --samples embedded -o runs.jsonl -q");
     let table = String::from_utf8_lossy(&output.stdout);
     assert!(table.contains("samples/s"), "{table}");
     let runs = ws.runs("runs.jsonl");

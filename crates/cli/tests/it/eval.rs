@@ -366,15 +366,7 @@ fn generate_answers_prompt_rows_with_programs_run_can_judge() {
     assert!(samples
         .iter()
         .all(|s| s["problem_id"] == "inc" && s["code"].as_str().unwrap().starts_with("def f(x):")));
-    ws.run_ok(&[
-        "run",
-        "-p",
-        "problems.jsonl",
-        "--samples",
-        "samples.jsonl",
-        "-o",
-        "runs.jsonl",
-    ]);
+    ws.run_line("run -p problems.jsonl --samples samples.jsonl -o runs.jsonl");
     assert_eq!(ws.runs("runs.jsonl").len(), 6);
 
     ws.write_jsonl("bad.jsonl", &[json!({"problem_id": "nope", "prompt": "x"})]);

@@ -37,16 +37,7 @@ fn human_eval_layout_gzipped_with_completions() {
             json!({"task_id": "Demo/0", "solution": "def total(xs):\n    return len(xs)\n"}),
         ],
     );
-    ws.run_ok(&[
-        "run",
-        "-p",
-        "problems.jsonl.gz",
-        "-s",
-        "samples.jsonl",
-        "-o",
-        "runs.jsonl",
-        "-q",
-    ]);
+    ws.run_line("run -p problems.jsonl.gz -s samples.jsonl -o runs.jsonl -q");
     let runs = ws.runs("runs.jsonl");
     assert_eq!(outcomes(&runs["Demo/0#0"]), ["passed"; 4]);
     // Each top-level assert is its own test; the loop after the last one is `check_rest`.
@@ -80,27 +71,9 @@ fn mbpp_layout_with_setup_code() {
     });
     ws.write_jsonl("problems.jsonl", &[problem]);
     ws.write_jsonl("samples.jsonl", &[json!({"problem_id": "Mbpp/7", "sample_id": "s", "code": "SCALE = 3\ndef double_all(xs):\n    return [x + x for x in xs]\n"})]);
-    ws.run_ok(&[
-        "run",
-        "-p",
-        "problems.jsonl",
-        "-s",
-        "samples.jsonl",
-        "-o",
-        "runs.jsonl",
-        "-q",
-    ]);
+    ws.run_line("run -p problems.jsonl -s samples.jsonl -o runs.jsonl -q");
     assert_eq!(outcomes(&ws.runs("runs.jsonl")["s"]), ["passed", "passed"]);
-    ws.run_ok(&[
-        "run",
-        "-p",
-        "problems.jsonl",
-        "-o",
-        "refs.jsonl",
-        "-q",
-        "--format",
-        "mbpp",
-    ]);
+    ws.run_line("run -p problems.jsonl -o refs.jsonl -q --format mbpp");
     assert_eq!(ws.runs("refs.jsonl")["Mbpp/7#reference"]["passed"], true);
 }
 
@@ -121,16 +94,7 @@ fn eval_plus_layout_uses_base_and_plus_inputs_and_atol() {
             sample("beyond_atol", "    return sum(xs) / len(xs) + 0.1\n"),
         ],
     );
-    ws.run_ok(&[
-        "run",
-        "-p",
-        "problems.jsonl",
-        "-s",
-        "samples.jsonl",
-        "-o",
-        "runs.jsonl",
-        "-q",
-    ]);
+    ws.run_line("run -p problems.jsonl -s samples.jsonl -o runs.jsonl -q");
     let runs = ws.runs("runs.jsonl");
     assert_eq!(outcomes(&runs["within_atol"]), ["passed"; 3]);
     assert_eq!(outcomes(&runs["beyond_atol"]), ["failed"; 3]);

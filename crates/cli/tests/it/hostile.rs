@@ -177,22 +177,10 @@ fn hostile_programs_are_contained_and_judged() {
     }
     ws.write_jsonl("problems.jsonl", &[increment_problem()]);
     ws.write_jsonl("samples.jsonl", &samples);
-    ws.run_ok(&[
-        "run",
-        "-p",
-        "problems.jsonl",
-        "-s",
-        "samples.jsonl",
-        "-o",
-        "runs.jsonl",
-        "-j",
-        "2",
-        "--timeout-floor",
-        "1.5",
-        "--memory-mb",
-        "300",
-        "-q",
-    ]);
+    ws.run_line(
+        "run -p problems.jsonl -s samples.jsonl -o runs.jsonl -j 2 --timeout-floor 1.5 \
+        --memory-mb 300 -q",
+    );
     let runs = ws.runs("runs.jsonl");
     assert_eq!(
         runs.len(),
@@ -244,18 +232,7 @@ fn daemons_do_not_outlive_their_job() {
             sample("seen", &seen),
         ],
     );
-    ws.run_ok(&[
-        "run",
-        "-p",
-        "problems.jsonl",
-        "-s",
-        "samples.jsonl",
-        "-o",
-        "runs.jsonl",
-        "-j",
-        "1",
-        "-q",
-    ]);
+    ws.run_line("run -p problems.jsonl -s samples.jsonl -o runs.jsonl -j 1 -q");
     let runs = ws.runs("runs.jsonl");
     assert_eq!(runs["daemon"]["passed"], true, "{}", runs["daemon"]);
     assert_eq!(

@@ -79,25 +79,8 @@ fn read_jsonl(ws: &Workspace, name: &str) -> Vec<Json> {
 fn localize_puts_the_faulty_line_first() {
     let ws = Workspace::new();
     setup(&ws);
-    ws.run_ok(&[
-        "run",
-        "-p",
-        "problems.jsonl",
-        "-s",
-        "samples.jsonl",
-        "--trace",
-        "full",
-        "-q",
-    ]);
-    ws.run_ok(&[
-        "localize",
-        "runs.jsonl",
-        "-p",
-        "problems.jsonl",
-        "-o",
-        "faults.jsonl",
-        "-q",
-    ]);
+    ws.run_line("run -p problems.jsonl -s samples.jsonl --trace full -q");
+    ws.run_line("localize runs.jsonl -p problems.jsonl -o faults.jsonl -q");
     let reports = read_jsonl(&ws, "faults.jsonl");
     assert_eq!(reports.len(), SAMPLES.len(), "one report per program");
     for (id, _, code, faulty) in SAMPLES {
@@ -141,17 +124,7 @@ fn localize_puts_the_faulty_line_first() {
         }
     }
     // The exception localizer points at the line that raised.
-    ws.run_ok(&[
-        "localize",
-        "runs.jsonl",
-        "-p",
-        "problems.jsonl",
-        "-o",
-        "exc.jsonl",
-        "-m",
-        "exception",
-        "-q",
-    ]);
+    ws.run_line("localize runs.jsonl -p problems.jsonl -o exc.jsonl -m exception -q");
     let crash = read_jsonl(&ws, "exc.jsonl")
         .into_iter()
         .find(|r| r["sample_id"] == "crash")
@@ -164,16 +137,8 @@ fn localize_puts_the_faulty_line_first() {
 fn localize_without_traces_falls_back_to_what_the_run_has() {
     let ws = Workspace::new();
     setup(&ws);
-    ws.run_ok(&["run", "-p", "problems.jsonl", "-s", "samples.jsonl", "-q"]);
-    ws.run_ok(&[
-        "localize",
-        "runs.jsonl",
-        "-p",
-        "problems.jsonl",
-        "-o",
-        "faults.jsonl",
-        "-q",
-    ]);
+    ws.run_line("run -p problems.jsonl -s samples.jsonl -q");
+    ws.run_line("localize runs.jsonl -p problems.jsonl -o faults.jsonl -q");
     let reports = read_jsonl(&ws, "faults.jsonl");
     let crash = reports.iter().find(|r| r["sample_id"] == "crash").unwrap();
     assert_eq!(
@@ -192,16 +157,7 @@ fn a_program_failing_on_its_own_test_code_is_localized_without_it() {
         "own.jsonl",
         &[json!({"problem_id": "sum", "sample_id": "own", "code": code})],
     );
-    ws.run_ok(&[
-        "run",
-        "-p",
-        "problems.jsonl",
-        "-s",
-        "own.jsonl",
-        "-o",
-        "own-runs.jsonl",
-        "-q",
-    ]);
+    ws.run_line("run -p problems.jsonl -s own.jsonl -o own-runs.jsonl -q");
     let run = &read_jsonl(&ws, "own-runs.jsonl")[0];
     for test in run["tests"].as_array().unwrap() {
         assert_eq!(test["exc_type"], "AssertionError", "{test}");
@@ -210,15 +166,7 @@ fn a_program_failing_on_its_own_test_code_is_localized_without_it() {
             "every test fails on the program's own assert"
         );
     }
-    ws.run_ok(&[
-        "localize",
-        "own-runs.jsonl",
-        "-p",
-        "problems.jsonl",
-        "-o",
-        "own-faults.jsonl",
-        "-q",
-    ]);
+    ws.run_line("localize own-runs.jsonl -p problems.jsonl -o own-faults.jsonl -q");
     let report = &read_jsonl(&ws, "own-faults.jsonl")[0];
     assert_eq!(
         report["code"],
@@ -234,18 +182,9 @@ fn a_program_failing_on_its_own_test_code_is_localized_without_it() {
 fn show_prints_the_program_with_a_heat_column() {
     let ws = Workspace::new();
     setup(&ws);
-    ws.run_ok(&[
-        "run",
-        "-p",
-        "problems.jsonl",
-        "-s",
-        "samples.jsonl",
-        "--trace",
-        "full",
-        "-q",
-    ]);
-    ws.run_ok(&["localize", "runs.jsonl", "-p", "problems.jsonl", "-q"]);
-    let output = ws.run_ok(&["show", "faults.jsonl", "--sample", "boundary"]);
+    ws.run_line("run -p problems.jsonl -s samples.jsonl --trace full -q");
+    ws.run_line("localize runs.jsonl -p problems.jsonl -q");
+    let output = ws.run_line("show faults.jsonl --sample boundary");
     insta::assert_snapshot!(String::from_utf8_lossy(&output.stdout));
     let missing = ws.run_err(&["show", "faults.jsonl", "--sample", "nope"]);
     assert!(missing.contains("no report for sample `nope`"), "{missing}");
@@ -287,16 +226,7 @@ fn mutate_keeps_killed_mutants_with_their_fault_and_is_deterministic() {
         assert!(start <= end && end as usize <= code.chars().count());
     }
     // Every kept mutant fails some test.
-    ws.run_ok(&[
-        "run",
-        "-p",
-        "problems.jsonl",
-        "-s",
-        "m.jsonl",
-        "-o",
-        "mruns.jsonl",
-        "-q",
-    ]);
+    ws.run_line("run -p problems.jsonl -s m.jsonl -o mruns.jsonl -q");
     assert!(ws
         .runs("mruns.jsonl")
         .values()
@@ -313,17 +243,7 @@ fn mutate_keeps_killed_mutants_with_their_fault_and_is_deterministic() {
 fn bench_localize_scores_mutants_and_real_programs() {
     let ws = Workspace::new();
     setup(&ws);
-    ws.run_ok(&[
-        "bench",
-        "localize",
-        "-p",
-        "problems.jsonl",
-        "--per-problem",
-        "4",
-        "--json",
-        "mutants.json",
-        "-q",
-    ]);
+    ws.run_line("bench localize -p problems.jsonl --per-problem 4 --json mutants.json -q");
     let figures: Json =
         serde_json::from_str(&std::fs::read_to_string(ws.path("mutants.json")).unwrap()).unwrap();
     let combined = &figures["combined"];
@@ -335,17 +255,8 @@ fn bench_localize_scores_mutants_and_real_programs() {
     );
     assert!(figures["random"]["exam"].as_f64().unwrap() > 0.0);
     // Real programs: ground truth from the passing program of the other model.
-    let output = ws.run_ok(&[
-        "bench",
-        "localize",
-        "-p",
-        "problems.jsonl",
-        "-s",
-        "samples.jsonl",
-        "--json",
-        "real.json",
-        "-q",
-    ]);
+    let output =
+        ws.run_line("bench localize -p problems.jsonl -s samples.jsonl --json real.json -q");
     let table = String::from_utf8_lossy(&output.stdout);
     assert!(table.contains("| combined | 3 |"), "{table}");
     let real: Json =
@@ -362,7 +273,7 @@ fn localize_reports_bad_input_clearly() {
     ws.write("bad.jsonl", "{\"not\": \"a run\"}\n");
     let bad = ws.run_err(&["localize", "bad.jsonl", "-p", "problems.jsonl"]);
     assert!(bad.contains("bad.jsonl") && bad.contains("line 1"), "{bad}");
-    ws.run_ok(&["run", "-p", "problems.jsonl", "-s", "samples.jsonl", "-q"]);
+    ws.run_line("run -p problems.jsonl -s samples.jsonl -q");
     let method = ws.run_err(&[
         "localize",
         "runs.jsonl",

@@ -54,15 +54,7 @@ fn a_run_killed_with_sigkill_resumes_to_every_sample_exactly_once() {
     file.write_all(b"{\"problem_id\": \"ta/0").unwrap();
     drop(file);
 
-    let output = ws.run_ok(&[
-        "run",
-        "--samples",
-        "embedded",
-        "-o",
-        "runs.jsonl",
-        "--resume",
-        "-q",
-    ]);
+    let output = ws.run_line("run --samples embedded -o runs.jsonl --resume -q");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains(&format!("resuming: {} of", before.len())),
@@ -80,7 +72,7 @@ fn a_run_killed_with_sigkill_resumes_to_every_sample_exactly_once() {
 #[test]
 fn prepared_problems_are_cached_between_runs() {
     let ws = Workspace::new();
-    ws.run_ok(&["run", "-o", "first.jsonl", "-q"]);
+    ws.run_line("run -o first.jsonl -q");
     let entries = std::fs::read_dir(ws.path("cache/prepared"))
         .unwrap()
         .count();
@@ -97,7 +89,7 @@ fn prepared_problems_are_cached_between_runs() {
         .unwrap()
         .path();
     std::fs::write(&victim, "{not json").unwrap();
-    ws.run_ok(&["run", "-o", "second.jsonl", "-q"]);
+    ws.run_line("run -o second.jsonl -q");
     assert!(ws
         .runs("second.jsonl")
         .values()
@@ -115,23 +107,8 @@ fn prepared_problems_are_cached_between_runs() {
 #[test]
 fn resuming_a_finished_run_runs_nothing() {
     let ws = Workspace::new();
-    ws.run_ok(&[
-        "run",
-        "-o",
-        "runs.jsonl",
-        "-q",
-        "--summary-json",
-        "first.json",
-    ]);
-    ws.run_ok(&[
-        "run",
-        "-o",
-        "runs.jsonl",
-        "-q",
-        "--resume",
-        "--summary-json",
-        "second.json",
-    ]);
+    ws.run_line("run -o runs.jsonl -q --summary-json first.json");
+    ws.run_line("run -o runs.jsonl -q --resume --summary-json second.json");
     let second: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(ws.path("second.json")).unwrap()).unwrap();
     assert_eq!(second["samples"], 0);

@@ -121,16 +121,7 @@ fn big_traces_go_to_the_sidecar_line_the_run_points_at() {
     let problem = json!({"id": "big", "prompt": "", "entry_point": "f", "reference": code,
                          "tests": [{"name": "long", "input": [3000]}, {"name": "short", "input": [1]}]});
     ws.write_jsonl("problems.jsonl", &[problem]);
-    ws.run_ok(&[
-        "run",
-        "-p",
-        "problems.jsonl",
-        "-o",
-        "runs.jsonl",
-        "-q",
-        "--trace",
-        "full",
-    ]);
+    ws.run_line("run -p problems.jsonl -o runs.jsonl -q --trace full");
     let run = &ws.runs("runs.jsonl")["big#reference"];
     for test in run["tests"].as_array().unwrap() {
         assert!(test.get("trace").is_none(), "{test}");
@@ -169,15 +160,8 @@ fn sum_problem(ws: &Workspace) {
 fn the_first_divergence_of_an_off_by_one_points_at_the_faulty_line() {
     let ws = Workspace::new();
     sum_problem(&ws);
-    let output = ws.run_ok(&[
-        "trace",
-        "-p",
-        "problems.jsonl",
-        "--code",
-        "off_by_one.py",
-        "--against-reference",
-        "--json",
-    ]);
+    let output =
+        ws.run_line("trace -p problems.jsonl --code off_by_one.py --against-reference --json");
     let report: Json = serde_json::from_slice(&output.stdout).expect("JSON report");
     assert_eq!(report["test"], "three", "the first failing test is chosen");
     assert_eq!(report["outcome"]["outcome"], "failed");

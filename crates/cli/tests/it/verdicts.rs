@@ -26,16 +26,7 @@ fn outcomes_carry_what_a_user_needs_to_debug() {
             sample("warns", "def f(x):\n    return x + 1 if x is not 3 else 4\n"),
         ],
     );
-    let output = ws.run_ok(&[
-        "run",
-        "-p",
-        "problems.jsonl",
-        "-s",
-        "samples.jsonl",
-        "-o",
-        "runs.jsonl",
-        "-q",
-    ]);
+    let output = ws.run_line("run -p problems.jsonl -s samples.jsonl -o runs.jsonl -q");
     let runs = ws.runs("runs.jsonl");
 
     let wrong = &runs["wrong"]["tests"];
@@ -120,16 +111,7 @@ fn expected_values_come_from_the_reference_with_their_exact_types() {
             sample("wrong_exception", "def pairs(xs):\n    return [(x, x * 0.5) for x in xs] or None + 1\n"),
         ],
     );
-    ws.run_ok(&[
-        "run",
-        "-p",
-        "problems.jsonl",
-        "-s",
-        "samples.jsonl",
-        "-o",
-        "runs.jsonl",
-        "-q",
-    ]);
+    ws.run_line("run -p problems.jsonl -s samples.jsonl -o runs.jsonl -q");
     let runs = ws.runs("runs.jsonl");
     assert_eq!(
         outcomes(&runs["lists_not_tuples"]),
@@ -166,20 +148,10 @@ fn timeouts_are_relative_to_the_reference() {
         "samples.jsonl",
         &[json!({"problem_id": "slow", "sample_id": "slower", "code": code})],
     );
-    ws.run_ok(&[
-        "run",
-        "-p",
-        "problems.jsonl",
-        "-s",
-        "samples.jsonl",
-        "-o",
-        "runs.jsonl",
-        "-q",
-        "--timeout-floor",
-        "0.3",
-        "--timeout-factor",
-        "4",
-    ]);
+    ws.run_line(
+        "run -p problems.jsonl -s samples.jsonl -o runs.jsonl -q --timeout-floor 0.3 \
+        --timeout-factor 4",
+    );
     let tests = &ws.runs("runs.jsonl")["slower"]["tests"];
     // quick: limit is the floor (0.3 s) and 0.35 s is too slow; half: 4 × 0.5 s = 2 s is enough.
     assert_eq!(tests[0]["outcome"], "timeout");

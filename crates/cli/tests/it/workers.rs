@@ -97,16 +97,7 @@ fn limit_probe(expected: u64) -> serde_json::Value {
 fn the_memory_limit_is_applied() {
     let ws = Workspace::new();
     ws.write_jsonl("problems.jsonl", &[limit_probe(512 << 20)]);
-    ws.run_ok(&[
-        "run",
-        "-p",
-        "problems.jsonl",
-        "-o",
-        "runs.jsonl",
-        "-q",
-        "--memory-mb",
-        "512",
-    ]);
+    ws.run_line("run -p problems.jsonl -o runs.jsonl -q --memory-mb 512");
     assert_eq!(ws.runs("runs.jsonl")["limit#reference"]["passed"], true);
 }
 

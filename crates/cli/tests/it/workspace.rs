@@ -54,6 +54,12 @@ impl Workspace {
         output
     }
 
+    /// Runs `tracealign` with `line` split at whitespace (so, arguments without spaces)
+    /// and insists it succeeds.
+    pub fn run_line(&self, line: &str) -> Output {
+        self.run_ok(&line.split_whitespace().collect::<Vec<_>>())
+    }
+
     /// Runs `tracealign ARGS` and insists it fails; returns stderr.
     pub fn run_err(&self, args: &[&str]) -> String {
         let output = self.command().args(args).output().expect("run tracealign");
