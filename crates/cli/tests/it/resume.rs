@@ -4,6 +4,8 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use serde_json::{json, Value as Json};
+
 use crate::workspace::{read_runs, Workspace};
 
 /// Counts of each sample id in a runs file.
@@ -117,4 +119,57 @@ fn resuming_a_finished_run_runs_nothing() {
         tracealign_core::embedded::problems().len()
     );
     assert!(sample_counts(&ws).values().all(|&n| n == 1));
+}
+
+/// A run killed while writing a sample's big traces leaves a torn line in the traces
+/// sidecar (written first) and none in `runs.jsonl`: resuming drops the torn line and reruns
+/// that sample; the sidecar stays JSON Lines, and every run line points at the whole line
+/// holding its own traces.
+#[test]
+fn resuming_after_a_torn_traces_line_keeps_every_trace_reachable() {
+    let ws = Workspace::new();
+    let code = |step: u32| {
+        format!("def f(n):\n    text = ''\n    for i in range(n):\n        text = str(i * {step}) * 20\n    return len(text)\n")
+    };
+    let problem = json!({"id": "big", "prompt": "", "entry_point": "f", "reference": code(1),
+                         "tests": [{"name": "long", "input": [3000]}, {"name": "short", "input": [1]}]});
+    ws.write_jsonl("problems.jsonl", &[problem]);
+    let samples: Vec<Json> = (1..=3)
+        .map(|k| json!({"problem_id": "big", "sample_id": format!("s{k}"), "code": code(k)}))
+        .collect();
+    ws.write_jsonl("samples.jsonl", &samples);
+    let run = "run -p problems.jsonl -s samples.jsonl -o runs.jsonl -q --trace full";
+    ws.run_line(run);
+
+    // As if killed while writing the last sample: its runs line never made it, and its
+    // traces line in the sidecar stops half-way.
+    let runs = std::fs::read_to_string(ws.path("runs.jsonl")).unwrap();
+    let kept: String = runs.lines().take(2).map(|l| format!("{l}\n")).collect();
+    std::fs::write(ws.path("runs.jsonl"), kept).unwrap();
+    let sidecar_path = ws.path("runs.jsonl.traces.jsonl");
+    let mut sidecar = std::fs::read(&sidecar_path).unwrap();
+    let last_line = sidecar[..sidecar.len() - 1]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .unwrap()
+        + 1;
+    sidecar.truncate(last_line + (sidecar.len() - last_line) / 2);
+    std::fs::write(&sidecar_path, &sidecar).unwrap();
+
+    ws.run_line(&format!("{run} --resume"));
+    let sidecar = std::fs::read(&sidecar_path).unwrap();
+    for line in sidecar.split_inclusive(|&b| b == b'\n') {
+        assert!(line.ends_with(b"\n"), "the torn line was dropped");
+        serde_json::from_slice::<Json>(line).expect("the sidecar is JSON Lines");
+    }
+    let runs = read_runs(&ws.path("runs.jsonl"));
+    assert_eq!(runs.len(), 3);
+    for run in runs {
+        let at = &run["traces_at"];
+        let start = at["offset"].as_u64().unwrap() as usize;
+        let line = &sidecar[start..start + at["bytes"].as_u64().unwrap() as usize];
+        let record: Json = serde_json::from_slice(line).expect("a whole line");
+        assert_eq!(record["sample_id"], run["sample_id"]);
+        assert_eq!(record["traces"].as_array().unwrap().len(), 2);
+    }
 }

@@ -103,10 +103,11 @@ impl RunsWriter {
         if self.sidecar.is_none() {
             let file = OpenOptions::new()
                 .create(true)
+                .read(true)
                 .append(true)
                 .open(&path)
                 .map_err(write_error)?;
-            let end = file.metadata().map_err(write_error)?.len();
+            let end = drop_torn_line(&file).map_err(write_error)?;
             self.sidecar = Some((file, end));
         }
         let (file, end) = self.sidecar.as_mut().expect("opened above");
@@ -126,6 +127,30 @@ impl RunsWriter {
         *end += line.len() as u64;
         Ok(location)
     }
+}
+
+/// Cuts a last line that a killed run left unfinished (its sample has no line in the runs
+/// file: that is written after its traces), so that the sidecar stays JSON Lines; returns
+/// the new length.
+fn drop_torn_line(file: &File) -> std::io::Result<u64> {
+    use std::os::unix::fs::FileExt;
+    let full = file.metadata()?.len();
+    let mut end = full;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let part = &mut chunk[..(end - start) as usize];
+        file.read_exact_at(part, start)?;
+        if let Some(newline) = part.iter().rposition(|&b| b == b'\n') {
+            end = start + newline as u64 + 1;
+            break;
+        }
+        end = start;
+    }
+    if end != full {
+        file.set_len(end)?;
+    }
+    Ok(end)
 }
 
 /// A line of the traces sidecar: one sample's traces, in test order.
