@@ -94,6 +94,10 @@ pub enum TestOutcome {
         message: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         line: Option<u32>,
+        /// Raised while the program was loading (its module-level code ran), before the
+        /// test itself: every test of the program then has this same error.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        at_load: bool,
     },
     Timeout {
         limit_s: f64,
@@ -119,6 +123,41 @@ pub enum Verdict {
 impl TestOutcome {
     pub fn is_passed(&self) -> bool {
         matches!(self, TestOutcome::Passed)
+    }
+
+    /// The outcome in words, for people and prompts: `error: IndexError: list index out of
+    /// range (line 3)`.
+    pub fn describe(&self) -> String {
+        match self {
+            TestOutcome::Passed => "passed".into(),
+            TestOutcome::Failed {
+                expected: Some(expected),
+                actual: Some(actual),
+                ..
+            } => format!("failed: expected {expected}, got {actual}"),
+            TestOutcome::Failed { assertion, .. } => format!(
+                "failed: {}",
+                assertion.as_deref().unwrap_or("assertion failed")
+            ),
+            TestOutcome::Error {
+                exc_type,
+                message,
+                line,
+                at_load,
+            } => {
+                let place = match (line, at_load) {
+                    (Some(line), true) => format!(" (line {line}, while loading the program)"),
+                    (Some(line), false) => format!(" (line {line})"),
+                    (None, true) => " (while loading the program)".into(),
+                    (None, false) => String::new(),
+                };
+                format!("error: {exc_type}: {message}{place}")
+            }
+            TestOutcome::Timeout { limit_s } => format!("timeout after {limit_s:.2} s"),
+            TestOutcome::MemoryLimit => "memory limit exceeded".into(),
+            TestOutcome::OutputLimit => "output limit exceeded".into(),
+            TestOutcome::Killed { signal } => format!("killed by signal {signal}"),
+        }
     }
 
     /// The outcome's name as it appears in `runs.jsonl`.

@@ -2,7 +2,7 @@
 //! source — the same header lines a rendered trace starts with (`test NAME: OUTCOME`, then
 //! the test's code indented by two spaces), so a prompt reads alike with or without a trace.
 
-use tracealign_core::{Args, Execution, Problem, ProgramStatus, TestKind, TestOutcome};
+use tracealign_core::{Args, Execution, Problem, ProgramStatus, TestKind};
 
 /// The first thing that went wrong with a program.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,7 +44,7 @@ impl Failure {
             test: Some(index),
             name: test.name.clone(),
             code: test_source(problem, index),
-            outcome: outcome_text(&test.outcome),
+            outcome: test.outcome.describe(),
         })
     }
 
@@ -58,34 +58,6 @@ impl Failure {
             }
         }
         text
-    }
-}
-
-/// A test outcome in words.
-pub fn outcome_text(outcome: &TestOutcome) -> String {
-    match outcome {
-        TestOutcome::Passed => "passed".into(),
-        TestOutcome::Failed {
-            expected: Some(expected),
-            actual: Some(actual),
-            ..
-        } => format!("failed: expected {expected}, got {actual}"),
-        TestOutcome::Failed { assertion, .. } => format!(
-            "failed: {}",
-            assertion.as_deref().unwrap_or("assertion failed")
-        ),
-        TestOutcome::Error {
-            exc_type,
-            message,
-            line: Some(line),
-        } => format!("error: {exc_type}: {message} (line {line})"),
-        TestOutcome::Error {
-            exc_type, message, ..
-        } => format!("error: {exc_type}: {message}"),
-        TestOutcome::Timeout { limit_s } => format!("timeout after {limit_s:.2} s"),
-        TestOutcome::MemoryLimit => "memory limit exceeded".into(),
-        TestOutcome::OutputLimit => "output limit exceeded".into(),
-        TestOutcome::Killed { signal } => format!("killed by signal {signal}"),
     }
 }
 

@@ -168,6 +168,7 @@ mod tests {
             exc_type: "IndexError".into(),
             message: "list index out of range".into(),
             line: Some(3),
+            at_load: false,
         };
         let crash_first = execution("a", "x", &[TestOutcome::Passed, error.clone(), wrong()]);
         assert_eq!(

@@ -438,11 +438,13 @@ fn execution(
                     exc_type: "SyntaxError".into(),
                     message: message.clone(),
                     line: *line,
+                    at_load: false,
                 },
                 (_, Some(error)) => TestOutcome::Error {
                     exc_type: "WorkerCrashed".into(),
                     message: error.as_str().unwrap_or_default().to_string(),
                     line: None,
+                    at_load: false,
                 },
                 _ => judge(&raw, test, problem.timeouts[index], problem.atol),
             };

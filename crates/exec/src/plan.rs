@@ -213,11 +213,17 @@ fn judge_exception(raw: &Json, test: &PreparedTest) -> TestOutcome {
             actual: (!message.is_empty()).then(|| message.to_string()),
         };
     }
-    if test.check == Check::Raises(exc_type.to_string()) {
+    // An exception while the program loaded is not the one a test expects of its call.
+    let at_load = raw["phase"] == "load";
+    if test.check == Check::Raises(exc_type.to_string()) && !at_load {
         return TestOutcome::Passed;
     }
-    let line = raw["line"].as_u64().map(|l| l as u32);
-    error(exc_type, message, line)
+    TestOutcome::Error {
+        exc_type: exc_type.into(),
+        message: message.into(),
+        line: raw["line"].as_u64().map(|l| l as u32),
+        at_load,
+    }
 }
 
 fn error(exc_type: &str, message: &str, line: Option<u32>) -> TestOutcome {
@@ -225,6 +231,7 @@ fn error(exc_type: &str, message: &str, line: Option<u32>) -> TestOutcome {
         exc_type: exc_type.into(),
         message: message.into(),
         line,
+        at_load: false,
     }
 }
 
@@ -358,7 +365,8 @@ mod tests {
             TestOutcome::Error {
                 exc_type: "IndexError".into(),
                 message: "out".into(),
-                line: Some(3)
+                line: Some(3),
+                at_load: false,
             }
         );
         assert!(matches!(

@@ -36,6 +36,7 @@ pub fn undefined_name_scores(run: &Run) -> LineScores {
             exc_type,
             message,
             line,
+            ..
         } = &run.execution.tests[test].outcome
         else {
             continue;
@@ -77,6 +78,7 @@ mod tests {
             exc_type: "NameError".into(),
             message: format!("name '{name}' is not defined"),
             line,
+            at_load: false,
         }
     }
 

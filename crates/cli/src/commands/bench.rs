@@ -27,7 +27,7 @@ use crate::args::BenchLocalizeArgs;
 use crate::commands::mutants::killed_mutants;
 use crate::commands::mutation_runs::mutant_runs;
 use crate::commands::run::problem_set;
-use crate::commands::scaffolding::rerun_without_scaffolding;
+use crate::commands::scaffolding::{failed_on_scaffolding, rerun_without_scaffolding};
 use crate::commands::workers::{exec_config, prepare, warn_about_isolation};
 use crate::printer;
 
@@ -72,7 +72,11 @@ pub fn localize(args: BenchLocalizeArgs) -> Result<()> {
     if cases.is_empty() {
         bail!("no failing program with a known fault to localize");
     }
-    let subjects: Vec<&Execution> = cases.iter().map(|c| &c.execution).collect();
+    let subjects: Vec<&Execution> = cases
+        .iter()
+        .map(|c| &c.execution)
+        .filter(|e| failed_on_scaffolding(e))
+        .collect();
     let mut reruns = rerun_without_scaffolding(&executor, &prepared, &subjects, args.quiet);
     for case in &mut cases {
         if let Some(rerun) = reruns.remove(&case.execution.sample_id) {

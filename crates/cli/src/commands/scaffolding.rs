@@ -14,26 +14,40 @@ use crate::args::ExecArgs;
 use crate::commands::workers::{exec_config, prepare};
 use crate::printer;
 
-/// Whether every test of a failing program raised on the same line of its module-level
-/// test scaffolding: it failed while loading, before the tests ran.
+/// Whether a failing program failed while loading, before any test ran, and has
+/// module-level test scaffolding to blame: every test raised at load (`at_load`; in runs
+/// files written before that was recorded, on the same line of the scaffolding). The
+/// exception may come from inside a function the scaffolding called: the tests, run without
+/// the scaffolding, then show what that function does.
 pub fn failed_on_scaffolding(execution: &Execution) -> bool {
-    let mut lines = execution.tests.iter().map(|t| match &t.outcome {
-        TestOutcome::Error { line, .. } => *line,
-        _ => None,
-    });
-    let Some(Some(first)) = lines.next() else {
-        return false; // no tests, or the first did not raise on a line of the program
+    let Some(first) = execution.tests.first() else {
+        return false;
     };
-    !execution.passed
-        && lines.all(|l| l == Some(first))
-        && Program::parse(&execution.code)
-            .scaffolding_lines()
-            .contains(&first)
+    let TestOutcome::Error { line, .. } = &first.outcome else {
+        return false;
+    };
+    let all_at_load = execution
+        .tests
+        .iter()
+        .all(|t| matches!(t.outcome, TestOutcome::Error { at_load: true, .. }));
+    let same_line = execution
+        .tests
+        .iter()
+        .all(|t| matches!(&t.outcome, TestOutcome::Error { line: l, .. } if l == line));
+    if execution.passed || !(all_at_load || same_line && line.is_some()) {
+        return false;
+    }
+    let scaffolding = Program::parse(&execution.code).scaffolding_lines();
+    if all_at_load {
+        !scaffolding.is_empty()
+    } else {
+        line.is_some_and(|line| scaffolding.contains(&line))
+    }
 }
 
-/// The programs among `executions` that failed on their scaffolding, run again without it;
-/// keyed by sample id, the reruns that still fail (one that passes was let down by its own
-/// test code only, and there is no fault in its functions to find).
+/// `executions`, programs that failed on their scaffolding ([`failed_on_scaffolding`]), run
+/// again without it; keyed by sample id, the reruns that still fail (one that passes was let
+/// down by its own test code only, and there is no fault in its functions to find).
 pub fn rerun_without_scaffolding(
     executor: &Executor,
     prepared: &[PreparedProblem],
@@ -42,7 +56,6 @@ pub fn rerun_without_scaffolding(
 ) -> HashMap<String, Execution> {
     let samples: Vec<Sample> = executions
         .iter()
-        .filter(|e| failed_on_scaffolding(e))
         .map(|e| Sample {
             problem_id: e.problem_id.clone(),
             sample_id: e.sample_id.clone(),

@@ -3,7 +3,7 @@
 use anyhow::{anyhow, bail, Context, Result};
 use tracealign_core::formats::problems::read_problems;
 use tracealign_core::formats::samples::read_samples;
-use tracealign_core::{embedded, Execution, Problem, Sample, TestOutcome};
+use tracealign_core::{embedded, Execution, Problem, Sample};
 use tracealign_exec::{
     resolve_python, ExecConfig, Executor, PreparedCache, PreparedProblem, TraceMode,
 };
@@ -89,7 +89,7 @@ pub fn trace(args: TraceArgs) -> Result<()> {
         None => Box::new(CharsPerToken),
     };
     let test_code = test_source(problem, index);
-    let outcome = describe_outcome(&test.outcome);
+    let outcome = test.outcome.describe();
     let input = RenderInput {
         source: &sample.code,
         trace: &candidate_trace,
@@ -211,34 +211,5 @@ fn test_source(problem: &Problem, index: usize) -> Option<String> {
             }
             tracealign_core::Args::Python(source) => format!("{}({source})", problem.entry_point),
         }),
-    }
-}
-
-fn describe_outcome(outcome: &TestOutcome) -> String {
-    match outcome {
-        TestOutcome::Passed => "passed".into(),
-        TestOutcome::Failed {
-            expected: Some(e),
-            actual: Some(a),
-            ..
-        } => format!("failed: expected {e}, got {a}"),
-        TestOutcome::Failed { assertion, .. } => {
-            format!(
-                "failed: {}",
-                assertion.as_deref().unwrap_or("assertion failed")
-            )
-        }
-        TestOutcome::Error {
-            exc_type,
-            message,
-            line,
-        } => match line {
-            Some(line) => format!("error: {exc_type}: {message} (line {line})"),
-            None => format!("error: {exc_type}: {message}"),
-        },
-        TestOutcome::Timeout { limit_s } => format!("timeout after {limit_s:.2} s"),
-        TestOutcome::MemoryLimit => "memory limit exceeded".into(),
-        TestOutcome::OutputLimit => "output limit exceeded".into(),
-        TestOutcome::Killed { signal } => format!("killed by signal {signal}"),
     }
 }

@@ -178,6 +178,33 @@ fn a_program_failing_on_its_own_test_code_is_localized_without_it() {
     assert!(top["score"].as_f64() > second["score"].as_f64());
 }
 
+/// The program's own test code calls the function with a bad argument, which raises inside
+/// the function (not on the scaffolding's line) while the program loads: every test records
+/// that load error, and localization still runs the tests without the scaffolding.
+#[test]
+fn a_load_error_inside_a_function_called_by_the_scaffolding_is_looked_past() {
+    let ws = Workspace::new();
+    setup(&ws);
+    let code = format!("{}\n\nprint(total_positive(5))\n", SAMPLES[0].2);
+    ws.write_jsonl(
+        "own.jsonl",
+        &[json!({"problem_id": "sum", "sample_id": "own", "code": code})],
+    );
+    ws.run_line("run -p problems.jsonl -s own.jsonl -o own-runs.jsonl -q");
+    let run = &read_jsonl(&ws, "own-runs.jsonl")[0];
+    for test in run["tests"].as_array().unwrap() {
+        let raised = (&test["exc_type"], &test["line"], &test["at_load"]);
+        assert_eq!(raised, (&json!("TypeError"), &json!(3), &json!(true)));
+    }
+    ws.run_line("localize own-runs.jsonl -p problems.jsonl -o own-faults.jsonl -q");
+    let report = &read_jsonl(&ws, "own-faults.jsonl")[0];
+    let top = &report["lines"][0];
+    assert_eq!(top["line"], 4, "{report:#}");
+    // Evidence from tests that ran (not only the diff to the reference).
+    let signals = top["signals"].as_array().unwrap();
+    assert!(signals.contains(&json!("divergence")), "{report:#}");
+}
+
 #[test]
 fn show_prints_the_program_with_a_heat_column() {
     let ws = Workspace::new();

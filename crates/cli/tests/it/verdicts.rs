@@ -88,6 +88,32 @@ fn outcomes_carry_what_a_user_needs_to_debug() {
     );
 }
 
+/// A test that expects an exception from its call is not passed by a program that raises
+/// that exception while loading: every test records the load error, marked `at_load`.
+#[test]
+fn an_exception_while_loading_passes_no_test_that_expects_it() {
+    let ws = Workspace::new();
+    let problem = json!({
+        "id": "neg", "prompt": "", "entry_point": "f",
+        "reference": "def f(x):\n    if x < 0:\n        raise ValueError('negative')\n    return x\n",
+        "tests": [{"name": "raises", "input": [-1]}, {"name": "value", "input": [2]}]
+    });
+    ws.write_jsonl("problems.jsonl", &[problem]);
+    let code = "def f(x):\n    if x < 0:\n        raise ValueError('negative')\n    return x\n\nraise ValueError('at import')\n";
+    ws.write_jsonl(
+        "samples.jsonl",
+        &[json!({"problem_id": "neg", "sample_id": "loud", "code": code})],
+    );
+    ws.run_line("run -p problems.jsonl -s samples.jsonl -o runs.jsonl -q");
+    let loud = &ws.runs("runs.jsonl")["loud"];
+    assert_eq!(loud["passed"], false);
+    for test in loud["tests"].as_array().unwrap() {
+        let raised = (&test["outcome"], &test["exc_type"], &test["line"]);
+        assert_eq!(raised, (&json!("error"), &json!("ValueError"), &json!(6)));
+        assert_eq!(test["at_load"], true, "{test}");
+    }
+}
+
 #[test]
 fn expected_values_come_from_the_reference_with_their_exact_types() {
     let ws = Workspace::new();
