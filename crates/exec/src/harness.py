@@ -245,13 +245,13 @@ def _constant_value(node):
 # per test on `result_fd`.
 
 def compile_job(job):
-    """The job's program compiled, and the probe of its statement markers (or None): done
-    once per job, in the worker, where it costs a third of what it costs in a freshly
+    """The job's program compiled, and what gives its coverage when it is traced (see
+    compile_traced; None untraced): done once per job, in the worker, where it costs a third of what it costs in a freshly
     forked child (whose every new page is a copy-on-write fault). Compiling runs none of
     the program's code. Raises SyntaxError or ValueError for a program that does not
     compile."""
     if job.get("trace"):
-        return compile_traced(job["program"])
+        return compile_traced(job["program"], job["trace"]["mode"])
     return compile(job["program"], CANDIDATE_FILE, "exec", dont_inherit=True), None
 
 
@@ -482,7 +482,7 @@ class Job:
         self.loaded = False
         self.pids = []  # the processes forked for this job's attempts
         self.attachments = {}  # test index -> its trace's events, JSON text as received
-        self.pending = None  # a result whose attachment is the next line
+        self.awaiting_attachment = None  # a result whose attachment is the next line
 
     def run(self):
         started = _perf_counter()
@@ -501,7 +501,7 @@ class Job:
                 break
         response = {"id": self.request["id"], "results": self.results,
                     "restarts": self.restarts, "wall": _perf_counter() - started}
-        response["attachments"] = self._number_attachments()
+        attachments = self._number_attachments()
         if self.syntax_error is not None:
             response["syntax_error"] = self.syntax_error
         cap = self.request["limits"]["capture_bytes"]
@@ -509,7 +509,7 @@ class Job:
         response["stderr"], response["stderr_truncated"] = _read_capped(sandbox.out_fds[1], cap)
         # The caller replies, then calls sandbox.after_job(): cleaning up overlaps with
         # tracealign recording this result and sending the next job.
-        return response
+        return response, attachments
 
     def _compile(self):
         """The program compiled (see compile_job); None leaves it to the child. What the
@@ -565,7 +565,7 @@ class Job:
 
     def _supervise(self, pid, read_fd, start, out_fds, budget_end):
         self.loaded = False
-        self.pending = None
+        self.awaiting_attachment = None
         current = start
         pending = []  # chunks of an unfinished line: joined once, as big results are MBs
         # Loading the program (its module-level code) gets the first test's limit too.
@@ -588,9 +588,10 @@ class Job:
             pending = [rest] if rest else []
             for line in lines:
                 verdict = self._accept(line, current, out_fds)
-                if verdict == "loaded" or verdict == "attachment":
-                    if verdict == "loaded":
-                        deadline = _perf_counter() + self._timeout(current)
+                if verdict == "attachment":
+                    continue  # the result is taken with it, from the next line
+                if verdict == "loaded":
+                    deadline = _perf_counter() + self._timeout(current)
                     continue
                 if verdict == "finished":
                     return _len(self.tests)
@@ -608,8 +609,8 @@ class Job:
         """Takes one message from the child: 'loaded', 'attachment' (a result whose trace's
         events follow), 'next', 'finished' or 'tampered'."""
         token = self.token.encode()
-        if self.pending is not None:  # this line is the pending result's attachment
-            msg, self.pending = self.pending, None
+        if self.awaiting_attachment is not None:  # this line is that result's attachment
+            msg, self.awaiting_attachment = self.awaiting_attachment, None
             if not line.startswith(token):
                 self.results[current] = {"r": "tampered"}
                 return "tampered"
@@ -641,7 +642,7 @@ class Job:
             msg["output_limit"] = True
         trace = msg.get("trace")
         if _type(trace) is dict and trace.get("attached"):
-            self.pending = msg
+            self.awaiting_attachment = msg
             return "attachment"
         self.results[current] = msg
         return "next"
@@ -915,8 +916,7 @@ def main():
         op = request.get("op")
         if op == "run":
             job = Job(request, config, sandbox)
-            response = job.run()
-            reply(replies, response, response.pop("attachments"))
+            reply(replies, *job.run())
             sandbox.after_job(job.pids)
         elif op == "analyze":
             plans = [analyze_test(code, request["entry_point"]) for code in request["tests"]]

@@ -594,13 +594,14 @@ def _line_after_resume(code):
     return None
 
 
-def compile_traced(source):
-    """The candidate compiled for tracing, and what gives its coverage cheaply (the probe):
-    on 3.12+ a LineWatch; before, statement markers compiled into it (see `instrument`),
-    or None. Raises what compile() raises for a program that does not compile."""
+def compile_traced(source, mode):
+    """The candidate compiled for tracing in `mode`, and what gives its coverage cheaply (the
+    probe): on 3.12+ a LineWatch (coverage mode only: full traces watch the code objects that
+    start); before, statement markers compiled into it (see `instrument`), or None. Raises
+    what compile() raises for a program that does not compile."""
     if hasattr(sys, "monitoring"):
         code = compile(source, TRACE_CANDIDATE_FILE, "exec", dont_inherit=True)
-        return code, LineWatch(code)
+        return code, LineWatch(code) if mode == "coverage" else None
     import ast
     try:  # parsed once, for the plain compile and the instrumented one
         tree = ast.parse(source, TRACE_CANDIDATE_FILE)

@@ -142,17 +142,13 @@ impl Worker {
             // Bytes, not a String: a program that took over its process can send anything,
             // and its text not being UTF-8 costs it its trace, not the worker.
             let mut line = Vec::new();
-            match self.stdout.read_until(b'\n', &mut line) {
-                Ok(0) | Err(_) => {
-                    return Err(ExecError::WorkerDied {
-                        detail: "the worker exited within a reply".into(),
-                    })
-                }
-                Ok(_) => {
-                    line.pop(); // the newline
-                    attachments.push(String::from_utf8(line).ok());
-                }
+            let read = self.stdout.read_until(b'\n', &mut line);
+            if read.is_err() || line.pop() != Some(b'\n') {
+                return Err(ExecError::WorkerDied {
+                    detail: "the worker exited within a reply".into(),
+                });
             }
+            attachments.push(String::from_utf8(line).ok());
         }
         let Some(results) = reply["results"].as_array_mut() else {
             return Ok(());

@@ -20,28 +20,26 @@ use crate::printer;
 /// exception may come from inside a function the scaffolding called: the tests, run without
 /// the scaffolding, then show what that function does.
 pub fn failed_on_scaffolding(execution: &Execution) -> bool {
-    let Some(first) = execution.tests.first() else {
-        return false;
-    };
-    let TestOutcome::Error { line, .. } = &first.outcome else {
-        return false;
-    };
-    let all_at_load = execution
+    let errors: Option<Vec<(Option<u32>, bool)>> = execution
         .tests
         .iter()
-        .all(|t| matches!(t.outcome, TestOutcome::Error { at_load: true, .. }));
-    let same_line = execution
-        .tests
-        .iter()
-        .all(|t| matches!(&t.outcome, TestOutcome::Error { line: l, .. } if l == line));
-    if execution.passed || !(all_at_load || same_line && line.is_some()) {
-        return false;
+        .map(|t| match &t.outcome {
+            TestOutcome::Error { line, at_load, .. } => Some((*line, *at_load)),
+            _ => None,
+        })
+        .collect();
+    let Some(errors) = errors.filter(|e| !e.is_empty() && !execution.passed) else {
+        return false; // some test did not raise: the tests ran
+    };
+    let scaffolding = || Program::parse(&execution.code).scaffolding_lines();
+    if errors.iter().all(|&(_, at_load)| at_load) {
+        return !scaffolding().is_empty();
     }
-    let scaffolding = Program::parse(&execution.code).scaffolding_lines();
-    if all_at_load {
-        !scaffolding.is_empty()
-    } else {
-        line.is_some_and(|line| scaffolding.contains(&line))
+    match errors[0].0 {
+        Some(first) => {
+            errors.iter().all(|&(line, _)| line == Some(first)) && scaffolding().contains(&first)
+        }
+        None => false,
     }
 }
 
