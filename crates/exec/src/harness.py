@@ -36,6 +36,9 @@ TEST_FILE = "<test>"
 MAX_DEPTH = 100
 MAX_REPR = 300
 MAX_MESSAGE = 1000
+# The longest result line the worker holds: a child writing on and on without a newline
+# (flooding its result pipe) would otherwise grow the worker, not itself, without bound.
+MAX_RESULT_LINE = 128 << 20
 
 # Bound now, before any candidate code can patch builtins or modules in a child.
 _type = type
@@ -568,6 +571,7 @@ class Job:
         self.awaiting_attachment = None
         current = start
         pending = []  # chunks of an unfinished line: joined once, as big results are MBs
+        pending_bytes = 0
         # Loading the program (its module-level code) gets the first test's limit too.
         deadline = _perf_counter() + self._timeout(current)
         while True:
@@ -582,10 +586,16 @@ class Job:
                 return self._child_ended(pid, current, out_fds)
             if b"\n" not in chunk:
                 pending.append(chunk)
+                pending_bytes += _len(chunk)
+                if pending_bytes > MAX_RESULT_LINE:
+                    if current < _len(self.tests):
+                        self.results[current] = {"r": "oversized", "output_limit": True}
+                    return current + 1
                 continue
             pending.append(chunk)
             *lines, rest = b"".join(pending).split(b"\n")
             pending = [rest] if rest else []
+            pending_bytes = _len(rest)
             for line in lines:
                 verdict = self._accept(line, current, out_fds)
                 if verdict == "attachment":
