@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use tracealign_exec::TraceLimits;
 
 /// Turn program executions into fine-grained training signal for code models.
 #[derive(Debug, Parser)]
@@ -348,13 +349,8 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value = "none")]
     pub trace: TraceArg,
 
-    /// Events recorded per test before a trace is cut (marked `truncated`).
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
-    pub trace_max_events: u64,
-
-    /// Characters kept of each value's repr in traces.
-    #[arg(long, value_name = "N", default_value_t = 60)]
-    pub trace_value_chars: u64,
+    #[command(flatten)]
+    pub trace_caps: TraceCapArgs,
 
     /// Also write the summary as JSON.
     #[arg(long, value_name = "FILE")]
@@ -788,6 +784,41 @@ pub struct EvalArgs {
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+/// How much of each test a full trace keeps.
+#[derive(Debug, Clone, Args)]
+pub struct TraceCapArgs {
+    /// Events recorded per test before a trace is cut (marked `truncated`).
+    #[arg(long, value_name = "N", default_value_t = TraceLimits::default().max_events)]
+    pub trace_max_events: u64,
+
+    /// Bytes of events recorded per test (about) before a trace is cut.
+    #[arg(long, value_name = "BYTES", default_value_t = TraceLimits::default().max_bytes)]
+    pub trace_max_bytes: u64,
+
+    /// Characters kept of each value's repr in traces.
+    #[arg(long, value_name = "N", default_value_t = TraceLimits::default().max_value_chars)]
+    pub trace_value_chars: u64,
+}
+
+impl Default for TraceCapArgs {
+    fn default() -> Self {
+        let limits = TraceLimits::default();
+        TraceCapArgs {
+            trace_max_events: limits.max_events,
+            trace_max_bytes: limits.max_bytes,
+            trace_value_chars: limits.max_value_chars,
+        }
+    }
+}
+
+impl TraceCapArgs {
+    pub fn apply(&self, limits: &mut TraceLimits) {
+        limits.max_events = self.trace_max_events;
+        limits.max_bytes = self.trace_max_bytes;
+        limits.max_value_chars = self.trace_value_chars;
+    }
 }
 
 /// OpenAI-compatible APIs.

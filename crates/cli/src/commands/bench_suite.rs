@@ -22,7 +22,7 @@ use tracealign_core::formats::runs::read_runs;
 use tracealign_core::{Args as TestArgs, Problem, TestKind};
 use tracealign_exec::resolve_python;
 
-use crate::args::{BenchLocalizeArgs, BenchSuiteArgs, RunArgs, TraceArg};
+use crate::args::{BenchLocalizeArgs, BenchSuiteArgs, RunArgs, TraceArg, TraceCapArgs};
 use crate::commands::run::problem_set;
 use crate::commands::{bench, run};
 
@@ -134,8 +134,7 @@ fn timed_runs(args: &BenchSuiteArgs, trace: TraceArg) -> Result<Timed> {
             skip_unknown: false,
             exec: args.exec.clone(),
             trace,
-            trace_max_events: 10_000,
-            trace_value_chars: 60,
+            trace_caps: TraceCapArgs::default(),
             summary_json: Some(summary.clone()),
             quiet: true,
         })?;

@@ -24,7 +24,7 @@ use tracealign_dataset::read_faults;
 use tracealign_endpoint::{Api, Endpoint, Request};
 use tracealign_eval::{Evaluation, LocalizationFigures};
 
-use crate::args::{ApiArg, EvalArgs, ReportArgs, RunArgs};
+use crate::args::{ApiArg, EvalArgs, ReportArgs, RunArgs, TraceCapArgs};
 use crate::commands::generate::{self, DecodeWeightsArg, GenerateArgs};
 use crate::commands::report;
 use crate::commands::run::{self, problem_set};
@@ -110,8 +110,7 @@ fn run_samples(args: &EvalArgs, samples: &Path) -> Result<Vec<tracealign_core::E
         skip_unknown: false,
         exec: args.exec.clone(),
         trace: args.trace,
-        trace_max_events: 10_000,
-        trace_value_chars: 60,
+        trace_caps: TraceCapArgs::default(),
         summary_json: None,
         quiet: args.quiet,
     })?;

@@ -161,7 +161,6 @@ fn exec_config(args: &RunArgs) -> Result<ExecConfig> {
         TraceArg::Full => TraceMode::Full,
     };
     let mut config = workers::exec_config(&args.exec, trace)?;
-    config.trace_limits.max_events = args.trace_max_events;
-    config.trace_limits.max_value_chars = args.trace_value_chars;
+    args.trace_caps.apply(&mut config.trace_limits);
     Ok(config)
 }

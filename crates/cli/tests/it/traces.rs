@@ -112,6 +112,34 @@ fn coverage_lists_the_lines_each_test_ran() {
     );
 }
 
+/// `--trace-max-bytes` cuts a trace by the bytes of its events, whatever their number.
+#[test]
+fn the_byte_cap_cuts_a_trace_as_set() {
+    let ws = Workspace::new();
+    let code =
+        "def f(n):\n    total = 0\n    for i in range(n):\n        total += i\n    return total\n";
+    let problem = json!({"id": "loop", "prompt": "", "entry_point": "f", "reference": code,
+                         "tests": [{"name": "t", "input": [200]}]});
+    ws.write_jsonl("problems.jsonl", &[problem]);
+    let run = "run -p problems.jsonl -q --trace full --trace-max-events 100000";
+    let events = |output: &str| {
+        let trace = ws.runs(output)["loop#reference"]["tests"][0]["trace"].clone();
+        (
+            trace["events"].as_array().unwrap().len(),
+            trace["truncated"] == true,
+        )
+    };
+    ws.run_line(&format!("{run} -o whole.jsonl"));
+    let (all, truncated) = events("whole.jsonl");
+    assert!(
+        !truncated && all > 400,
+        "{all} events within 256 KiB, the default"
+    );
+    ws.run_line(&format!("{run} -o cut.jsonl --trace-max-bytes 2000"));
+    let (kept, truncated) = events("cut.jsonl");
+    assert!(truncated && (10..40).contains(&kept), "{kept} events kept");
+}
+
 /// A sample whose traces serialize to over 64 KiB keeps them in `<runs>.traces.jsonl`: its
 /// runs line holds none and points at the one sidecar line that holds them all.
 #[test]
