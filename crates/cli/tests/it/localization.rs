@@ -147,18 +147,26 @@ fn localize_without_traces_falls_back_to_what_the_run_has() {
     );
 }
 
-#[test]
-fn a_program_failing_on_its_own_test_code_is_localized_without_it() {
+/// Runs `code` as sample `own` of the `sum` problem, then localizes it: its run and its
+/// fault report.
+fn run_and_localize_own(code: &str) -> (Json, Json) {
     let ws = Workspace::new();
     setup(&ws);
-    // The boundary bug, and a module-level assert the bug makes fail before any test runs.
-    let code = format!("{}\n\nassert total_positive([1]) == 1\n", SAMPLES[0].2);
     ws.write_jsonl(
         "own.jsonl",
         &[json!({"problem_id": "sum", "sample_id": "own", "code": code})],
     );
     ws.run_line("run -p problems.jsonl -s own.jsonl -o own-runs.jsonl -q");
-    let run = &read_jsonl(&ws, "own-runs.jsonl")[0];
+    ws.run_line("localize own-runs.jsonl -p problems.jsonl -o own-faults.jsonl -q");
+    let run = read_jsonl(&ws, "own-runs.jsonl").remove(0);
+    (run, read_jsonl(&ws, "own-faults.jsonl").remove(0))
+}
+
+#[test]
+fn a_program_failing_on_its_own_test_code_is_localized_without_it() {
+    // The boundary bug, and a module-level assert the bug makes fail before any test runs.
+    let code = format!("{}\n\nassert total_positive([1]) == 1\n", SAMPLES[0].2);
+    let (run, report) = run_and_localize_own(&code);
     for test in run["tests"].as_array().unwrap() {
         assert_eq!(test["exc_type"], "AssertionError", "{test}");
         assert_eq!(
@@ -166,8 +174,6 @@ fn a_program_failing_on_its_own_test_code_is_localized_without_it() {
             "every test fails on the program's own assert"
         );
     }
-    ws.run_line("localize own-runs.jsonl -p problems.jsonl -o own-faults.jsonl -q");
-    let report = &read_jsonl(&ws, "own-faults.jsonl")[0];
     assert_eq!(
         report["code"],
         code.as_str(),
@@ -183,21 +189,12 @@ fn a_program_failing_on_its_own_test_code_is_localized_without_it() {
 /// that load error, and localization still runs the tests without the scaffolding.
 #[test]
 fn a_load_error_inside_a_function_called_by_the_scaffolding_is_looked_past() {
-    let ws = Workspace::new();
-    setup(&ws);
     let code = format!("{}\n\nprint(total_positive(5))\n", SAMPLES[0].2);
-    ws.write_jsonl(
-        "own.jsonl",
-        &[json!({"problem_id": "sum", "sample_id": "own", "code": code})],
-    );
-    ws.run_line("run -p problems.jsonl -s own.jsonl -o own-runs.jsonl -q");
-    let run = &read_jsonl(&ws, "own-runs.jsonl")[0];
+    let (run, report) = run_and_localize_own(&code);
     for test in run["tests"].as_array().unwrap() {
         let raised = (&test["exc_type"], &test["line"], &test["at_load"]);
         assert_eq!(raised, (&json!("TypeError"), &json!(3), &json!(true)));
     }
-    ws.run_line("localize own-runs.jsonl -p problems.jsonl -o own-faults.jsonl -q");
-    let report = &read_jsonl(&ws, "own-faults.jsonl")[0];
     let top = &report["lines"][0];
     assert_eq!(top["line"], 4, "{report:#}");
     // Evidence from tests that ran (not only the diff to the reference).
