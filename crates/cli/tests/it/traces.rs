@@ -24,7 +24,8 @@ const PROGRAMS: &[(&str, &str, &str)] = &[
     ("truncated", "def f(n):\n    total = 0\n    for i in range(n):\n        total += i\n    return total\n", "[1000]"),
 ];
 
-/// Runs each program on its input with `--trace full` and returns the first test's record.
+/// Runs each program on its input, traced in `mode` (40 events kept per test), and returns
+/// its test's record.
 fn traced_runs(
     ws: &Workspace,
     mode: &str,
@@ -37,30 +38,29 @@ fn traced_runs(
                    "tests": [{"name": "t", "input": serde_json::from_str::<Json>(input).unwrap()}]})
         })
         .collect();
-    ws.write_jsonl("problems.jsonl", &problems);
-    let mut args = vec![
-        "run",
-        "-p",
-        "problems.jsonl",
-        "-o",
-        "runs.jsonl",
-        "-q",
-        "--trace",
-        mode,
-    ];
-    args.extend(["--trace-max-events", "40"]);
-    if let Some(python) = python {
-        args.extend(["--python", python]);
-    }
-    ws.run_ok(&args);
+    reference_runs(ws, &problems, mode, 40, python)
+        .into_iter()
+        .map(|(id, run)| (id, run["tests"][0].clone()))
+        .collect()
+}
+
+/// Runs the reference solutions of `problems` traced in `mode`, keeping `max_events` per
+/// test (with `--python PYTHON` if given): each problem's run, by problem id.
+fn reference_runs(
+    ws: &Workspace,
+    problems: &[Json],
+    mode: &str,
+    max_events: u32,
+    python: Option<&str>,
+) -> std::collections::HashMap<String, Json> {
+    ws.write_jsonl("problems.jsonl", problems);
+    let python = python.map(|p| format!(" --python {p}")).unwrap_or_default();
+    ws.run_line(&format!(
+        "run -p problems.jsonl -o runs.jsonl -q --trace {mode} --trace-max-events {max_events}{python}"
+    ));
     ws.runs("runs.jsonl")
         .into_iter()
-        .map(|(id, run)| {
-            (
-                id.trim_end_matches("#reference").to_string(),
-                run["tests"][0].clone(),
-            )
-        })
+        .map(|(id, run)| (id.trim_end_matches("#reference").to_string(), run))
         .collect()
 }
 
@@ -375,27 +375,7 @@ fn marked_runs(
             json!({"id": id, "prompt": "", "entry_point": "f", "reference": code, "tests": tests})
         })
         .collect();
-    ws.write_jsonl("problems.jsonl", &problems);
-    let mut args = vec![
-        "run",
-        "-p",
-        "problems.jsonl",
-        "-o",
-        "runs.jsonl",
-        "-q",
-        "--trace",
-        mode,
-        "--trace-max-events",
-        "100000",
-    ];
-    if let Some(python) = python {
-        args.extend(["--python", python]);
-    }
-    ws.run_ok(&args);
-    ws.runs("runs.jsonl")
-        .into_iter()
-        .map(|(id, run)| (id.trim_end_matches("#reference").to_string(), run))
-        .collect()
+    reference_runs(ws, &problems, mode, 100_000, python)
 }
 
 /// On Python 3.11 coverage comes from markers compiled into the program, full traces from
