@@ -25,7 +25,7 @@ use tracealign_localize::{report_from, Evidence, Method, MutantRun, Run, Signals
 
 use crate::args::BenchLocalizeArgs;
 use crate::commands::mutants::killed_mutants;
-use crate::commands::mutation_runs::mutant_runs;
+use crate::commands::mutation_runs::{mutant_exec_config, mutant_runs};
 use crate::commands::run::problem_set;
 use crate::commands::scaffolding::{failed_on_scaffolding, rerun_without_scaffolding};
 use crate::commands::workers::{exec_config, prepare, warn_about_isolation};
@@ -121,7 +121,7 @@ fn add_mutant_runs(
     if args.mutation_budget == 0 {
         return Ok(());
     }
-    let executor = Executor::start(exec_config(&args.exec, TraceMode::None)?)?;
+    let executor = Executor::start(mutant_exec_config(&args.exec)?)?;
     let prepared = prepare(&executor, &args.exec, problems, args.quiet)?;
     let subjects: Vec<&Execution> = cases.iter().map(|c| &c.execution).collect();
     let mut runs = mutant_runs(

@@ -10,7 +10,7 @@ use tracealign_exec::{Executor, TraceMode};
 use tracealign_localize::{report, Evidence, Method, MutantRun, Run, Weights};
 
 use crate::args::{ExecArgs, LocalizeArgs};
-use crate::commands::mutation_runs::mutant_runs;
+use crate::commands::mutation_runs::{mutant_exec_config, mutant_runs};
 use crate::commands::run::problem_set;
 use crate::commands::scaffolding::reruns_for_runs_file;
 use crate::commands::workers::{exec_config, prepare, warn_about_isolation};
@@ -111,7 +111,7 @@ fn mutants_of_failing(
         .filter(|p| ids.contains(p.id.as_str()))
         .cloned()
         .collect();
-    let executor = Executor::start(exec_config(&args.exec, TraceMode::None)?)?;
+    let executor = Executor::start(mutant_exec_config(&args.exec)?)?;
     let prepared = prepare(&executor, &args.exec, &needed, args.quiet)?;
     Ok(mutant_runs(
         &executor,
