@@ -461,18 +461,9 @@ fn tracing_changes_no_exception_or_its_line() {
     let mut outcomes = Vec::new();
     for mode in ["none", "coverage", "full"] {
         let output = format!("runs_{mode}.jsonl");
-        ws.run_ok(&[
-            "run",
-            "-p",
-            "problems.jsonl",
-            "-s",
-            "samples.jsonl",
-            "-o",
-            &output,
-            "-q",
-            "--trace",
-            mode,
-        ]);
+        ws.run_line(&format!(
+            "run -p problems.jsonl -s samples.jsonl -o {output} -q --trace {mode}"
+        ));
         let runs = ws.runs(&output);
         let seen: Vec<Json> = [
             "index",
