@@ -1,10 +1,14 @@
 //! Sample files: HumanEval/EvalPlus style (`task_id` with `completion` or `solution`) and
 //! our own (`problem_id`, `sample_id`, `code`, `model`), detected per record.
+//!
+//! A sample's problem is found by [`ProblemIndex`], so MBPP samples named `MBPP/N` or `N`
+//! find the problem `Mbpp/N`; every sample read carries its problem's own id.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use super::jsonl::{parse_records, read_text, Record};
+use super::problems::ProblemIndex;
 use crate::error::{Error, Result};
 use crate::problem::Problem;
 use crate::sample::Sample;
@@ -13,7 +17,8 @@ use crate::sample::Sample;
 #[derive(Debug, Default)]
 pub struct SampleFile {
     pub samples: Vec<Sample>,
-    /// `(line, problem id)` of samples whose problem is unknown (they are not in `samples`).
+    /// `(line, problem id)` of samples whose problem is unknown (they are not in `samples`),
+    /// the id as the sample gives it.
     pub unknown: Vec<(usize, String)>,
 }
 
@@ -24,19 +29,19 @@ pub fn read_samples(path: &Path, problems: &[Problem]) -> Result<SampleFile> {
 
 /// Parses samples from JSON Lines text; `origin` names it in errors.
 pub fn parse_samples(origin: &Path, text: &str, problems: &[Problem]) -> Result<SampleFile> {
-    let by_id: HashMap<&str, &Problem> = problems.iter().map(|p| (p.id.as_str(), p)).collect();
+    let index = ProblemIndex::new(problems);
     let mut per_problem: HashMap<String, usize> = HashMap::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut file = SampleFile::default();
     for record in parse_records(origin, text, "sample")? {
         let problem_id = problem_id(&record)?;
-        let Some(problem) = by_id.get(problem_id.as_str()) else {
+        let Some(problem) = index.get(&problem_id) else {
             file.unknown.push((record.line, problem_id));
             continue;
         };
-        let index = per_problem.entry(problem_id.clone()).or_default();
-        let sample = read_sample(&record, problem, *index)?;
-        *index += 1;
+        let count = per_problem.entry(problem.id.clone()).or_default();
+        let sample = read_sample(&record, problem, *count)?;
+        *count += 1;
         if let Some(first_line) = seen.insert(sample.sample_id.clone(), record.line) {
             return Err(Error::Duplicate {
                 path: origin.to_path_buf(),
@@ -100,5 +105,46 @@ fn read_mutation(record: &Record) -> Result<Option<crate::InjectedFault>> {
                 "`mutation` is not an injected fault (operator, lines, span, description, origin): {e}"
             ))
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::problems::parse_problems;
+
+    #[test]
+    fn mbpp_samples_match_under_each_naming_and_carry_the_problems_id() {
+        let problems = parse_problems(
+            Path::new("p.jsonl"),
+            r#"{"task_id": 2, "text": "Add one.", "code": "def f(x):\n    return x + 1", "test_list": ["assert f(1) == 2"]}"#,
+            None,
+        )
+        .unwrap();
+        assert_eq!(problems[0].id, "Mbpp/2");
+        let text = [
+            r#"{"task_id": "MBPP/2", "completion": "    return x + 1\n"}"#,
+            r#"{"task_id": 2, "solution": "def f(x):\n    return x + 1\n"}"#,
+            r#"{"problem_id": "2", "sample_id": "bare", "code": "def f(x):\n    return x\n"}"#,
+            r#"{"problem_id": "Mbpp/2", "code": "def f(x):\n    return x\n"}"#,
+            r#"{"problem_id": "MBPP/3", "code": ""}"#,
+        ]
+        .join("\n");
+        let file = parse_samples(Path::new("s.jsonl"), &text, &problems).unwrap();
+        let ids: Vec<_> = file
+            .samples
+            .iter()
+            .map(|s| (s.problem_id.as_str(), s.sample_id.as_str()))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                ("Mbpp/2", "Mbpp/2#0"),
+                ("Mbpp/2", "Mbpp/2#1"),
+                ("Mbpp/2", "bare"),
+                ("Mbpp/2", "Mbpp/2#3")
+            ]
+        );
+        assert_eq!(file.unknown, [(5, "MBPP/3".to_string())]);
     }
 }
