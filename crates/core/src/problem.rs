@@ -22,9 +22,11 @@ pub struct Problem {
     /// A whole, correct program defining `entry_point`.
     pub reference: String,
     pub tests: Vec<TestCase>,
-    /// Absolute tolerance for float results (EvalPlus's `atol`); 0 means the default 1e-6,
-    /// used only when the expected value is made of floats.
-    pub atol: f64,
+    /// EvalPlus's tolerance for results compared with an expected value (see
+    /// `Value::eval_plus_eq`): `Some(atol)` where the problem's format defines one (EvalPlus
+    /// always, 0 meaning its default of 1e-6 for float results; our own format when the file
+    /// gives `atol`); `None` for exact Python `==`, as HumanEval's and MBPP's asserts say.
+    pub atol: Option<f64>,
 }
 
 /// One test of a problem.

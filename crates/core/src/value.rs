@@ -7,6 +7,17 @@
 //! `{"other": type, "repr": ...}` for everything else. Comparing these trees outside the
 //! candidate's process is what makes verdicts ungameable: an object whose `__eq__` always
 //! returns `True` arrives as `Other` and equals nothing.
+//!
+//! An instance of a subclass of a builtin type (a `defaultdict`, a namedtuple, an `IntEnum`
+//! member) travels as `{"sub": type, "of": <its builtin contents>}` when its type's `__eq__`
+//! is the builtin base's, read through the base's own C methods, never the subclass's; with
+//! `"eq": "counter"` or `"eq": "ordered"` when it is `collections.Counter`'s or
+//! `OrderedDict`'s as the harness found them at start-up (a patched one makes it foreign).
+//! [`Value::py_eq`] then follows Python: a `Counter` equals a `dict` with the same items,
+//! two `OrderedDict`s are equal only in the same order, two `Counter`s ignore zero counts.
+//!
+//! Invariant: no code of the candidate decides `==` here; [`Value::py_eq`] knows only the
+//! builtin types' equality (and the two stdlib ones above, as of Python 3.10+).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value as Json};
@@ -34,12 +45,42 @@ pub enum Value {
         size: u64,
         preview: String,
     },
+    /// An instance of a subclass of a builtin type whose `==` is its base's (or a known
+    /// stdlib one, see [`Equality`]): `value` holds its contents as the builtin base type.
+    Subclass {
+        type_name: String,
+        equality: Equality,
+        value: Box<Value>,
+    },
     /// An object of a non-builtin type (or a builtin that could not be carried): never equal
     /// to anything, itself included.
     Other {
         type_name: String,
         repr: String,
     },
+}
+
+/// Which `==` an instance of a builtin type's subclass uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Equality {
+    /// The builtin base type's own (`defaultdict`, namedtuples, `IntEnum`, `class S(str)`).
+    Base,
+    /// `collections.Counter`'s (Python 3.10+): against another `Counter`, a missing key
+    /// counts as zero; against anything else, the base `dict`'s.
+    Counter,
+    /// `collections.OrderedDict`'s: against another `OrderedDict`, the same items in the
+    /// same order; against anything else, the base `dict`'s.
+    Ordered,
+}
+
+impl Equality {
+    fn wire_name(self) -> Option<&'static str> {
+        match self {
+            Equality::Base => None,
+            Equality::Counter => Some("counter"),
+            Equality::Ordered => Some("ordered"),
+        }
+    }
 }
 
 impl Value {
@@ -121,6 +162,19 @@ impl Value {
                 map.insert("preview".into(), Json::String(preview.clone()));
                 Json::Object(map)
             }
+            Value::Subclass {
+                type_name,
+                equality,
+                value,
+            } => {
+                let mut map = Map::new();
+                map.insert("sub".into(), Json::String(type_name.clone()));
+                if let Some(name) = equality.wire_name() {
+                    map.insert("eq".into(), Json::String(name.into()));
+                }
+                map.insert("of".into(), value.to_wire());
+                Json::Object(map)
+            }
             Value::Other { type_name, repr } => {
                 let mut map = Map::new();
                 map.insert("other".into(), Json::String(type_name.clone()));
@@ -130,15 +184,44 @@ impl Value {
         }
     }
 
-    /// Python's `==` for builtin values (`1 == 1.0 == True`, `[1] != (1,)`,
-    /// `{1} == frozenset({1})`, `nan != nan`); `Other` equals nothing.
+    /// Python's `==` between two values from different objects (`1 == 1.0 == True ==
+    /// 1+0j`, `[1] != (1,)`, `{1} == frozenset({1})`, `nan != nan`, a `defaultdict` equals a
+    /// `dict` with the same items); `Other` equals nothing.
     pub fn py_eq(&self, other: &Value) -> bool {
         use Value::*;
-        if let (Some(a), Some(b)) = (self.as_number(), other.as_number()) {
-            return a.eq(&b);
+        if let (
+            Subclass {
+                equality: mine,
+                value: a,
+                ..
+            },
+            Subclass {
+                equality: theirs,
+                value: b,
+                ..
+            },
+        ) = (self, other)
+        {
+            match (mine, theirs, a.builtin(), b.builtin()) {
+                (Equality::Counter, Equality::Counter, Dict(a), Dict(b)) => {
+                    return counter_eq(a, b)
+                }
+                (Equality::Ordered, Equality::Ordered, Dict(a), Dict(b)) => {
+                    return dict_eq(a, b) && seq_eq(a, b, |(ka, _), (kb, _)| ka.py_eq(kb))
+                }
+                _ => {}
+            }
         }
-        match (self, other) {
+        let (a, b) = (self.builtin(), other.builtin());
+        if let (Some(x), Some(y)) = (a.as_number(), b.as_number()) {
+            return x.eq(&y);
+        }
+        match (a, b) {
             (None, None) => true,
+            (Complex(re, im), Complex(re2, im2)) => re == re2 && im == im2,
+            (Complex(re, im), real) | (real, Complex(re, im)) => {
+                *im == 0.0 && real.as_number().is_some_and(|n| Real::Float(*re).eq(&n))
+            }
             (Str(a), Str(b)) => a == b,
             (Bytes(a), Bytes(b)) => a == b,
             (List(a), List(b)) | (Tuple(a), Tuple(b)) => seq_eq(a, b, Value::py_eq),
@@ -149,39 +232,63 @@ impl Value {
         }
     }
 
-    /// EvalPlus's comparison: `==`, or else, when the expected value is made of floats,
-    /// closeness within `atol` (default 1e-6) and a relative 1e-7, element by element.
-    pub fn matches(&self, expected: &Value, atol: f64) -> bool {
+    /// The value as its builtin type: a subclass instance's contents, anything else itself.
+    pub fn builtin(&self) -> &Value {
+        match self {
+            Value::Subclass { value, .. } => value.builtin(),
+            other => other,
+        }
+    }
+
+    /// EvalPlus's comparison of a result with the reference's: `==`, or else, when a
+    /// tolerance applies (`atol` non-zero, or the default 1e-6 when the expected value is
+    /// made of floats), a result of the expected value's exact type (and length) whose
+    /// numbers are each within `atol` plus a relative 1e-7 (`numpy.allclose`).
+    pub fn eval_plus_eq(&self, expected: &Value, atol: f64) -> bool {
         if self.py_eq(expected) {
             return true;
         }
-        if !expected.is_floats() {
-            return false;
-        }
-        let atol = if atol > 0.0 { atol } else { 1e-6 };
-        self.close_to(expected, atol)
+        let atol = if atol == 0.0 && expected.is_floats() {
+            1e-6
+        } else {
+            atol
+        };
+        atol != 0.0 && self.same_type(expected) && self.all_close(expected, atol)
     }
 
-    fn close_to(&self, expected: &Value, atol: f64) -> bool {
+    /// `numpy.allclose(self, expected, rtol=1e-7, atol=atol)` for numbers and (nested)
+    /// lists and tuples of them; `nan` is close to nothing.
+    fn all_close(&self, expected: &Value, atol: f64) -> bool {
         use Value::*;
-        match (self, expected) {
-            (List(a), List(b)) | (Tuple(a), Tuple(b)) => seq_eq(a, b, |x, y| x.close_to(y, atol)),
-            _ => match (self.as_number(), expected.as_number()) {
+        match (self.builtin(), expected.builtin()) {
+            (List(a) | Tuple(a), List(b) | Tuple(b)) => seq_eq(a, b, |x, y| x.all_close(y, atol)),
+            (a, b) => match (a.as_number(), b.as_number()) {
                 (Some(a), Some(b)) => {
                     let (a, b) = (a.as_f64(), b.as_f64());
-                    (a - b).abs() <= atol + 1e-7 * b.abs()
+                    a == b || (a - b).abs() <= atol + 1e-7 * b.abs()
                 }
                 _ => false,
             },
         }
     }
 
+    /// Python's `type(self) == type(other)`, as far as the wire form tells.
+    fn same_type(&self, other: &Value) -> bool {
+        use Value::*;
+        match (self, other) {
+            (Int(_) | BigInt(_), Int(_) | BigInt(_)) => true,
+            (Subclass { type_name: a, .. }, Subclass { type_name: b, .. }) => a == b,
+            (Other { .. }, _) | (_, Other { .. }) => false,
+            _ => std::mem::discriminant(self) == std::mem::discriminant(other),
+        }
+    }
+
     /// A float, or a list/tuple of floats (EvalPlus's `is_floats`).
     fn is_floats(&self) -> bool {
-        match self {
+        match self.builtin() {
             Value::Float(_) => true,
             Value::List(items) | Value::Tuple(items) => {
-                !items.is_empty() && items.iter().all(|v| matches!(v, Value::Float(_)))
+                items.iter().all(|v| matches!(v.builtin(), Value::Float(_)))
             }
             _ => false,
         }
@@ -202,13 +309,14 @@ impl Value {
             List(v) | Tuple(v) | Set(v) => !v.is_empty(),
             Dict(v) => !v.is_empty(),
             Digest { .. } => true,
-            Other { .. } => return Option::None,
+            // Its own `__bool__` or `__len__` may decide: only its process can tell.
+            Subclass { .. } | Other { .. } => return Option::None,
         })
     }
 
     /// The value as a real number, if it is one (`bool` counts, as in Python).
     pub fn as_number(&self) -> Option<Real> {
-        match self {
+        match self.builtin() {
             Value::Bool(b) => Some(Real::Int(*b as i128)),
             Value::Int(i) => Some(Real::Int(*i)),
             Value::BigInt(d) => Some(Real::Big(d.clone())),
@@ -243,7 +351,7 @@ impl Value {
             Int(i) => out.push_str(&i.to_string()),
             BigInt(d) => out.push_str(d),
             Float(f) => out.push_str(&float_repr(*f)),
-            Complex(re, im) => out.push_str(&format!("({}{:+}j)", float_repr(*re), im)),
+            Complex(re, im) => out.push_str(&complex_repr(*re, *im)),
             Str(s) => out.push_str(&str_repr(s)),
             Bytes(b) => out.push_str(&format!("bytes.fromhex('{}')", hex(b))),
             List(items) => write_seq(out, "[", items, "]", limit),
@@ -268,6 +376,20 @@ impl Value {
             }
             Digest { preview, size, .. } => {
                 out.push_str(&format!("<{size} bytes of JSON: {preview}...>"))
+            }
+            Subclass {
+                type_name, value, ..
+            } => {
+                // `Counter({'a': 1})`, `Point(1, 2)`, `Color(1)`.
+                out.push_str(type_name);
+                match &**value {
+                    Tuple(items) if !items.is_empty() => write_seq(out, "(", items, ")", limit),
+                    value => {
+                        out.push('(');
+                        value.write_repr(out, limit);
+                        out.push(')');
+                    }
+                }
             }
             Other { repr, .. } => out.push_str(repr),
         }
@@ -308,7 +430,7 @@ impl Real {
     }
 }
 
-fn seq_eq(a: &[Value], b: &[Value], eq: impl Fn(&Value, &Value) -> bool) -> bool {
+fn seq_eq<T>(a: &[T], b: &[T], eq: impl Fn(&T, &T) -> bool) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| eq(x, y))
 }
 
@@ -316,6 +438,19 @@ fn unordered_eq(a: &[Value], b: &[Value]) -> bool {
     a.len() == b.len()
         && a.iter().all(|x| b.iter().any(|y| x.py_eq(y)))
         && b.iter().all(|y| a.iter().any(|x| x.py_eq(y)))
+}
+
+/// `Counter.__eq__` (Python 3.10+): every key of either has the same count in both, a
+/// missing key counting as zero.
+fn counter_eq(a: &[(Value, Value)], b: &[(Value, Value)]) -> bool {
+    let zero = Value::Int(0);
+    let count = |pairs: &[(Value, Value)], key: &Value| -> Value {
+        pairs
+            .iter()
+            .find(|(k, _)| k.py_eq(key))
+            .map_or(zero.clone(), |(_, v)| v.clone())
+    };
+    a.iter().all(|(k, v)| v.py_eq(&count(b, k))) && b.iter().all(|(k, v)| count(a, k).py_eq(v))
 }
 
 fn dict_eq(a: &[(Value, Value)], b: &[(Value, Value)]) -> bool {
@@ -343,6 +478,19 @@ fn tagged_from_wire(map: &Map<String, Json>) -> Value {
         _ => Vec::new(),
     };
     let text = |v: &Json| v.as_str().unwrap_or_default().to_string();
+    if let Some(type_name) = map.get("sub") {
+        let equality = match map.get("eq").and_then(Json::as_str) {
+            Some("counter") => Equality::Counter,
+            Some("ordered") => Equality::Ordered,
+            _ => Equality::Base,
+        };
+        let value = map.get("of").map_or(Value::None, Value::from_wire);
+        return Value::Subclass {
+            type_name: text(type_name),
+            equality,
+            value: Box::new(value),
+        };
+    }
     let Some((tag, body)) = map.iter().next() else {
         return Value::Other {
             type_name: "dict".into(),
@@ -432,6 +580,21 @@ pub fn float_repr(f: f64) -> String {
     } else {
         format!("{plain}.0")
     }
+}
+
+/// Python's `repr` of a complex: `2j`, `(1-0.5j)`, `(-0+1e+20j)`, `(nan+infj)`.
+fn complex_repr(re: f64, im: f64) -> String {
+    // Each part as `repr(float)` would write it, without a trailing `.0`.
+    let part = |f: f64| {
+        let text = float_repr(f);
+        text.strip_suffix(".0").map(String::from).unwrap_or(text)
+    };
+    let imag = part(im);
+    if re == 0.0 && re.is_sign_positive() {
+        return format!("{imag}j");
+    }
+    let sign = if imag.starts_with('-') { "" } else { "+" };
+    format!("({}{sign}{imag}j)", part(re))
 }
 
 /// Python's `repr` of a str: single quotes unless the text holds one and no double quote.
@@ -576,10 +739,157 @@ mod tests {
 
     #[test]
     fn floats_match_within_evalplus_tolerance() {
-        assert!(Value::Float(0.1 + 0.2).matches(&Value::Float(0.3), 0.0));
-        assert!(!Value::Float(0.31).matches(&Value::Float(0.3), 0.0));
-        assert!(Value::Float(0.31).matches(&Value::Float(0.3), 0.02));
-        assert!(!Value::Int(3).matches(&Value::Str("3".into()), 1.0));
+        assert!(Value::Float(0.1 + 0.2).eval_plus_eq(&Value::Float(0.3), 0.0));
+        assert!(!Value::Float(0.31).eval_plus_eq(&Value::Float(0.3), 0.0));
+        assert!(Value::Float(0.31).eval_plus_eq(&Value::Float(0.3), 0.02));
+        assert!(!Value::Int(3).eval_plus_eq(&Value::Str("3".into()), 1.0));
+        // An explicit atol applies to any numbers; the result must have the expected type.
+        assert!(Value::Int(6).eval_plus_eq(&Value::Int(5), 1.0));
+        assert!(!Value::Float(5.0000001).eval_plus_eq(&Value::Int(5), 1.0));
+        let floats = |xs: &[f64]| Value::List(xs.iter().map(|x| Value::Float(*x)).collect());
+        assert!(
+            floats(&[1.0 + 1e-9, f64::INFINITY]).eval_plus_eq(&floats(&[1.0, f64::INFINITY]), 0.0)
+        );
+        assert!(!floats(&[1.0, 2.0]).eval_plus_eq(&floats(&[1.0]), 0.0));
+        assert!(!floats(&[f64::NAN]).eval_plus_eq(&floats(&[f64::NAN]), 0.0));
+    }
+
+    /// HumanEval's and MBPP's `assert f(x) == 0.3` is Python's exact `==`: a result off by
+    /// 1e-12 fails, as it does in Python; only EvalPlus's comparison forgives it.
+    #[test]
+    fn exact_equality_has_no_tolerance() {
+        let result = Value::Float(0.3 + 1e-12);
+        assert!(!result.py_eq(&Value::Float(0.3)));
+        assert!(result.eval_plus_eq(&Value::Float(0.3), 0.0));
+        assert!(Value::Float(0.1 + 0.2).py_eq(&Value::Float(0.30000000000000004)));
+    }
+
+    #[test]
+    fn booleans_ints_floats_and_complexes_compare_across_types() {
+        let t = Value::Bool(true);
+        assert!(t.py_eq(&Value::Int(1)) && t.py_eq(&Value::Float(1.0)));
+        assert!(!t.py_eq(&Value::Int(2)));
+        assert!(Value::Bool(false).py_eq(&Value::Float(-0.0)));
+        assert!(Value::Int(1).py_eq(&Value::Complex(1.0, 0.0)));
+        assert!(Value::Complex(1.0, 0.0).py_eq(&t));
+        assert!(!Value::Complex(1.0, 1e-300).py_eq(&Value::Float(1.0)));
+        assert!(wire(json!([1, 2.0, true])).py_eq(&wire(json!([1.0, 2, 1]))));
+        assert!(wire(json!({"dict": [[1, "a"]]})).py_eq(&wire(json!({"dict": [[true, "a"]]}))));
+        assert!(wire(json!({"set": [1.0]})).py_eq(&wire(json!({"set": [true]}))));
+    }
+
+    /// Complex results whose reprs are identical are equal, `-0.0` and `inf` parts included;
+    /// `nan` parts never are (Python compares the parts).
+    #[test]
+    fn complexes_with_equal_reprs_are_equal() {
+        let c = |re: Json, im: Json| wire(json!({"complex": [re, im]}));
+        let pairs = [
+            (c(json!(1.0), json!(2.0)), "(1+2j)"),
+            (c(json!(0.0), json!(-0.0)), "-0j"),
+            (c(json!(-0.0), json!(1.5)), "(-0+1.5j)"),
+            (c(json!(1e20), json!({"float": "inf"})), "(1e+20+infj)"),
+            (c(json!(0.5), json!({"float": "-inf"})), "(0.5-infj)"),
+        ];
+        for (value, repr) in pairs {
+            assert_eq!(value.py_repr(50), repr);
+            assert!(value.py_eq(&Value::from_wire(&value.to_wire())), "{repr}");
+        }
+        assert!(c(json!(0.0), json!(-0.0)).py_eq(&c(json!(-0.0), json!(0.0))));
+        let nan = c(json!({"float": "nan"}), json!(0.0));
+        assert_eq!(nan.py_repr(50), "(nan+0j)");
+        assert!(!nan.py_eq(&nan.clone()));
+        assert!(!c(json!(1.0), json!(2.0)).py_eq(&c(json!(1.0), json!(-2.0))));
+    }
+
+    /// Two results never share an object, so `nan` equals no `nan`: at the top level, inside
+    /// lists, tuples, sets, dict values and dict keys.
+    #[test]
+    fn nan_equals_nothing_anywhere() {
+        let nan = json!({"float": "nan"});
+        let cases = [
+            nan.clone(),
+            json!([1, nan]),
+            json!({"tuple": [nan]}),
+            json!({"set": [nan]}),
+            json!({"dict": [["k", nan]]}),
+            json!({"dict": [[nan, 1]]}),
+            json!({"sub": "Counter", "eq": "counter", "of": {"dict": [["a", nan]]}}),
+        ];
+        for case in cases {
+            let value = wire(case.clone());
+            assert!(!value.py_eq(&wire(case.clone())), "{case}");
+            assert!(!value.eval_plus_eq(&wire(case.clone()), 0.0), "{case}");
+        }
+    }
+
+    fn counter(pairs: Json) -> Value {
+        wire(json!({"sub": "Counter", "eq": "counter", "of": {"dict": pairs}}))
+    }
+
+    fn ordered(pairs: Json) -> Value {
+        wire(json!({"sub": "OrderedDict", "eq": "ordered", "of": {"dict": pairs}}))
+    }
+
+    #[test]
+    fn dict_subclasses_equal_dicts_with_the_same_items() {
+        let plain = wire(json!({"dict": [["a", 2], ["b", 1]]}));
+        let default = wire(json!({"sub": "defaultdict", "of": {"dict": [["b", 1], ["a", 2]]}}));
+        for value in [
+            counter(json!([["b", 1], ["a", 2]])),
+            ordered(json!([["b", 1], ["a", 2]])),
+            default,
+        ] {
+            assert!(value.py_eq(&plain) && plain.py_eq(&value), "{value:?}");
+            assert!(!value.py_eq(&wire(json!({"dict": [["a", 2]]}))));
+            assert!(!value.py_eq(&wire(json!([["a", 2], ["b", 1]]))));
+        }
+        // Counter against OrderedDict: neither knows the other; dict equality decides.
+        assert!(counter(json!([["a", 1], ["b", 2]])).py_eq(&ordered(json!([["b", 2], ["a", 1]]))));
+        assert_eq!(counter(json!([["a", 2]])).py_repr(50), "Counter({'a': 2})");
+    }
+
+    #[test]
+    fn ordered_dicts_compare_in_order_with_each_other_only() {
+        let ab = ordered(json!([["a", 1], ["b", 2]]));
+        let ba = ordered(json!([["b", 2], ["a", 1]]));
+        assert!(!ab.py_eq(&ba));
+        assert!(ab.py_eq(&ordered(json!([["a", 1.0], ["b", 2]]))));
+        assert!(ab.py_eq(&wire(json!({"dict": [["b", 2], ["a", 1]]}))));
+    }
+
+    #[test]
+    fn counters_ignore_zero_counts_between_counters_only() {
+        let with_zero = counter(json!([["a", 1], ["b", 0]]));
+        assert!(with_zero.py_eq(&counter(json!([["a", 1]]))));
+        assert!(counter(json!([["a", 1]])).py_eq(&with_zero));
+        assert!(!with_zero.py_eq(&counter(json!([["a", 2]]))));
+        // Against a plain dict, `b: 0` is an item like any other.
+        assert!(!with_zero.py_eq(&wire(json!({"dict": [["a", 1]]}))));
+    }
+
+    #[test]
+    fn builtin_subclasses_compare_as_their_base() {
+        let point = wire(json!({"sub": "Point", "of": {"tuple": [1, 2]}}));
+        assert!(point.py_eq(&wire(json!({"tuple": [1, 2.0]}))));
+        assert!(!point.py_eq(&wire(json!([1, 2]))));
+        assert_eq!(point.py_repr(50), "Point(1, 2)");
+        let color = wire(json!({"sub": "Color", "of": 1}));
+        assert!(color.py_eq(&Value::Int(1)) && color.py_eq(&Value::Bool(true)));
+        assert_eq!(color.py_repr(50), "Color(1)");
+        let frozen = wire(json!({"sub": "Frozen", "of": {"set": [1, 2]}}));
+        assert!(frozen.py_eq(&wire(json!({"set": [2, 1]}))));
+        assert!(wire(json!({"sub": "Name", "of": "x"})).py_eq(&Value::Str("x".into())));
+        assert_eq!(point.truthy(), None, "its own __len__ may decide");
+        assert_eq!(Value::from_wire(&point.to_wire()), point);
+    }
+
+    /// `class D(dict): __eq__ = ...` arrives as a foreign object (the harness sees its own
+    /// `__eq__`): equal to no dict, not even one with its items.
+    #[test]
+    fn a_subclass_with_its_own_eq_stays_foreign() {
+        let liar = wire(json!({"other": "D", "repr": "{'a': 1}"}));
+        assert!(!liar.py_eq(&wire(json!({"dict": [["a", 1]]}))));
+        assert!(!liar.eval_plus_eq(&wire(json!({"dict": [["a", 1]]})), 1.0));
     }
 
     #[test]

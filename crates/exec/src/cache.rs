@@ -2,7 +2,8 @@
 //! per machine rather than once per command (as EvalPlus caches its ground truth).
 //!
 //! One file per problem, named by a SHA-256 of everything preparation depends on: the
-//! problem itself, the harness, the interpreter and tracealign's version. Timeouts are not
+//! problem itself, the harness, the interpreter, tracealign's version and
+//! [`PREPARED_FORMAT`], the meaning of a stored entry. Timeouts are not
 //! part of the entry: they are derived from the cached reference times with the limits of
 //! the current command. Entries are written to a temporary file and renamed, so concurrent
 //! runs never read half an entry; an unreadable entry is ignored and prepared again.
@@ -14,6 +15,12 @@ use tracealign_core::Problem;
 
 use crate::plan::PreparedProblem;
 use crate::worker::{HARNESS, TRACER};
+
+/// The meaning of a stored [`PreparedProblem`]; changed whenever the same JSON would be
+/// judged differently, so that no older entry is read with newer semantics. 2: `atol` is
+/// optional (absent: exact `==`, where 1 applied EvalPlus's tolerance to every problem),
+/// values carry builtin subclasses, truthiness checks ask the harness for `bool(result)`.
+pub const PREPARED_FORMAT: &str = "prepared-2";
 
 /// Where prepared problems are kept.
 pub struct PreparedCache {
@@ -28,6 +35,7 @@ impl PreparedCache {
         let mut salt = Sha256::new();
         let python = python.to_string_lossy();
         let parts = [
+            PREPARED_FORMAT,
             env!("CARGO_PKG_VERSION"),
             HARNESS,
             TRACER,

@@ -5,6 +5,11 @@
 //! code we could not take apart) goes to the harness as [`PreparedTest::wire`]; the part
 //! that decides the verdict (the expected value, the tolerance) stays in [`Check`] and
 //! never reaches the candidate.
+//!
+//! Equality is Python's `==` between builtin values ([`Value::py_eq`]), exact unless the
+//! problem's format defines a tolerance ([`PreparedProblem::atol`], EvalPlus's). Truthiness
+//! (`assert f(x)`, `assert not f(x)`) is the one thing the candidate's process computes,
+//! as `bool(result)`, because Python asks the object itself; it is sent as a boolean only.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
@@ -16,7 +21,8 @@ pub struct PreparedProblem {
     pub id: String,
     pub entry_point: String,
     pub tests: Vec<PreparedTest>,
-    pub atol: f64,
+    /// EvalPlus's tolerance for [`Check::Equal`] (see `Problem::atol`); `None`: exact `==`.
+    pub atol: Option<f64>,
     /// Wall-clock limit per test for samples, in seconds.
     pub timeouts: Vec<f64>,
     /// Wall-clock limit for all tests of one sample together, in seconds.
@@ -42,7 +48,8 @@ impl PreparedProblem {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PreparedTest {
     pub name: String,
-    /// Sent to the harness: `{"kind": "args"|"call"|"code", ...}`.
+    /// Sent to the harness: `{"kind": "args"|"call"|"code", ...}`; a call whose truth is
+    /// checked carries `"check": "truthy"|"falsy"`, so that the harness sends `bool(result)`.
     pub wire: Json,
     pub check: Check,
     /// The assertion's source, shown when the test fails.
@@ -52,13 +59,13 @@ pub struct PreparedTest {
 /// How a test's raw result becomes a verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Check {
-    /// `result == expected` (EvalPlus float tolerance applies).
+    /// `result == expected` (with EvalPlus's tolerance where the problem has one).
     Equal(Value),
     /// `result != expected`.
     NotEqual(Value),
     /// `result is True/False/None`.
     Is(Value),
-    /// `assert result`.
+    /// `assert result`: `bool(result)`, as the candidate's process computed it.
     Truthy,
     /// `assert not result`.
     Falsy,
@@ -125,6 +132,10 @@ pub fn apply_analysis(test: &mut PreparedTest, plan: &Json) {
         _ => return,
     };
     test.wire = json!({"kind": "call", "setup": plan["setup"], "call": plan["call"]});
+    if matches!(check, Check::Truthy | Check::Falsy) {
+        // Only the kind of check: the child computes `bool(result)` and learns nothing else.
+        test.wire["check"] = plan["check"].clone();
+    }
     test.check = check;
     test.source = plan["source"].as_str().map(String::from);
 }
@@ -144,8 +155,8 @@ pub fn apply_reference(test: &mut PreparedTest, raw: &Json) {
     };
 }
 
-/// Judges one raw result from the harness.
-pub fn judge(raw: &Json, test: &PreparedTest, timeout_s: f64, atol: f64) -> TestOutcome {
+/// Judges one raw result from the harness; `atol` is the problem's EvalPlus tolerance.
+pub fn judge(raw: &Json, test: &PreparedTest, timeout_s: f64, atol: Option<f64>) -> TestOutcome {
     let failed = |expected: Option<String>, actual: Option<String>| TestOutcome::Failed {
         assertion: test.source.clone(),
         expected,
@@ -157,7 +168,7 @@ pub fn judge(raw: &Json, test: &PreparedTest, timeout_s: f64, atol: f64) -> Test
     match raw["r"].as_str() {
         Some("value") => {
             let actual = Value::from_wire(&raw["v"]);
-            if check_value(&test.check, &actual, atol) {
+            if check_value(&test.check, &actual, raw["truth"].as_bool(), atol) {
                 TestOutcome::Passed
             } else if let Check::Broken(reason) = &test.check {
                 error("InvalidTest", reason, None)
@@ -235,18 +246,25 @@ fn error(exc_type: &str, message: &str, line: Option<u32>) -> TestOutcome {
     }
 }
 
-fn check_value(check: &Check, actual: &Value, atol: f64) -> bool {
+/// Whether a result passes; `truth` is `bool(result)` as the candidate's process computed it
+/// (sent for truthiness checks only).
+fn check_value(check: &Check, actual: &Value, truth: Option<bool>, atol: Option<f64>) -> bool {
     let builtin = !matches!(actual, Value::Other { .. });
+    // Without the process's answer, only a builtin value's own truth is known.
+    let truth = || truth.or_else(|| actual.truthy());
     match check {
-        Check::Equal(expected) => actual.matches(expected, atol),
+        Check::Equal(expected) => match atol {
+            Some(atol) => actual.eval_plus_eq(expected, atol),
+            None => actual.py_eq(expected),
+        },
         Check::NotEqual(expected) => builtin && !actual.py_eq(expected),
         Check::Is(expected) => match (actual, expected) {
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::None, Value::None) => true,
             _ => false,
         },
-        Check::Truthy => actual.truthy() == Some(true),
-        Check::Falsy => actual.truthy() == Some(false),
+        Check::Truthy => truth() == Some(true),
+        Check::Falsy => truth() == Some(false),
         Check::Close {
             expected,
             tolerance,
@@ -302,11 +320,11 @@ mod tests {
         let test = call_test(Check::Equal(Value::Int(2)));
         let raw = json!({"r": "value", "v": {"other": "AlwaysEqual", "repr": "<x>"}});
         assert!(matches!(
-            judge(&raw, &test, 1.0, 0.0),
+            judge(&raw, &test, 1.0, None),
             TestOutcome::Failed { .. }
         ));
         let raw = json!({"r": "value", "v": 2});
-        assert_eq!(judge(&raw, &test, 1.0, 0.0), TestOutcome::Passed);
+        assert_eq!(judge(&raw, &test, 1.0, None), TestOutcome::Passed);
     }
 
     #[test]
@@ -314,9 +332,107 @@ mod tests {
         let test = call_test(Check::Truthy);
         let raw = json!({"r": "value", "v": {"other": "AlwaysTrue", "repr": "<x>"}});
         assert!(matches!(
-            judge(&raw, &test, 1.0, 0.0),
+            judge(&raw, &test, 1.0, None),
             TestOutcome::Failed { .. }
         ));
+    }
+
+    /// `assert f(x)` where `f` returns an `re.Match`: the harness sends `bool(result)`,
+    /// which decides; without it a foreign object's truth is unknown and fails.
+    #[test]
+    fn truthiness_comes_from_the_candidate_process_as_a_boolean() {
+        let matched = json!({"other": "re.Match", "repr": "<re.Match object>"});
+        let raw = |truth: Option<bool>| {
+            let mut raw = json!({"r": "value", "v": matched});
+            if let Some(truth) = truth {
+                raw["truth"] = json!(truth);
+            }
+            raw
+        };
+        let truthy = call_test(Check::Truthy);
+        let falsy = call_test(Check::Falsy);
+        assert_eq!(
+            judge(&raw(Some(true)), &truthy, 1.0, None),
+            TestOutcome::Passed
+        );
+        assert_eq!(
+            judge(&raw(Some(false)), &falsy, 1.0, None),
+            TestOutcome::Passed
+        );
+        for (raw, test) in [
+            (raw(Some(false)), &truthy),
+            (raw(Some(true)), &falsy),
+            (raw(None), &truthy),
+        ] {
+            assert!(matches!(
+                judge(&raw, test, 1.0, None),
+                TestOutcome::Failed { .. }
+            ));
+        }
+        // A builtin value's truth is its own, even without the boolean.
+        let empty = json!({"r": "value", "v": []});
+        assert_eq!(judge(&empty, &falsy, 1.0, None), TestOutcome::Passed);
+    }
+
+    #[test]
+    fn only_truthiness_checks_tell_the_harness_their_kind() {
+        let mut test = call_test(Check::FromReference);
+        let plan = |check: &str| {
+            json!({"kind": "call", "setup": "", "call": "f(1)", "check": check,
+                   "expected": 2, "source": "assert f(1) == 2"})
+        };
+        apply_analysis(&mut test, &plan("truthy"));
+        assert_eq!(test.check, Check::Truthy);
+        assert_eq!(
+            test.wire,
+            json!({"kind": "call", "setup": "", "call": "f(1)", "check": "truthy"})
+        );
+        apply_analysis(&mut test, &plan("eq"));
+        assert_eq!(test.check, Check::Equal(Value::Int(2)));
+        assert_eq!(
+            test.wire,
+            json!({"kind": "call", "setup": "", "call": "f(1)"})
+        );
+    }
+
+    /// An `==` assert is exact; EvalPlus's tolerance applies only where the problem has one.
+    #[test]
+    fn equality_is_exact_unless_the_problem_has_a_tolerance() {
+        let test = call_test(Check::Equal(Value::Float(0.3)));
+        let raw = json!({"r": "value", "v": 0.3 + 1e-12});
+        assert!(matches!(
+            judge(&raw, &test, 1.0, None),
+            TestOutcome::Failed { .. }
+        ));
+        assert_eq!(judge(&raw, &test, 1.0, Some(0.0)), TestOutcome::Passed);
+        let far = json!({"r": "value", "v": 0.31});
+        assert!(matches!(
+            judge(&far, &test, 1.0, Some(0.0)),
+            TestOutcome::Failed { .. }
+        ));
+        assert_eq!(judge(&far, &test, 1.0, Some(0.05)), TestOutcome::Passed);
+    }
+
+    #[test]
+    fn dict_subclass_results_equal_plain_dicts_but_lying_ones_do_not() {
+        let test = call_test(Check::Equal(Value::from_wire(&json!({"dict": [["a", 2]]}))));
+        let counter = json!({"r": "value",
+            "v": {"sub": "Counter", "eq": "counter", "of": {"dict": [["a", 2]]}}});
+        assert_eq!(judge(&counter, &test, 1.0, None), TestOutcome::Passed);
+        let liar = json!({"r": "value", "v": {"other": "D", "repr": "{'a': 2}"}});
+        assert!(matches!(
+            judge(&liar, &test, 1.0, None),
+            TestOutcome::Failed { .. }
+        ));
+        let nan = call_test(Check::NotEqual(Value::from_wire(
+            &json!([{"float": "nan"}]),
+        )));
+        let raw = json!({"r": "value", "v": [{"float": "nan"}]});
+        assert_eq!(
+            judge(&raw, &nan, 1.0, None),
+            TestOutcome::Passed,
+            "[nan] != [nan]"
+        );
     }
 
     #[test]
@@ -327,15 +443,15 @@ mod tests {
             inclusive: false,
         });
         assert_eq!(
-            judge(&json!({"r": "value", "v": 1.5000001}), &test, 1.0, 0.0),
+            judge(&json!({"r": "value", "v": 1.5000001}), &test, 1.0, None),
             TestOutcome::Passed
         );
         assert!(matches!(
-            judge(&json!({"r": "value", "v": 1.6}), &test, 1.0, 0.0),
+            judge(&json!({"r": "value", "v": 1.6}), &test, 1.0, None),
             TestOutcome::Failed { .. }
         ));
         assert!(matches!(
-            judge(&json!({"r": "value", "v": "1.5"}), &test, 1.0, 0.0),
+            judge(&json!({"r": "value", "v": "1.5"}), &test, 1.0, None),
             TestOutcome::Failed { .. }
         ));
     }
@@ -344,15 +460,20 @@ mod tests {
     fn raw_failures_map_to_outcomes() {
         let test = call_test(Check::Equal(Value::Int(2)));
         assert_eq!(
-            judge(&json!({"r": "timeout"}), &test, 2.0, 0.0),
+            judge(&json!({"r": "timeout"}), &test, 2.0, None),
             TestOutcome::Timeout { limit_s: 2.0 }
         );
         assert_eq!(
-            judge(&json!({"r": "killed", "signal": 11}), &test, 2.0, 0.0),
+            judge(&json!({"r": "killed", "signal": 11}), &test, 2.0, None),
             TestOutcome::Killed { signal: 11 }
         );
         assert_eq!(
-            judge(&json!({"r": "exc", "type": "MemoryError"}), &test, 2.0, 0.0),
+            judge(
+                &json!({"r": "exc", "type": "MemoryError"}),
+                &test,
+                2.0,
+                None
+            ),
             TestOutcome::MemoryLimit
         );
         assert_eq!(
@@ -360,7 +481,7 @@ mod tests {
                 &json!({"r": "exc", "type": "IndexError", "msg": "out", "line": 3}),
                 &test,
                 2.0,
-                0.0
+                None
             ),
             TestOutcome::Error {
                 exc_type: "IndexError".into(),
@@ -370,7 +491,7 @@ mod tests {
             }
         );
         assert!(matches!(
-            judge(&json!({"r": "ok"}), &test, 2.0, 0.0),
+            judge(&json!({"r": "ok"}), &test, 2.0, None),
             TestOutcome::Error { .. }
         ));
     }

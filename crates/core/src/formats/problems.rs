@@ -292,10 +292,10 @@ fn read_our_test(record: &Record, index: usize, test: &Json) -> Result<TestCase>
     Ok(TestCase { name, kind })
 }
 
-fn optional_number(record: &Record, field: &str) -> Result<f64> {
+fn optional_number(record: &Record, field: &str) -> Result<Option<f64>> {
     match record.fields.get(field) {
-        None | Some(Json::Null) => Ok(0.0),
-        Some(Json::Number(n)) => Ok(n.as_f64().unwrap_or(0.0)),
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::Number(n)) => Ok(n.as_f64()),
         Some(other) => Err(record.error(format!(
             "field `{field}` must be a number, found {}",
             json_kind(other)
@@ -326,7 +326,7 @@ fn read_human_eval(record: &Record) -> Result<Problem> {
         prompt,
         entry_point,
         tests,
-        atol: 0.0,
+        atol: None,
     })
 }
 
@@ -444,7 +444,8 @@ fn read_eval_plus(record: &Record) -> Result<Problem> {
         prompt,
         entry_point: record.string("entry_point")?,
         tests,
-        atol: optional_number(record, "atol")?,
+        // EvalPlus compares with a tolerance; 0 (or none given) means its default.
+        atol: Some(optional_number(record, "atol")?.unwrap_or(0.0)),
     })
 }
 
@@ -503,7 +504,7 @@ fn read_mbpp(record: &Record) -> Result<Problem> {
         entry_point,
         reference: code,
         tests,
-        atol: 0.0,
+        atol: None,
     })
 }
 
