@@ -140,11 +140,11 @@ fn expected_values_come_from_the_reference_with_their_exact_types() {
         runs["lists_not_tuples"]["tests"][0]["expected"],
         "[(1, 0.5), (2, 1.0)]"
     );
-    // EvalPlus's float tolerance (1e-6 by default) applies to float results.
+    // Without an `atol` in the problem, results compare with Python's exact `==`.
     assert_eq!(
         outcomes(&runs["close_floats"]),
         ["failed", "failed", "passed"],
-        "tuples of mixed types are not float lists"
+        "no tolerance: 0.5 + 1e-9 != 0.5"
     );
     let wrong_exception = &runs["wrong_exception"]["tests"][2];
     assert_eq!(
