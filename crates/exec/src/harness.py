@@ -21,6 +21,7 @@ import ast
 import builtins
 import ctypes
 import errno
+import fcntl
 import gc
 import json
 import math
@@ -28,6 +29,7 @@ import os
 import select
 import shutil
 import signal
+import stat
 import sys
 import time
 
@@ -48,13 +50,70 @@ _os_write = os.write
 _perf_counter = time.perf_counter
 _json_dumps = json.dumps
 _math_isfinite = math.isfinite
+_bool = bool
+_complex = complex
 _LIBC = ctypes.CDLL(None, use_errno=True)
 
 
 # ---------------------------------------------------------------- value encoding
 # The wire form of a Python value. Plain JSON stands for None, bool, int, float, str and
 # list; anything else is a one-key object tagged with its exact type, so a subclass or an
-# object with a lying __eq__ can never pass for a builtin value.
+# object with a lying __eq__ can never pass for a builtin value. A subclass of a builtin
+# type whose `==` is the base's (a defaultdict, a namedtuple, an IntEnum member), or
+# Counter's or OrderedDict's as they are now, before any candidate code runs, travels as
+# {"sub": name, "of": contents[, "eq": "counter"|"ordered"]}: its contents read with the
+# base type's own C methods (dict.items, tuple.__iter__, int.__int__), never its own, so
+# that no code of the subclass runs or decides a verdict.
+
+_MRO = type.__dict__["__mro__"].__get__
+_CLASS_DICT = type.__dict__["__dict__"].__get__
+_QUALNAME = type.__dict__["__qualname__"].__get__
+_COMPLEX_REAL = complex.__dict__["real"].__get__
+_COMPLEX_IMAG = complex.__dict__["imag"].__get__
+_BYTES_HEX = bytes.hex
+_BYTES_FROMHEX = bytes.fromhex
+# How each container type's items are read: the type's own C methods.
+_ITEMS = {list: list.__iter__, tuple: tuple.__iter__, dict: dict.items, set: set.__iter__,
+          frozenset: frozenset.__iter__}
+# (the `__eq__` found on a subclass, its builtin base, the equality's wire name, how its
+# contents are read: an exact builtin value for scalars, items for containers)
+_KNOWN_EQ = [(_CLASS_DICT(base)["__eq__"], base, None, read) for base, read in (
+    (int, int.__int__), (float, float.__float__), (str, str.__str__),
+    (bytes, lambda v: _BYTES_FROMHEX(_BYTES_HEX(v))),
+    (complex, lambda v: _complex(_COMPLEX_REAL(v), _COMPLEX_IMAG(v))),
+    *_ITEMS.items())]
+
+
+def _known_stdlib_equalities():
+    import collections
+    known = []
+    counter_eq = _CLASS_DICT(collections.Counter).get("__eq__")
+    if counter_eq is not None:  # Python 3.10+; before, a Counter compares as a dict
+        known.append((counter_eq, dict, "counter", dict.items))
+    ordered = collections.OrderedDict
+    known.append((_CLASS_DICT(ordered)["__eq__"], dict, "ordered", ordered.items))
+    return known
+
+
+_KNOWN_EQ += _known_stdlib_equalities()
+
+
+def _known_equality(t):
+    """(base type, equality, reader) when `t`'s `==` is one of _KNOWN_EQ, else None: the
+    first `__eq__` along its MRO, found without attribute lookups its metaclass could hook."""
+    mro = _MRO(t)
+    for klass in mro:
+        eq = _CLASS_DICT(klass).get("__eq__")
+        if eq is None:
+            continue
+        for known, base, equality, read in _KNOWN_EQ:
+            if eq is known:
+                for k in mro:
+                    if k is base:
+                        return base, equality, read
+        return None
+    return None
+
 
 def encode(value, depth=0, path=None):
     t = _type(value)
@@ -79,25 +138,44 @@ def encode(value, depth=0, path=None):
         return {"complex": [encode(value.real), encode(value.imag)]}
     if t is bytes:
         return {"bytes": value.hex()}
-    if t in (list, tuple, dict, set, frozenset):
-        if depth >= MAX_DEPTH:
-            return {"other": t.__name__, "repr": "<nested too deeply>"}
-        path = path or set()
-        if id(value) in path:
-            return {"other": t.__name__, "repr": "<recursive>"}
-        path.add(id(value))
-        try:
-            if t is list:
-                return [encode(v, depth + 1, path) for v in value]
-            if t is tuple:
-                return {"tuple": [encode(v, depth + 1, path) for v in value]}
-            if t is dict:
-                return {"dict": [[encode(k, depth + 1, path), encode(v, depth + 1, path)]
-                                 for k, v in value.items()]}
-            return {"set": [encode(v, depth + 1, path) for v in value]}
-        finally:
-            path.discard(id(value))
+    # By identity: `t in _ITEMS` would hash `t`, and its metaclass may define __hash__.
+    if t is list or t is tuple or t is dict or t is set or t is frozenset:
+        return _encode_items(value, t, _ITEMS[t], depth, path)
+    known = _known_equality(t)
+    if known is not None:
+        base, equality, read = known
+        if base in _ITEMS:
+            contents = _encode_items(value, base, read, depth, path)
+        else:
+            contents = encode(read(value), depth + 1, path)
+        wire = {"sub": _QUALNAME(t), "of": contents}
+        if equality is not None:
+            wire["eq"] = equality
+        return wire
     return {"other": _type_name(value), "repr": _safe_repr(value)}
+
+
+def _encode_items(value, t, items, depth, path):
+    """A list, tuple, dict, set or frozenset (`t`), or a subclass instance's contents as
+    one, its items read by `items`."""
+    if depth >= MAX_DEPTH:
+        return {"other": t.__name__, "repr": "<nested too deeply>"}
+    path = path or set()
+    if id(value) in path:
+        return {"other": t.__name__, "repr": "<recursive>"}
+    path.add(id(value))
+    try:
+        if t is dict:
+            return {"dict": [[encode(k, depth + 1, path), encode(v, depth + 1, path)]
+                             for k, v in items(value)]}
+        encoded = [encode(v, depth + 1, path) for v in items(value)]
+        if t is list:
+            return encoded
+        if t is tuple:
+            return {"tuple": encoded}
+        return {"set": encoded}
+    finally:
+        path.discard(id(value))
 
 
 _UNDIGESTIBLE = [0]
@@ -258,8 +336,8 @@ def compile_job(job):
     return compile(job["program"], CANDIDATE_FILE, "exec", dont_inherit=True), None
 
 
-def child_main(job, compiled, start, result_fd, work_dir, out_fds, token):
-    _enter_job_sandbox(job, result_fd, work_dir, out_fds)
+def child_main(job, compiled, start, result_fd, sandbox, token):
+    _enter_job_sandbox(job, result_fd, sandbox)
     send = lambda msg: _send(result_fd, token, msg)  # noqa: E731
     if compiled is None:  # the worker could not compile it (a RecursionError, say)
         try:
@@ -291,8 +369,9 @@ def child_main(job, compiled, start, result_fd, work_dir, out_fds, token):
     os._exit(0)
 
 
-def _enter_job_sandbox(job, result_fd, work_dir, out_fds):
+def _enter_job_sandbox(job, result_fd, sandbox):
     os.setsid()
+    out_fds = sandbox.out_fds
     # The worker's sys.stdin/stdout/stderr wrap fds 0/1/2 (it speaks to Rust on duplicates),
     # so pointing those fds at /dev/null and the capture files redirects them: no new file
     # objects to build in every child.
@@ -303,7 +382,9 @@ def _enter_job_sandbox(job, result_fd, work_dir, out_fds):
     keep = sorted({0, 1, 2, result_fd})
     for low, high in zip(keep, keep[1:] + [65536]):
         os.closerange(low + 1, high)
-    os.chdir(work_dir)
+    os.chdir(sandbox.work_dir)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # the worker ignores it
+    sandbox.drop_privileges()
     limits = job["limits"]
     memory = limits["memory_bytes"]
     _set_limit("RLIMIT_AS", memory)
@@ -312,18 +393,6 @@ def _enter_job_sandbox(job, result_fd, work_dir, out_fds):
     _set_limit("RLIMIT_NOFILE", 256)
     _set_limit("RLIMIT_CORE", 0)
     _set_limit("RLIMIT_NPROC", limits["processes"])
-
-
-def _drop_capabilities():
-    """No capabilities, not even inside our user namespace: the job cannot remount, unshare
-    or raise its limits again."""
-    libc = _LIBC
-    libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-    for cap in range(64):
-        libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
-    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
-    data = (ctypes.c_uint32 * 6)()
-    libc.capset(header, data)
 
 
 def _set_limit(name, value):
@@ -377,12 +446,18 @@ def _run_traced(test, index, namespace, entry, tracer):
             if test["setup"]:
                 exec(compile(test["setup"], TEST_FILE, "exec", dont_inherit=True), namespace)
             value = eval(compile(test["call"], TEST_FILE, "eval", dont_inherit=True), namespace)
+        # `assert f(x)` asks the object itself, as Python would: its __bool__ (or __len__)
+        # runs here, as part of the test, and may raise. Only the boolean travels.
+        truth = _bool(value) if test.get("check") in ("truthy", "falsy") else None
         if tracer is not None:
             tracer.stop()  # before serializing: the value's own code is not the program's
         elapsed = _perf_counter() - started
         wire = encode_result(value)
-        return {"i": index, "r": "value", "v": wire, "t": elapsed,
-                "te": _perf_counter() - started - elapsed}
+        result = {"i": index, "r": "value", "v": wire, "t": elapsed,
+                  "te": _perf_counter() - started - elapsed}
+        if truth is not None:
+            result["truth"] = truth
+        return result
     except BaseException as exc:
         if tracer is not None:
             tracer.stop()
@@ -553,8 +628,8 @@ class Job:
         if pid == 0:
             try:
                 os.close(read_fd)
-                child_main(self.request, self.compiled, start, write_fd, self.sandbox.work_dir,
-                           self.sandbox.out_fds, self.token)
+                child_main(self.request, self.compiled, start, write_fd, self.sandbox,
+                           self.token)
             finally:
                 os._exit(70)
         os.close(write_fd)
@@ -576,7 +651,11 @@ class Job:
         deadline = _perf_counter() + self._timeout(current)
         while True:
             remaining = min(deadline, budget_end) - _perf_counter()
-            ready = select.select([read_fd], [], [], max(remaining, 0))[0] if remaining > 0 else []
+            watched = [read_fd, self.sandbox.requests_fd or read_fd]
+            ready = select.select(watched, [], [], max(remaining, 0))[0] if remaining > 0 else []
+            if self.sandbox.requests_fd is not None and self.sandbox.requests_fd in ready:
+                self.sandbox.kill_job(pid)  # and, as init, our exit ends the namespace
+                os._exit(0)
             if not ready:
                 if current < _len(self.tests):
                     self.results[current] = {"r": "timeout"}
@@ -692,17 +771,32 @@ def _read_capped(fd, cap):
 
 
 # ---------------------------------------------------------------- isolation
+# A job sees a minimal root: the interpreter's trees and the system libraries, read-only; a
+# private /tmp (its work directory inside, recreated for every job); a few device nodes; its
+# own /proc. Nothing else of the host: no home, no working directory, no problem files, no
+# cache, no host sockets. The worker (pid 1 of its namespaces) is out of the job's reach: it
+# is not dumpable (no ptrace, no /proc/1/mem or /proc/1/fd), ignores every signal a job
+# could send it, and a seccomp filter it installs for itself and every job refuses what a
+# test program never needs. Jobs run without capabilities, as their own uid where the
+# worker can map one (tracealign running as root), under no_new_privs.
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MNT_DETACH = 2
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_SET_SECCOMP = 22
 PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
-MOUNT_FLAGS = {"ro": MS_RDONLY, "nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC,
-               "noatime": 1024, "nodiratime": 2048, "relatime": 1 << 21}
+# statvfs flags that a read-only bind remount must keep (the kernel refuses to clear them).
+STATVFS_FLAGS = {2: MS_NOSUID, 4: MS_NODEV, 8: MS_NOEXEC, 1024: 1024, 2048: 2048,
+                 4096: 1 << 21}
+# The uid and gid of jobs where the worker can map a second id (see _enter_namespaces).
+JOB_ID = 65534
+DEVICES = ("null", "zero", "full", "random", "urandom")
 
 
 class Sandbox:
@@ -712,8 +806,10 @@ class Sandbox:
         self.config = config
         self.in_namespace = False
         self.notes = []
-        self.root = None
-        self.counter = 0
+        self.job_id = None  # the uid/gid jobs switch to, when there is one
+        # tracealign's requests: it sends none while a job runs, so this becoming readable
+        # then means it closed the pipe (it exited or was killed).
+        self.requests_fd = None
 
     def enter(self):
         if self.config.get("isolate", True):
@@ -723,87 +819,201 @@ class Sandbox:
                 self.notes.append("namespaces unavailable (%s): running with rlimits only, "
                                   "without network or filesystem isolation; the process limit "
                                   "counts every process of this user" % exc)
-        if self.in_namespace:
-            _drop_capabilities()  # inherited by every job; nothing below needs them
-        self.scratch = "/tmp"
-        self.root = _make_root(self.scratch if self.in_namespace else None)
+        self._protect_worker()
         self.prepare_files()
 
     def _enter_namespaces(self):
-        libc = _LIBC
         # A user namespace even for root: capabilities then count only inside it, so the
         # job's process limit holds (the kernel exempts privileged users from RLIMIT_NPROC)
         # and counts only this worker's processes.
         flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID
-        uid, gid = os.geteuid(), os.getegid()
-        if libc.unshare(flags) != 0:
-            raise OSError(ctypes.get_errno(), "unshare: " + os.strerror(ctypes.get_errno()))
-        _write("/proc/self/setgroups", "deny")
-        _write("/proc/self/uid_map", "0 %d 1" % uid)
-        _write("/proc/self/gid_map", "0 %d 1" % gid)
+        # The new root is a tmpfs mounted (in our namespace only) over an empty directory of
+        # the host's, removed by the first process once the worker is gone.
+        import tempfile
+        mount_point = tempfile.mkdtemp(prefix="tracealign-root-")
+        parent = os.open(os.path.dirname(mount_point), os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            if os.geteuid() == 0:
+                _unshare_mapped_by_parent(flags, mount_point)
+                self.job_id = JOB_ID
+            else:
+                _unshare_self_mapped(flags)
+                self.notes.append("jobs share the worker's uid (tracealign does not run as "
+                                  "root): they are kept from the worker by its being "
+                                  "undumpable and by seccomp")
+        except OSError:
+            os.rmdir(mount_point)
+            raise
         # The first child is pid 1 of the new pid namespace: it becomes the worker; this
         # process only waits for it, so that Rust's handle on the worker stays valid.
         pid = os.fork()
         if pid != 0:
             os.close(0)
             _, status = os.waitpid(pid, 0)
+            try:
+                os.rmdir(os.path.basename(mount_point), dir_fd=parent)
+            except OSError:
+                pass  # root: the first process removes it
             os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        os.close(parent)
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() == 0 and os.getpid() != 1:
             os._exit(1)
         self.in_namespace = True
-        self._mount_filesystems(libc)
+        self._build_root(mount_point)
 
-    def _mount_filesystems(self, libc):
-        def mount(source, target, fstype, flags, data=None):
-            enc = lambda s: None if s is None else s.encode()  # noqa: E731
-            if libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)) != 0:
-                raise OSError(ctypes.get_errno(), "mount %s: %s"
-                              % (target, os.strerror(ctypes.get_errno())))
-        mount(None, "/", None, MS_REC | MS_PRIVATE)
-        read_only_failures = 0
-        for target, flags in _mounts():
-            if target == "/tmp" or target.startswith("/proc"):
-                continue
-            try:
-                mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | flags)
-            except OSError:
-                read_only_failures += 1
+    def _build_root(self, new):
+        _mount(None, "/", None, MS_REC | MS_PRIVATE)
+        _mount("tmpfs", new, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=755")
+        for name in ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+            host = "/" + name
+            if os.path.islink(host):
+                os.symlink(os.readlink(host), new + host)
+            elif os.path.isdir(host):
+                self._bind(host, new)
+        trees, hidden = _python_trees()
+        for tree in trees:
+            self._bind(tree, new)
+        if hidden:
+            self.notes.append("not visible to programs (outside the interpreter's trees): "
+                              + ", ".join(hidden))
+        os.mkdir(new + "/etc", 0o755)
+        for path in ("/etc/ld.so.cache", "/etc/localtime"):
+            if os.path.isfile(path) and not os.path.islink(path):
+                self._bind(path, new)
+        _write(new + "/etc/passwd", "root:x:0:0:root:/:/bin/sh\n"
+               "nobody:x:%d:%d:nobody:/tmp:/usr/sbin/nologin\n" % (JOB_ID, JOB_ID))
+        _write(new + "/etc/group", "root:x:0:\nnogroup:x:%d:\n" % JOB_ID)
+        _write(new + "/etc/hosts", "127.0.0.1 localhost\n::1 localhost\n")
+        self._make_dev(new)
+        os.mkdir(new + "/tmp")
         size = self.config.get("tmp_mb", 512)
-        mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=%dm,mode=1777" % size)
+        _mount("tmpfs", new + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
+               "size=%dm,mode=1777" % size)
+        os.mkdir(new + "/proc", 0o555)
+        proc_flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
         try:
-            mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+            _mount("proc", new + "/proc", "proc", proc_flags, "hidepid=2")
         except OSError:
-            pass
-        if read_only_failures:
-            self.notes.append("%d mounts could not be made read-only" % read_only_failures)
+            try:
+                _mount("proc", new + "/proc", "proc", proc_flags)
+            except OSError as exc:
+                self.notes.append("no /proc for programs (%s)" % exc)
+        # pivot_root(".", "."): the old root ends up stacked on the new one, and detaching
+        # it leaves only the new root, with no directory of the host left to reach.
+        os.chdir(new)
+        if _LIBC.syscall(_syscall_number("pivot_root"), b".", b".") != 0:
+            raise OSError(ctypes.get_errno(), "pivot_root: "
+                          + os.strerror(ctypes.get_errno()))
+        if _LIBC.umount2(b".", MNT_DETACH) != 0:
+            raise OSError(ctypes.get_errno(), "umount old root: "
+                          + os.strerror(ctypes.get_errno()))
+        os.chdir("/")
+        _mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+    def _bind(self, source, new):
+        target = new + source
+        if os.path.isdir(source):
+            os.makedirs(target, 0o755, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(target), 0o755, exist_ok=True)
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT, 0o644))
+        _mount(source, target, None, MS_BIND | MS_REC)
+        kept = os.statvfs(source).f_flag
+        flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID
+        for bit, flag in STATVFS_FLAGS.items():
+            if kept & bit:
+                flags |= flag
+        try:
+            _mount(None, target, None, flags)
+        except OSError:
+            self.notes.append("%s could not be made read-only" % source)
+
+    def _make_dev(self, new):
+        os.mkdir(new + "/dev", 0o755)
+        for name in DEVICES:
+            if os.path.exists("/dev/" + name):
+                os.close(os.open(new + "/dev/" + name, os.O_WRONLY | os.O_CREAT, 0o666))
+                _mount("/dev/" + name, new + "/dev/" + name, None, MS_BIND)
+        for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                             ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"),
+                             ("shm", "/tmp")):
+            os.symlink(target, new + "/dev/" + name)
+
+    def _protect_worker(self):
+        """Keeps jobs away from this process: not dumpable (ptrace and /proc/1/mem, fd,
+        environ need CAP_SYS_PTRACE, which no job has), deaf to SIGINT (the one signal it
+        handles; as init of its pid namespace it gets no others from inside it), and the
+        seccomp filter, inherited by every job."""
+        libc = _LIBC
+        libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        try:
+            _install_seccomp()
+        except OSError as exc:
+            self.notes.append("no seccomp filter (%s)" % exc)
+
+    def drop_privileges(self):
+        """In the job's child: its own uid where there is one, no capabilities either way
+        (no_new_privs, inherited from the worker, keeps it from regaining any)."""
+        if self.job_id is not None:
+            os.setgroups([])
+            os.setresgid(self.job_id, self.job_id, self.job_id)
+            os.setresuid(self.job_id, self.job_id, self.job_id)
+        else:
+            header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
+            data = (ctypes.c_uint32 * 6)()
+            _LIBC.capset(header, data)
+        # Undumpable (the worker's state, inherited, and what a uid change sets), a job
+        # could not even see its own children in /proc; ptrace stays refused by seccomp.
+        _LIBC.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
 
     def describe(self):
-        return {"namespaces": self.in_namespace, "notes": self.notes}
+        return {"namespaces": self.in_namespace, "notes": self.notes,
+                "job_uid": self.job_id}
 
     def prepare_files(self):
-        """One work directory and two capture files per worker, emptied between jobs:
-        cheaper than creating and deleting them for every job."""
-        self.work_dir = os.path.join(self.root, "work")
-        os.mkdir(self.work_dir, 0o700)
-        flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
-        self.out_fds = [os.open(os.path.join(self.root, name), flags, 0o600)
-                        for name in ("stdout", "stderr")]
-        self.kept = set(os.listdir(self.scratch)) if self.in_namespace else set()
+        """Capture files without a name (memfd: nothing in any directory a job could
+        rename or replace), and the job's scratch space."""
+        if self.in_namespace:
+            self.scratch = "/tmp"
+        else:
+            import tempfile
+            self.scratch = tempfile.mkdtemp(prefix="tracealign-")
+        self.work_dir = os.path.join(self.scratch, "work")
+        self.out_fds = [_anonymous_file(name, self.scratch) for name in ("stdout", "stderr")]
+        self.clean_files()
 
     def reset_outputs(self):
         for fd in self.out_fds:
             os.ftruncate(fd, 0)
 
     def clean_files(self):
-        """Removes what the job wrote: in its work directory and, inside our namespace
-        (where /tmp is our own tmpfs), anywhere in /tmp."""
-        if os.listdir(self.work_dir):
-            _remove_tree(self.work_dir, keep_root=True)
-        if self.in_namespace:
-            for name in os.listdir(self.scratch):
-                if name not in self.kept:
-                    _remove_tree(os.path.join(self.scratch, name))
+        """Removes whatever the last job left in its scratch space, whatever it did to it
+        (renamed, chmod 000, symlinked, filled), and makes a fresh work directory; most
+        jobs leave it as they found it, which a few stats tell."""
+        scratch_mode = 0o1777 if self.in_namespace else 0o700
+        if self._untouched(scratch_mode):
+            return
+        os.chmod(self.scratch, scratch_mode)
+        for name in os.listdir(self.scratch):
+            _remove_tree(os.path.join(self.scratch, name))
+        os.mkdir(self.work_dir, 0o700)
+        if self.job_id is not None:
+            os.chown(self.work_dir, self.job_id, self.job_id)
+
+    def _untouched(self, scratch_mode):
+        try:
+            scratch = os.stat(self.scratch)
+            work = os.lstat(self.work_dir)
+            owner = self.job_id if self.job_id is not None else os.getuid()
+            return (scratch.st_mode & 0o7777 == scratch_mode
+                    and stat.S_ISDIR(work.st_mode) and work.st_mode & 0o7777 == 0o700
+                    and work.st_uid == owner and work.st_nlink == 2
+                    and os.listdir(self.scratch) == ["work"] and not os.listdir(self.work_dir))
+        except OSError:
+            return False
 
     def kill_job(self, pid):
         """Stops an attempt's process group; it is reaped in after_job (a SIGKILLed process
@@ -841,22 +1051,207 @@ class Sandbox:
         _reap_finished()
 
 
-def _mounts():
-    with open("/proc/self/mountinfo") as handle:
-        rows = [line.split() for line in handle]
-    result = []
-    for row in rows:
-        target = row[4].replace("\\040", " ")
-        flags = 0
-        for option in row[5].split(","):
-            flags |= MOUNT_FLAGS.get(option, 0) & ~MS_RDONLY
-        result.append((target, flags))
-    return result
+def _unshare_self_mapped(flags):
+    """Unprivileged: the new user namespace maps only our own uid and gid (as 0)."""
+    uid, gid = os.geteuid(), os.getegid()
+    if _LIBC.unshare(flags) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, "unshare: " + os.strerror(error))
+    _write("/proc/self/setgroups", "deny")
+    _write("/proc/self/uid_map", "0 %d 1" % uid)
+    _write("/proc/self/gid_map", "0 %d 1" % gid)
 
 
-def _remove_tree(path, keep_root=False):
+def _unshare_mapped_by_parent(flags, mount_point):
+    """Root: a child unshares and this process, still in the host's user namespace (only
+    there may two ids be mapped), maps root and JOB_ID for it, then waits for it and leaves
+    with its status. Returns in the child; raises here if the child could not unshare."""
+    status_r, status_w = os.pipe()
+    go_r, go_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(status_r)
+        os.close(go_w)
+        if _LIBC.unshare(flags) != 0:
+            os.write(status_w, b"%d" % ctypes.get_errno())
+            os._exit(1)
+        os.write(status_w, b"ok")
+        if os.read(go_r, 2) != b"go":
+            os._exit(1)
+        os.close(status_w)
+        os.close(go_r)
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        return
+    os.close(status_w)
+    os.close(go_r)
+    answer = os.read(status_r, 16)
+    if answer != b"ok":
+        os.waitpid(pid, 0)
+        error = int(answer) if answer.isdigit() else errno.EPERM
+        raise OSError(error, "unshare: " + os.strerror(error))
+    try:
+        for name in ("uid_map", "gid_map"):
+            _write("/proc/%d/%s" % (pid, name), "0 0 1\n%d %d 1" % (JOB_ID, JOB_ID))
+    except OSError:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
+    os.write(go_w, b"go")
+    os.close(0)
+    os.close(1)
+    _, status = os.waitpid(pid, 0)
+    try:
+        os.rmdir(mount_point)
+    except OSError:
+        pass
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+
+
+def _mount(source, target, fstype, flags, data=None):
+    enc = lambda s: None if s is None else s.encode()  # noqa: E731
+    if _LIBC.mount(enc(source), enc(target), enc(fstype), flags, enc(data)) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, "mount %s: %s" % (target, os.strerror(error)))
+
+
+def _python_trees():
+    """The directories the interpreter needs (its prefixes, the real one behind the
+    executable), none inside another or /usr; and the sys.path entries outside them, which
+    programs will not see (an editable install's project, say)."""
+    exe_root = os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, exe_root}
+    roots |= {os.path.realpath(r) for r in list(roots)}
+    chosen = ["/usr"]
+    for root in sorted(r for r in roots if os.path.isdir(r) and r != "/"):
+        if not any(_inside(root, c) for c in chosen):
+            chosen.append(root)
+    hidden = [p for p in sys.path if p and os.path.isdir(p)
+              and not any(_inside(os.path.realpath(p), c) or _inside(p, c) for c in chosen)]
+    return chosen[1:], hidden
+
+
+def _inside(path, tree):
+    return path == tree or path.startswith(tree.rstrip("/") + "/")
+
+
+def _anonymous_file(name, fallback_dir):
+    """A capture file: appended to (so that emptying it between jobs also rewinds every
+    writer), with no name anywhere."""
+    try:
+        fd = os.memfd_create(name, os.MFD_CLOEXEC)
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
+        return fd
+    except (AttributeError, OSError):
+        pass
+    path = os.path.join(fallback_dir, "." + name)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC, 0o600)
+    os.unlink(path)
+    return fd
+
+
+# ---------------------------------------------------------------- seccomp
+# Refused with EPERM for every job (and the worker, once it is set up): what a test program
+# never needs and an attacker would. clone3 answers ENOSYS (its flags sit in memory a
+# filter cannot read), so the C library falls back to clone, whose namespace flags are
+# checked here.
+SECCOMP_DENIED = ("ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2",
+                  "pivot_root", "chroot", "swapon", "swapoff", "reboot", "sethostname",
+                  "setdomainname", "acct", "init_module", "finit_module", "delete_module",
+                  "kexec_load", "kexec_file_load", "keyctl", "add_key", "request_key", "bpf",
+                  "unshare", "setns", "perf_event_open", "userfaultfd", "open_by_handle_at",
+                  "name_to_handle_at", "fanotify_init", "quotactl", "open_tree", "move_mount",
+                  "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr", "pidfd_getfd",
+                  "kcmp", "io_uring_setup", "io_uring_enter", "io_uring_register")
+SYSCALLS = {
+    "x86_64": (0xC000003E, {
+        "ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311, "mount": 165,
+        "umount2": 166, "pivot_root": 155, "chroot": 161, "swapon": 167, "swapoff": 168,
+        "reboot": 169, "sethostname": 170, "setdomainname": 171, "acct": 163,
+        "init_module": 175, "finit_module": 313, "delete_module": 176, "kexec_load": 246,
+        "kexec_file_load": 320, "keyctl": 250, "add_key": 248, "request_key": 249,
+        "bpf": 321, "unshare": 272, "setns": 308, "perf_event_open": 298,
+        "userfaultfd": 323, "open_by_handle_at": 304, "name_to_handle_at": 303,
+        "fanotify_init": 300, "quotactl": 179, "kcmp": 312, "clone": 56}),
+    "aarch64": (0xC00000B7, {
+        "ptrace": 117, "process_vm_readv": 270, "process_vm_writev": 271, "mount": 40,
+        "umount2": 39, "pivot_root": 41, "chroot": 51, "swapon": 224, "swapoff": 225,
+        "reboot": 142, "sethostname": 161, "setdomainname": 162, "acct": 89,
+        "init_module": 105, "finit_module": 273, "delete_module": 106, "kexec_load": 104,
+        "kexec_file_load": 294, "keyctl": 219, "add_key": 217, "request_key": 218,
+        "bpf": 280, "unshare": 97, "setns": 268, "perf_event_open": 241,
+        "userfaultfd": 282, "open_by_handle_at": 265, "name_to_handle_at": 264,
+        "fanotify_init": 262, "quotactl": 60, "kcmp": 272, "clone": 220}),
+}
+# Numbered alike on every architecture (the unified table since Linux 5.1).
+COMMON_SYSCALLS = {"io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
+                   "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431,
+                   "fsmount": 432, "fspick": 433, "clone3": 435, "pidfd_getfd": 438,
+                   "mount_setattr": 442}
+CLONE_NAMESPACES = 0x7E020080  # NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET | NEWTIME
+
+
+def _syscall_number(name):
+    import platform
+    arch = SYSCALLS.get(platform.machine())
+    if arch is None:
+        raise OSError(errno.ENOSYS, "unknown architecture %s" % platform.machine())
+    return arch[1].get(name) or COMMON_SYSCALLS[name]
+
+
+def _seccomp_program():
+    """The filter as (code, jt, jf, k) instructions; jumps to the labels 'deny', 'nosys'
+    and 'clone' are resolved at the end."""
+    import platform
+    machine = platform.machine()
+    if machine not in SYSCALLS:
+        raise OSError(errno.ENOSYS, "no seccomp table for %s" % machine)
+    audit_arch = SYSCALLS[machine][0]
+    ld, jeq, jset, jge, ret = 0x20, 0x15, 0x45, 0x35, 0x06
+    allow, kill = 0x7FFF0000, 0x80000000
+    errno_ret = 0x00050000
+    program = [(ld, 0, 0, 4), (jeq, 1, 0, audit_arch), (ret, 0, 0, kill), (ld, 0, 0, 0)]
+    if machine == "x86_64":
+        program.append((jge, "deny", 0, 0x40000000))  # the x32 ABI's numbers
+    for name in SECCOMP_DENIED:
+        program.append((jeq, "deny", 0, _syscall_number(name)))
+    program.append((jeq, "nosys", 0, _syscall_number("clone3")))
+    program.append((jeq, "clone", 0, _syscall_number("clone")))
+    program.append((ret, 0, 0, allow))
+    labels = {"clone": _len(program)}
+    program += [(ld, 0, 0, 16), (jset, "deny", 0, CLONE_NAMESPACES), (ret, 0, 0, allow)]
+    labels["deny"] = _len(program)
+    program.append((ret, 0, 0, errno_ret | errno.EPERM))
+    labels["nosys"] = _len(program)
+    program.append((ret, 0, 0, errno_ret | errno.ENOSYS))
+    resolved = []
+    for at, (code, jt, jf, k) in enumerate(program):
+        jt = labels[jt] - at - 1 if _isinstance(jt, str) else jt
+        jf = labels[jf] - at - 1 if _isinstance(jf, str) else jf
+        resolved.append((code, jt, jf, k))
+    return resolved
+
+
+def _install_seccomp():
+    class SockFilter(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8),
+                    ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(SockFilter))]
+
+    program = _seccomp_program()
+    filters = (SockFilter * _len(program))(*[SockFilter(*ins) for ins in program])
+    fprog = SockFprog(_len(program), filters)
+    if _LIBC.prctl(PR_SET_SECCOMP, 2, ctypes.byref(fprog), 0, 0) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, "seccomp: " + os.strerror(error))
+
+
+def _remove_tree(path):
+    """Removes a file, link or directory tree a job left, never following its links. A job
+    may leave directories without permissions: we own them (or hold CAP_DAC_OVERRIDE in
+    our namespace), so a chmod makes them removable."""
     def make_writable_and_retry(function, target, _exc):
-        # A job may leave directories without permissions; we own them, so chmod works.
         try:
             os.chmod(os.path.dirname(target) or target, 0o700)
             os.chmod(target, 0o700)
@@ -865,21 +1260,16 @@ def _remove_tree(path, keep_root=False):
             pass
 
     if os.path.isdir(path) and not os.path.islink(path):
-        for name in os.listdir(path) if keep_root else ():
-            _remove_tree(os.path.join(path, name))
-        if keep_root:
-            return
+        try:
+            os.chmod(path, 0o700)
+        except OSError:
+            pass
         shutil.rmtree(path, onerror=make_writable_and_retry)
     else:
         try:
             os.unlink(path)
         except OSError:
             pass
-
-
-def _make_root(base):
-    import tempfile
-    return tempfile.mkdtemp(prefix="tracealign-", dir=base)
 
 
 def _write(path, text):
@@ -894,6 +1284,9 @@ PRELOAD = ("collections", "itertools", "functools", "heapq", "bisect", "string",
 
 
 def main():
+    # Nothing inherited beyond our pipes: a descriptor tracealign's own parent leaked to it
+    # would otherwise live on in every worker and job.
+    os.closerange(3, 65536)
     config = json.loads(sys.argv[1])
     sandbox = Sandbox(config)
     sandbox.enter()
@@ -910,6 +1303,7 @@ def main():
     replies = os.fdopen(os.dup(1), "wb")
     for fd in (requests.fileno(), replies.fileno()):
         os.set_inheritable(fd, False)
+    sandbox.requests_fd = requests.fileno()
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)
@@ -924,17 +1318,22 @@ def main():
     for line in requests:
         request = json.loads(line)
         op = request.get("op")
+        # Every reply carries its request's nonce: a reply that is not the answer to the
+        # request in flight can never be taken for it.
+        nonce = request.pop("nonce", None)
         if op == "run":
             job = Job(request, config, sandbox)
-            reply(replies, *job.run())
+            message, attachments = job.run()
+            message["nonce"] = nonce
+            reply(replies, message, attachments)
             sandbox.after_job(job.pids)
         elif op == "analyze":
             plans = [analyze_test(code, request["entry_point"]) for code in request["tests"]]
-            reply(replies, {"id": request.get("id"), "plans": plans})
+            reply(replies, {"nonce": nonce, "plans": plans})
         elif op == "ping":
-            reply(replies, {"id": request.get("id"), "pong": True})
+            reply(replies, {"nonce": nonce, "pong": True})
         else:
-            reply(replies, {"id": request.get("id"), "error": "unknown op %r" % op})
+            reply(replies, {"nonce": nonce, "error": "unknown op %r" % op})
 
 
 def reply(stream, message, attachments=()):

@@ -2,8 +2,11 @@
 //!
 //! An [`Executor`] keeps one warm Python worker per core. Each worker runs our harness
 //! (`harness.py`, embedded), isolates itself once at start-up (user, pid, mount and network
-//! namespaces: no network, a read-only filesystem but for a private `/tmp`, and every process
-//! a job leaves behind killed after it), then forks a child per job with resource limits.
+//! namespaces; `pivot_root` into a minimal read-only root holding only the interpreter's
+//! trees and system libraries, a private `/tmp` and its own `/proc`; undumpable; a seccomp
+//! filter), then forks a child per job that drops to an unprivileged uid (or, unprivileged,
+//! to no capabilities) under resource limits. Every reply echoes its request's nonce and
+//! every read from a worker has a deadline (see [`worker`]).
 //! Verdicts are computed here, in Rust, from values the child serializes: see [`plan`].
 //!
 //! Invariants: every test of every sample gets exactly one [`tracealign_core::TestOutcome`];

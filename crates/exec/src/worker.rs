@@ -25,6 +25,9 @@ pub struct Isolation {
     pub namespaces: bool,
     /// Anything weaker than full isolation, in words.
     pub notes: Vec<String>,
+    /// The uid jobs run as inside the namespace, when it is not the worker's (tracealign
+    /// runs as root and could map one).
+    pub job_uid: Option<u32>,
     /// The worker's Python version.
     pub python: String,
 }
@@ -65,7 +68,7 @@ impl Worker {
             stdout,
             isolation: Isolation::default(),
         };
-        let greeting = worker.receive(Duration::from_secs(60))?;
+        let greeting = worker.receive(Instant::now() + Duration::from_secs(60))?;
         worker.isolation = Isolation {
             namespaces: greeting["isolation"]["namespaces"]
                 .as_bool()
@@ -77,15 +80,28 @@ impl Worker {
                 .filter_map(|n| n.as_str().map(String::from))
                 .collect(),
             python: greeting["python"].as_str().unwrap_or_default().to_string(),
+            job_uid: greeting["isolation"]["job_uid"]
+                .as_u64()
+                .and_then(|uid| u32::try_from(uid).ok()),
         };
         Ok(worker)
     }
 
-    /// Sends one request and waits up to `patience` for its answer; a worker that does not
-    /// answer in time is killed (the caller starts another).
+    /// Sends one request and waits up to `patience` for its answer (attachments included);
+    /// a worker that does not answer in time, or answers something that is not the answer
+    /// to this request (its nonce), is killed and the caller starts another.
     pub fn call(&mut self, request: &Json, patience: Duration) -> Result<Json, ExecError> {
+        let nonce = fresh_nonce();
+        // The nonce goes in as the request's last field (requests are objects): cloning
+        // a request to add it would copy every test's input.
         let mut line = serde_json::to_vec(request).expect("requests serialize");
-        line.push(b'\n');
+        if line.pop() != Some(b'}') {
+            return Err(ExecError::Protocol {
+                detail: "a request that is not a JSON object".into(),
+            });
+        }
+        let separator = if line.len() > 1 { "," } else { "" };
+        line.extend_from_slice(format!("{separator}\"nonce\":\"{nonce}\"}}\n").as_bytes());
         let sent = match self.stdin.as_mut() {
             Some(stdin) => stdin.write_all(&line).and_then(|()| stdin.flush()),
             None => Err(std::io::ErrorKind::BrokenPipe.into()),
@@ -95,59 +111,90 @@ impl Worker {
                 detail: format!("cannot send a job: {source}"),
             });
         }
-        self.receive(patience)
-    }
-
-    fn receive(&mut self, patience: Duration) -> Result<Json, ExecError> {
-        if !self.wait_readable(patience) {
-            self.kill();
-            return Err(ExecError::WorkerDied {
-                detail: format!(
-                    "no answer within {:.0} s; the worker was stopped",
-                    patience.as_secs_f64()
-                ),
-            });
-        }
-        // The worker writes each answer as one line and flushes it: once data has begun to
-        // arrive, the rest of the line follows at once.
-        let mut line = String::new();
-        match self.stdout.read_line(&mut line) {
-            Ok(0) => {
-                let status = self.child.wait().map(|s| s.to_string()).unwrap_or_default();
-                Err(ExecError::WorkerDied {
-                    detail: format!("the worker exited ({status})"),
+        let reply = self.receive(Instant::now() + patience);
+        match reply {
+            Ok(reply) if reply["nonce"] == nonce.as_str() => Ok(reply),
+            Ok(_) => {
+                self.kill();
+                Err(ExecError::Protocol {
+                    detail: "a reply that does not answer the request in flight".into(),
                 })
             }
-            Ok(_) => {
-                let mut reply: Json =
-                    serde_json::from_str(&line).map_err(|e| ExecError::Protocol {
-                        detail: format!("{e} in {:.200}", line),
-                    })?;
-                self.receive_attachments(&mut reply)?;
-                Ok(reply)
+            Err(e) => {
+                self.kill();
+                Err(e)
             }
-            Err(e) => Err(ExecError::WorkerDied {
-                detail: e.to_string(),
-            }),
+        }
+    }
+
+    /// Whether the worker has written anything since its last reply: it never should, so
+    /// such a worker is not trusted with another job.
+    pub fn has_unasked_output(&mut self) -> bool {
+        !self.stdout.buffer().is_empty() || self.wait_readable(Instant::now())
+    }
+
+    fn receive(&mut self, deadline: Instant) -> Result<Json, ExecError> {
+        let line = self.read_line(deadline)?;
+        let mut reply: Json = serde_json::from_slice(&line).map_err(|e| ExecError::Protocol {
+            detail: format!("{e} in {:.200}", String::from_utf8_lossy(&line)),
+        })?;
+        self.receive_attachments(&mut reply, deadline)?;
+        Ok(reply)
+    }
+
+    /// One line of the worker's output, without its newline, by `deadline`.
+    fn read_line(&mut self, deadline: Instant) -> Result<Vec<u8>, ExecError> {
+        let mut line = Vec::new();
+        loop {
+            let buffered = self.stdout.buffer();
+            if let Some(end) = buffered.iter().position(|&b| b == b'\n') {
+                line.extend_from_slice(&buffered[..end]);
+                self.stdout.consume(end + 1);
+                return Ok(line);
+            }
+            line.extend_from_slice(buffered);
+            let taken = buffered.len();
+            self.stdout.consume(taken);
+            if !self.wait_readable(deadline) {
+                return Err(ExecError::WorkerDied {
+                    detail: "no answer in time; the worker was stopped".into(),
+                });
+            }
+            match self.stdout.fill_buf() {
+                Ok([]) => {
+                    let status = match self.child.try_wait() {
+                        Ok(Some(status)) => status.to_string(),
+                        _ => "its output closed".into(),
+                    };
+                    return Err(ExecError::WorkerDied {
+                        detail: format!("the worker exited ({status})"),
+                    });
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(ExecError::WorkerDied {
+                        detail: e.to_string(),
+                    })
+                }
+            }
         }
     }
 
     /// Reads the lines that follow a reply with `attachments` (the events of traces, as the
     /// tracer wrote them) and puts each in place: a result's trace that names attachment
     /// `k` gets it as its `json` text, which only [`crate::Executor`] parses, once.
-    fn receive_attachments(&mut self, reply: &mut Json) -> Result<(), ExecError> {
+    fn receive_attachments(
+        &mut self,
+        reply: &mut Json,
+        deadline: Instant,
+    ) -> Result<(), ExecError> {
         let count = reply["attachments"].as_u64().unwrap_or(0);
         let mut attachments = Vec::new();
         for _ in 0..count {
             // Bytes, not a String: a program that took over its process can send anything,
             // and its text not being UTF-8 costs it its trace, not the worker.
-            let mut line = Vec::new();
-            let read = self.stdout.read_until(b'\n', &mut line);
-            if read.is_err() || line.pop() != Some(b'\n') {
-                return Err(ExecError::WorkerDied {
-                    detail: "the worker exited within a reply".into(),
-                });
-            }
+            let line = self.read_line(deadline)?;
             attachments.push(String::from_utf8(line).ok());
         }
         let Some(results) = reply["results"].as_array_mut() else {
@@ -165,12 +212,9 @@ impl Worker {
         Ok(())
     }
 
-    /// Waits until an answer has begun to arrive (or the worker closed its end).
-    fn wait_readable(&mut self, patience: Duration) -> bool {
-        if !self.stdout.buffer().is_empty() {
-            return true;
-        }
-        let deadline = Instant::now() + patience;
+    /// Waits until output has begun to arrive (or the worker closed its end), at most
+    /// until `deadline`.
+    fn wait_readable(&mut self, deadline: Instant) -> bool {
         let mut poll = libc::pollfd {
             fd: self.stdout.get_ref().as_raw_fd(),
             events: libc::POLLIN,
@@ -212,6 +256,21 @@ impl Drop for Worker {
         }
         self.kill();
     }
+}
+
+/// 128 random bits, as hex: a request's nonce, echoed by its reply.
+fn fresh_nonce() -> String {
+    let mut bytes = [0u8; 16];
+    // SAFETY: the buffer is valid for its length.
+    let filled = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+    if filled != bytes.len() as isize {
+        // No getrandom: still unique per request, which is what the reply check needs.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        bytes = (now.as_nanos() ^ u128::from(std::process::id())).to_le_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A small, fixed environment: reproducible hashing (set iteration order must agree between

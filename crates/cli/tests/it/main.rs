@@ -13,6 +13,7 @@ mod localization;
 mod pipeline;
 mod report;
 mod resume;
+mod sandbox;
 mod traces;
 mod train;
 mod verdicts;
