@@ -805,6 +805,10 @@ class Sandbox:
     def __init__(self, config):
         self.config = config
         self.in_namespace = False
+        # pivot_root'ed into the minimal root, whose /tmp is the job's own: only then is
+        # /tmp scratch space to wipe after each job.
+        self.private_root = False
+        self.mount_point = None  # the host directory the root was mounted over
         self.notes = []
         self.job_id = None  # the uid/gid jobs switch to, when there is one
         # tracealign's requests: it sends none while a job runs, so this becoming readable
@@ -860,7 +864,14 @@ class Sandbox:
         if os.getppid() == 0 and os.getpid() != 1:
             os._exit(1)
         self.in_namespace = True
-        self._build_root(mount_point)
+        self.mount_point = mount_point
+        try:
+            self._build_root(mount_point)
+            self.private_root = True
+        except OSError as exc:
+            # Jobs would see the host's filesystem: said at start-up, never silently.
+            self.notes.append("no private root filesystem (%s): programs see the host's "
+                              "files as the job's uid may" % exc)
 
     def _build_root(self, new):
         _mount(None, "/", None, MS_REC | MS_PRIVATE)
@@ -879,7 +890,9 @@ class Sandbox:
                               + ", ".join(hidden))
         os.mkdir(new + "/etc", 0o755)
         for path in ("/etc/ld.so.cache", "/etc/localtime"):
-            if os.path.isfile(path) and not os.path.islink(path):
+            if os.path.islink(path):
+                os.symlink(os.readlink(path), new + path)  # into /usr/share/zoneinfo, say
+            elif os.path.isfile(path):
                 self._bind(path, new)
         _write(new + "/etc/passwd", "root:x:0:0:root:/:/bin/sh\n"
                "nobody:x:%d:%d:nobody:/tmp:/usr/sbin/nologin\n" % (JOB_ID, JOB_ID))
@@ -971,12 +984,13 @@ class Sandbox:
 
     def describe(self):
         return {"namespaces": self.in_namespace, "notes": self.notes,
+                "private_root": self.private_root, "mount_point": self.mount_point,
                 "job_uid": self.job_id}
 
     def prepare_files(self):
         """Capture files without a name (memfd: nothing in any directory a job could
         rename or replace), and the job's scratch space."""
-        if self.in_namespace:
+        if self.private_root:
             self.scratch = "/tmp"
         else:
             import tempfile
@@ -993,7 +1007,7 @@ class Sandbox:
         """Removes whatever the last job left in its scratch space, whatever it did to it
         (renamed, chmod 000, symlinked, filled), and makes a fresh work directory; most
         jobs leave it as they found it, which a few stats tell."""
-        scratch_mode = 0o1777 if self.in_namespace else 0o700
+        scratch_mode = 0o1777 if self.private_root else 0o700
         if self._untouched(scratch_mode):
             return
         os.chmod(self.scratch, scratch_mode)

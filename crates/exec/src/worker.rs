@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::AsRawFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -17,6 +17,11 @@ pub const HARNESS: &str = include_str!("harness.py");
 
 /// The tracer, run in the same namespace, before the harness.
 pub const TRACER: &str = include_str!("tracer.py");
+
+/// `python -c BOOT TRACER HARNESS CONFIG` runs the tracer and the harness as one module,
+/// leaving `sys.argv[1]` to the config.
+const BOOT: &str =
+    "import sys\nexec(compile(sys.argv.pop(1) + '\\n' + sys.argv.pop(1), '<harness>', 'exec'))\n";
 
 /// What a worker reported about its isolation when it started.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -39,16 +44,20 @@ pub struct Worker {
     stdin: Option<ChildStdin>,
     stdout: BufReader<ChildStdout>,
     pub isolation: Isolation,
+    /// The empty host directory the worker mounted its root over (in its own mount
+    /// namespace), removed once the worker is gone.
+    mount_point: Option<PathBuf>,
 }
 
 impl Worker {
     /// Starts a worker and waits for its greeting.
     pub fn start(python: &Path, index: usize, isolate: bool) -> Result<Worker, ExecError> {
         let config = json!({"index": index, "isolate": isolate});
-        let script = format!("{TRACER}\n{HARNESS}");
         let mut child = Command::new(python)
-            // -s: no user site-packages; not -I/-E, which would drop PYTHONHASHSEED.
-            .args(["-s", "-c", &script, &config.to_string()])
+            // -s: no user site-packages; not -I/-E, which would drop PYTHONHASHSEED. The
+            // tracer and the harness travel as arguments of their own: the kernel caps each
+            // argument at 128 KiB, which the two together exceed.
+            .args(["-s", "-c", BOOT, TRACER, HARNESS, &config.to_string()])
             .env_clear()
             .envs(worker_environment())
             .stdin(Stdio::piped())
@@ -67,6 +76,7 @@ impl Worker {
             stdin: Some(stdin),
             stdout,
             isolation: Isolation::default(),
+            mount_point: None,
         };
         let greeting = worker.receive(Instant::now() + Duration::from_secs(60))?;
         worker.isolation = Isolation {
@@ -84,6 +94,9 @@ impl Worker {
                 .as_u64()
                 .and_then(|uid| u32::try_from(uid).ok()),
         };
+        worker.mount_point = greeting["isolation"]["mount_point"]
+            .as_str()
+            .map(PathBuf::from);
         Ok(worker)
     }
 
@@ -239,6 +252,15 @@ impl Worker {
     fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        self.remove_mount_point();
+    }
+
+    /// A worker killed before it could remove its mount point would leave an empty
+    /// directory in the host's temp dir for every replacement.
+    fn remove_mount_point(&mut self) {
+        if let Some(dir) = self.mount_point.take() {
+            let _ = std::fs::remove_dir(dir);
+        }
     }
 }
 
@@ -250,7 +272,7 @@ impl Drop for Worker {
         let deadline = Instant::now() + Duration::from_secs(1);
         while Instant::now() < deadline {
             match self.child.try_wait() {
-                Ok(Some(_)) | Err(_) => return,
+                Ok(Some(_)) | Err(_) => return self.remove_mount_point(),
                 Ok(None) => std::thread::sleep(Duration::from_millis(2)),
             }
         }

@@ -21,7 +21,7 @@ fn fake_worker(dir: &tempfile::TempDir, answer: &str) -> PathBuf {
     );
     let script_path = dir.path().join("fake_worker.py");
     std::fs::write(&script_path, script).unwrap();
-    // The worker is started as `PYTHON -s -c HARNESS CONFIG`: a shell script in the
+    // The worker is started as `PYTHON -s -c BOOT TRACER HARNESS CONFIG`: a shell script in the
     // interpreter's place runs the fake instead.
     let python = dir.path().join("python");
     std::fs::write(
