@@ -186,6 +186,11 @@ pub struct LocalizeArgs {
     #[command(flatten)]
     pub exec: ExecArgs,
 
+    /// Caps of the reference solutions' traces, when they are traced here: set them as the
+    /// runs were traced.
+    #[command(flatten)]
+    pub trace_caps: TraceCapArgs,
+
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,

@@ -1,7 +1,10 @@
 //! Everything the tool prints to the terminal goes through here: errors with their causes
 //! and a hint, warnings, and progress bars (hidden when stderr is not a terminal).
 
+use std::sync::Mutex;
+
 use indicatif::{ProgressBar, ProgressStyle};
+use tracealign_pipeline::Progress;
 
 /// Prints `error: ...`, one `caused by:` line per cause, then a hint when one applies.
 pub fn error(error: &anyhow::Error) {
@@ -46,4 +49,37 @@ pub fn progress(len: usize, what: &str, quiet: bool) -> ProgressBar {
     );
     bar.set_prefix(what.to_string());
     bar
+}
+
+/// Library steps' progress as bars, one phase at a time.
+pub struct Bars {
+    quiet: bool,
+    current: Mutex<Option<ProgressBar>>,
+}
+
+impl Bars {
+    pub fn new(quiet: bool) -> Bars {
+        Bars {
+            quiet,
+            current: Mutex::new(None),
+        }
+    }
+
+    fn with_bar(&self, f: impl FnOnce(&mut Option<ProgressBar>)) {
+        f(&mut self.current.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+}
+
+impl Progress for Bars {
+    fn begin(&self, label: &str, total: usize) {
+        self.with_bar(|bar| *bar = Some(progress(total, label, self.quiet)));
+    }
+
+    fn advance(&self) {
+        self.with_bar(|bar| bar.iter().for_each(|b| b.inc(1)));
+    }
+
+    fn end(&self) {
+        self.with_bar(|bar| bar.take().iter().for_each(ProgressBar::finish_and_clear));
+    }
 }

@@ -23,12 +23,14 @@ use tracealign_localize::fit::{fit, FitCase};
 use tracealign_localize::program::Program;
 use tracealign_localize::{report_from, Evidence, Method, MutantRun, Run, Signals, Weights};
 
+use tracealign_pipeline::localization::{mutant_runs, start_for_mutants};
+use tracealign_pipeline::scaffolding::{failed_on_scaffolding, rerun_without_scaffolding};
+use tracealign_pipeline::Workers;
+
 use crate::args::BenchLocalizeArgs;
 use crate::commands::mutants::killed_mutants;
-use crate::commands::mutation_runs::{mutant_exec_config, mutant_runs};
 use crate::commands::run::problem_set;
-use crate::commands::scaffolding::{failed_on_scaffolding, rerun_without_scaffolding};
-use crate::commands::workers::{exec_config, prepare, warn_about_isolation};
+use crate::commands::workers::{exec_config, exec_settings, prepare, warn_about_isolation};
 use crate::printer;
 
 /// A real failure is kept when the nearest fix touches at most this many lines.
@@ -77,7 +79,8 @@ pub fn localize(args: BenchLocalizeArgs) -> Result<()> {
         .map(|c| &c.execution)
         .filter(|e| failed_on_scaffolding(e))
         .collect();
-    let mut reruns = rerun_without_scaffolding(&executor, &prepared, &subjects, args.quiet);
+    let bars = printer::Bars::new(args.quiet);
+    let mut reruns = rerun_without_scaffolding(&executor, &prepared, &subjects, &bars);
     for case in &mut cases {
         if let Some(rerun) = reruns.remove(&case.execution.sample_id) {
             case.execution = rerun;
@@ -121,16 +124,16 @@ fn add_mutant_runs(
     if args.mutation_budget == 0 {
         return Ok(());
     }
-    let executor = Executor::start(mutant_exec_config(&args.exec)?)?;
-    let prepared = prepare(&executor, &args.exec, problems, args.quiet)?;
+    let settings = exec_settings(&args.exec)?;
+    let bars = printer::Bars::new(args.quiet);
+    let workers = Workers {
+        settings: &settings,
+        progress: &bars,
+    };
+    let executor = start_for_mutants(&workers)?;
+    let prepared = workers.prepare(&executor, problems)?;
     let subjects: Vec<&Execution> = cases.iter().map(|c| &c.execution).collect();
-    let mut runs = mutant_runs(
-        &executor,
-        &prepared,
-        &subjects,
-        args.mutation_budget,
-        args.quiet,
-    );
+    let mut runs = mutant_runs(&executor, &prepared, &subjects, args.mutation_budget, &bars);
     for case in cases {
         case.mutants = runs.remove(&case.execution.sample_id).unwrap_or_default();
     }

@@ -6,6 +6,8 @@ use tracealign_exec::{
     resolve_python, ExecConfig, Executor, Limits, PreparedCache, PreparedProblem, TraceMode,
 };
 
+use tracealign_pipeline::ExecSettings;
+
 use crate::args::ExecArgs;
 use crate::printer;
 
@@ -31,6 +33,16 @@ pub fn exec_config(args: &ExecArgs, trace: TraceMode) -> Result<ExecConfig> {
         ..Limits::default()
     };
     Ok(config)
+}
+
+/// The library's execution settings the flags describe (the trace mode is each step's).
+pub fn exec_settings(args: &ExecArgs) -> Result<ExecSettings> {
+    Ok(ExecSettings {
+        config: exec_config(args, TraceMode::None)?,
+        cache_dir: (!args.no_cache)
+            .then(|| args.cache_dir.clone().or_else(PreparedCache::default_dir))
+            .flatten(),
+    })
 }
 
 /// Warns when programs run with less isolation than asked for.

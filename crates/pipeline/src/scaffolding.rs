@@ -5,14 +5,12 @@
 
 use std::collections::HashMap;
 
-use anyhow::Result;
-use tracealign_core::{Execution, Problem, Sample, TestOutcome};
-use tracealign_exec::{Executor, PreparedProblem, TraceMode};
+use tracealign_core::{Execution, Sample, TestOutcome};
+use tracealign_exec::{Executor, PreparedProblem};
 use tracealign_localize::program::Program;
 
-use crate::args::ExecArgs;
-use crate::commands::workers::{exec_config, prepare};
-use crate::printer;
+use crate::progress::Progress;
+use crate::workers::evaluate;
 
 /// Whether a failing program failed while loading, before any test ran, and has
 /// module-level test scaffolding to blame: every test raised at load (`at_load`; in runs
@@ -50,7 +48,7 @@ pub fn rerun_without_scaffolding(
     executor: &Executor,
     prepared: &[PreparedProblem],
     executions: &[&Execution],
-    quiet: bool,
+    progress: &dyn Progress,
 ) -> HashMap<String, Execution> {
     let samples: Vec<Sample> = executions
         .iter()
@@ -66,41 +64,11 @@ pub fn rerun_without_scaffolding(
     if samples.is_empty() {
         return reruns;
     }
-    let bar = printer::progress(samples.len(), "without their own test code", quiet);
-    executor.run(prepared, &samples, |execution| {
-        bar.inc(1);
+    let label = "without their own test code";
+    evaluate(executor, prepared, &samples, label, progress, |execution| {
         if !execution.passed {
             reruns.insert(execution.sample_id.clone(), execution);
         }
     });
-    bar.finish_and_clear();
     reruns
-}
-
-/// [`rerun_without_scaffolding`] for a runs file, with workers of its own (nothing is
-/// started when no program needs it). Always traced in full: such programs are few, and
-/// their first run recorded no test at all, traced or not.
-pub fn reruns_for_runs_file(
-    executions: &[Execution],
-    problems: &[Problem],
-    exec: &ExecArgs,
-    quiet: bool,
-) -> Result<HashMap<String, Execution>> {
-    let subjects: Vec<&Execution> = executions
-        .iter()
-        .filter(|e| failed_on_scaffolding(e))
-        .collect();
-    if subjects.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let needed: Vec<Problem> = problems
-        .iter()
-        .filter(|p| subjects.iter().any(|e| e.problem_id == p.id))
-        .cloned()
-        .collect();
-    let executor = Executor::start(exec_config(exec, TraceMode::Full)?)?;
-    let prepared = prepare(&executor, exec, &needed, quiet)?;
-    Ok(rerun_without_scaffolding(
-        &executor, &prepared, &subjects, quiet,
-    ))
 }

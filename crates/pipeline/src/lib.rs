@@ -1,0 +1,24 @@
+//! tracealign's steps as typed library calls, for every front end (the `tracealign` binary,
+//! and next a service and a Python package): each step takes typed settings, the programs'
+//! data types and a [`Progress`], and returns values. No step reads argv or writes a file.
+//!
+//! - [`Workers`]: starting executors from one [`ExecSettings`] and preparing problems
+//!   through the prepared cache.
+//! - [`evaluate`]: run samples against problems, each [`Execution`] handed over as it ends.
+//! - [`localize`]: a [`FaultReport`] for every execution of a runs set, with the evidence
+//!   each method needs gathered on the way (reruns of programs that failed on their own test
+//!   code, traced reference solutions, mutant runs).
+//!
+//! See `examples/evaluate_and_localize.rs` for the whole round trip without a command line.
+//!
+//! [`Execution`]: tracealign_core::Execution
+//! [`FaultReport`]: tracealign_core::FaultReport
+
+pub mod localization;
+pub mod progress;
+pub mod scaffolding;
+pub mod workers;
+
+pub use localization::{localize, LocalizeError, LocalizeSettings};
+pub use progress::{NoProgress, Progress};
+pub use workers::{evaluate, ExecSettings, Workers};

@@ -1,0 +1,92 @@
+//! Executors from one set of settings, problems prepared through the cache, samples run.
+
+use std::path::PathBuf;
+
+use tracealign_core::{Execution, Problem, Sample};
+use tracealign_exec::{
+    ExecConfig, ExecError, Executor, PreparedCache, PreparedProblem, TraceLimits, TraceMode,
+};
+
+use crate::progress::Progress;
+
+/// How programs are run, whatever a step runs: the executor's settings (its `trace` is set
+/// per step) and where prepared problems are cached (`None`: prepared afresh every time).
+#[derive(Debug, Clone)]
+pub struct ExecSettings {
+    pub config: ExecConfig,
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl ExecSettings {
+    /// Defaults for an interpreter, with the default cache directory.
+    pub fn new(python: PathBuf) -> ExecSettings {
+        ExecSettings {
+            config: ExecConfig::new(python),
+            cache_dir: PreparedCache::default_dir(),
+        }
+    }
+
+    /// The caps of full traces, the same for every step that traces (a runs file traced
+    /// with raised caps is compared with references traced alike).
+    pub fn trace_limits(&self) -> &TraceLimits {
+        &self.config.trace_limits
+    }
+}
+
+/// Starts executors and prepares problems for them.
+pub struct Workers<'a> {
+    pub settings: &'a ExecSettings,
+    pub progress: &'a dyn Progress,
+}
+
+impl Workers<'_> {
+    /// An executor recording `trace`.
+    pub fn start(&self, trace: TraceMode) -> Result<Executor, ExecError> {
+        self.start_with(trace, |_| {})
+    }
+
+    /// An executor recording `trace`, its settings adjusted by `adjust` first.
+    pub fn start_with(
+        &self,
+        trace: TraceMode,
+        adjust: impl FnOnce(&mut ExecConfig),
+    ) -> Result<Executor, ExecError> {
+        let mut config = self.settings.config.clone();
+        config.trace = trace;
+        adjust(&mut config);
+        Executor::start(config)
+    }
+
+    /// Problems prepared for `executor` (reference results and times), through the cache.
+    pub fn prepare(
+        &self,
+        executor: &Executor,
+        problems: &[Problem],
+    ) -> Result<Vec<PreparedProblem>, ExecError> {
+        let cache = self.settings.cache_dir.as_ref().map(|dir| {
+            PreparedCache::new(dir, &executor.config().python, &executor.isolation().python)
+        });
+        self.progress.begin("references", problems.len());
+        let prepared = executor.prepare(problems, cache.as_ref(), |_| self.progress.advance());
+        self.progress.end();
+        prepared
+    }
+}
+
+/// Runs `samples` (of `prepared` problems) on `executor`; `done` gets each execution as it
+/// ends, in completion order. `label` names the phase for `progress`.
+pub fn evaluate(
+    executor: &Executor,
+    prepared: &[PreparedProblem],
+    samples: &[Sample],
+    label: &str,
+    progress: &dyn Progress,
+    mut done: impl FnMut(Execution),
+) {
+    progress.begin(label, samples.len());
+    executor.run(prepared, samples, |execution| {
+        progress.advance();
+        done(execution);
+    });
+    progress.end();
+}
