@@ -5,7 +5,10 @@
 //! problem itself, the harness, the interpreter, tracealign's version and
 //! [`PREPARED_FORMAT`], the meaning of a stored entry. Timeouts are not
 //! part of the entry: they are derived from the cached reference times with the limits of
-//! the current command. Entries are written to a temporary file and renamed, so concurrent
+//! the current command. An entry holds the reference's untraced times and, for each way of
+//! tracing that a command asked for (mode and caps), its traced times: a traced command that
+//! finds none for its tracing times the reference so and stores the entry again, with the
+//! rest of it as it was. Entries are written to a temporary file and renamed, so concurrent
 //! runs never read half an entry; an unreadable entry is ignored and prepared again.
 
 use std::path::{Path, PathBuf};

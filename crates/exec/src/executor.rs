@@ -1,5 +1,6 @@
 //! The executor: a pool of warm workers, one per core by default, that prepares problems
-//! (splits their tests, runs their reference solutions) and runs samples against them.
+//! (splits their tests, runs their reference solutions: untraced, and traced as samples
+//! will be when they are, for time limits that cover tracing) and runs samples against them.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,7 +30,8 @@ pub struct ExecConfig {
     /// workers say so and fall back to resource limits only.
     pub isolate: bool,
     pub limits: Limits,
-    /// What to record while running samples (references always run untraced).
+    /// What to record while running samples. When tracing, preparation also times the
+    /// reference solutions traced so (see [`Executor::prepare`]).
     pub trace: TraceMode,
     pub trace_limits: TraceLimits,
 }
@@ -104,50 +106,90 @@ impl Executor {
 
     /// Splits every problem's tests into what runs in the candidate's process and what
     /// judges it, then runs each reference solution once to learn expected values (where a
-    /// test has none) and its time per test (which sets the timeouts). Problems found in
-    /// `cache` are not prepared again; newly prepared ones are stored there. `progress` is
-    /// called once per problem.
+    /// test has none) and its time per test (which sets the timeouts). When samples are
+    /// traced, each reference solution also runs traced as they will be, and its traced
+    /// times set the timeouts instead: tracing slows programs by how much they do per line,
+    /// which no fixed factor covers. Problems found in `cache` are not prepared again (a
+    /// cached problem without traced times for this tracing gets them, and is stored again
+    /// with them); newly prepared ones are stored there. `progress` is called once per
+    /// problem.
     pub fn prepare(
         &self,
         problems: &[Problem],
         cache: Option<&PreparedCache>,
         mut progress: impl FnMut(&PreparedProblem),
     ) -> Result<Vec<PreparedProblem>, ExecError> {
+        let key = self.timing_key();
+        let timed = |problem: &PreparedProblem| {
+            key.as_ref()
+                .is_none_or(|key| problem.traced_seconds.contains_key(key))
+        };
         let mut prepared: Vec<Option<PreparedProblem>> = Vec::with_capacity(problems.len());
         for problem in problems {
             let mut cached = cache.and_then(|c| c.load(problem));
-            if let Some(hit) = cached.as_mut() {
+            if let Some(hit) = cached.as_mut().filter(|hit| timed(hit)) {
                 self.apply_limits(hit);
                 progress(hit);
             }
             prepared.push(cached);
         }
+        // Stored again at the end: prepared now, or given traced times.
+        let mut changed: Vec<bool> = prepared.iter().map(Option::is_none).collect();
         let missing: Vec<&Problem> = problems
             .iter()
             .zip(&prepared)
             .filter(|(_, p)| p.is_none())
             .map(|(problem, _)| problem)
             .collect();
-        let mut fresh = self.prepare_uncached(&missing, &mut progress)?.into_iter();
-        for (problem, slot) in problems.iter().zip(prepared.iter_mut()) {
-            if slot.is_none() {
-                let new = fresh.next().expect("one prepared problem per missing one");
-                if let Some(cache) = cache {
-                    cache.store(problem, &new);
+        let mut fresh = self
+            .prepare_uncached(&missing, &mut |problem| {
+                if key.is_none() {
+                    self.apply_limits(problem);
+                    progress(problem);
                 }
-                *slot = Some(new);
+            })?
+            .into_iter();
+        let mut prepared: Vec<PreparedProblem> = prepared
+            .into_iter()
+            .map(|slot| slot.unwrap_or_else(|| fresh.next().expect("one per missing problem")))
+            .collect();
+        if let Some(key) = &key {
+            let untimed: Vec<usize> = (0..prepared.len())
+                .filter(|&index| !timed(&prepared[index]))
+                .collect();
+            let requests: Vec<Json> = untimed
+                .iter()
+                .map(|&index| self.reference_request(&problems[index], &prepared[index], true))
+                .collect();
+            self.for_each_job(
+                &requests,
+                |slot, request| self.call(slot, request),
+                |job, response| {
+                    let problem = &mut prepared[untimed[job]];
+                    let seconds = reference_times(problem.tests.len(), response.as_ref().ok());
+                    problem.traced_seconds.insert(key.clone(), seconds);
+                    self.apply_limits(problem);
+                    progress(problem);
+                    changed[untimed[job]] = true;
+                },
+            );
+        }
+        if let Some(cache) = cache {
+            for ((problem, new), changed) in problems.iter().zip(&prepared).zip(changed) {
+                if changed {
+                    cache.store(problem, new);
+                }
             }
         }
-        Ok(prepared
-            .into_iter()
-            .map(|p| p.expect("all prepared"))
-            .collect())
+        Ok(prepared)
     }
 
+    /// Analyses `problems` and runs their reference solutions untraced; `learned` gets each
+    /// problem as its reference has run.
     fn prepare_uncached(
         &self,
         problems: &[&Problem],
-        progress: &mut impl FnMut(&PreparedProblem),
+        learned: &mut impl FnMut(&mut PreparedProblem),
     ) -> Result<Vec<PreparedProblem>, ExecError> {
         let mut prepared: Vec<PreparedProblem> = problems.iter().map(|p| self.initial(p)).collect();
         let mut analysis_error = None;
@@ -173,11 +215,11 @@ impl Executor {
             .collect();
         self.for_each_job(
             &references,
-            |slot, (problem, plan)| self.call(slot, &self.reference_request(problem, plan)),
+            |slot, (problem, plan)| self.call(slot, &self.reference_request(problem, plan, false)),
             |index, response| {
                 let problem = &mut prepared[index];
                 self.learn_from_reference(problem, response.as_ref().ok());
-                progress(problem);
+                learned(problem);
             },
         );
         Ok(prepared)
@@ -219,6 +261,12 @@ impl Executor {
     fn sample_request(&self, problem: &PreparedProblem, sample: &Sample) -> Json {
         let mut request =
             self.run_request(problem, &sample.code, &problem.timeouts, problem.budget_s);
+        self.add_trace(&mut request);
+        request
+    }
+
+    /// Adds the trace settings to a run request, when tracing.
+    fn add_trace(&self, request: &mut Json) {
         if self.config.trace != TraceMode::None {
             let limits = &self.config.trace_limits;
             request["trace"] = json!({
@@ -228,15 +276,12 @@ impl Executor {
                 "max_value_chars": limits.max_value_chars,
             });
         }
-        request
     }
 
-    fn trace_slowdown(&self) -> f64 {
-        match self.config.trace {
-            TraceMode::None => 1.0,
-            TraceMode::Coverage => (self.config.trace_limits.slowdown / 2.0).max(1.0),
-            TraceMode::Full => self.config.trace_limits.slowdown,
-        }
+    /// Under which key of [`PreparedProblem::traced_seconds`] this executor's tracing keeps
+    /// the reference's times; None untraced.
+    fn timing_key(&self) -> Option<String> {
+        self.config.trace_limits.timing_key(self.config.trace)
     }
 
     fn initial(&self, problem: &Problem) -> PreparedProblem {
@@ -248,6 +293,7 @@ impl Executor {
             timeouts: vec![self.config.limits.reference_timeout_s; problem.tests.len()],
             budget_s: self.config.limits.sample_budget_s,
             reference_seconds: vec![None; problem.tests.len()],
+            traced_seconds: Default::default(),
         }
     }
 
@@ -278,44 +324,43 @@ impl Executor {
             .collect())
     }
 
-    fn reference_request(&self, problem: &Problem, plan: &PreparedProblem) -> Json {
+    /// The run request of a problem's reference solution, with the reference's generous
+    /// limits; `traced`: traced as samples are (see [`Executor::prepare`]).
+    fn reference_request(&self, problem: &Problem, plan: &PreparedProblem, traced: bool) -> Json {
         let limits = &self.config.limits;
+        let timeouts = vec![limits.reference_timeout_s; plan.tests.len()];
         let budget = limits.reference_timeout_s * (plan.tests.len().max(1) as f64);
-        self.run_request(plan, &problem.reference, &plan.timeouts, budget.min(1800.0))
+        let mut request = self.run_request(plan, &problem.reference, &timeouts, budget.min(1800.0));
+        if traced {
+            self.add_trace(&mut request);
+        }
+        request
     }
 
+    /// Learns expected values and untraced times from the reference's (untraced) run.
     fn learn_from_reference(&self, problem: &mut PreparedProblem, response: Option<&Json>) {
         let results = response
             .and_then(|r| r["results"].as_array())
             .cloned()
             .unwrap_or_default();
         for (index, test) in problem.tests.iter_mut().enumerate() {
-            let raw = results.get(index).cloned().unwrap_or(Json::Null);
-            apply_reference(test, &raw);
-            // The limit must cover the call and carrying its result out, which for a big
-            // result can take longer than the call itself.
-            problem.reference_seconds[index] = raw["t"]
-                .as_f64()
-                .map(|t| t + raw["te"].as_f64().unwrap_or(0.0));
+            apply_reference(test, results.get(index).unwrap_or(&Json::Null));
         }
-        self.apply_limits(problem);
+        problem.reference_seconds = reference_times(problem.tests.len(), response);
     }
 
-    /// Sets a problem's timeouts from its reference times and the configured limits.
-    /// Tracing slows programs down, so the reference's (untraced) times are stretched by
-    /// the trace mode's slowdown; the floor is not.
+    /// Sets a problem's timeouts from its reference times and the configured limits: a
+    /// test's limit is `max(floor, factor × the reference's time on it)`, the reference run
+    /// as samples are, traced or not. A test the reference did not finish gets the
+    /// reference's own limit, and so does every test of a traced run whose reference has no
+    /// traced times.
     fn apply_limits(&self, problem: &mut PreparedProblem) {
-        let limits = &self.config.limits;
-        let stretch = limits.timeout_factor * self.trace_slowdown();
-        let mut total = 0.0;
-        for (timeout, seconds) in problem.timeouts.iter_mut().zip(&problem.reference_seconds) {
-            total += seconds.unwrap_or(limits.reference_timeout_s);
-            *timeout = match seconds {
-                Some(t) => (stretch * t).max(limits.timeout_floor_s),
-                None => limits.reference_timeout_s,
-            };
-        }
-        problem.budget_s = limits.sample_budget_s.max(2.0 * stretch * total);
+        let times = match self.timing_key() {
+            None => Some(&problem.reference_seconds),
+            Some(key) => problem.traced_seconds.get(&key),
+        };
+        let tests = problem.tests.len();
+        (problem.timeouts, problem.budget_s) = time_limits(&self.config.limits, times, tests);
     }
 
     fn run_request(
@@ -340,6 +385,9 @@ impl Executor {
     /// died. A worker that dies or hangs is dropped; the next call replaces it.
     fn call(&self, slot: &Slot, request: &Json) -> Result<Json, ExecError> {
         let mut guard = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if guard.as_mut().is_some_and(Worker::has_unasked_output) {
+            *guard = None; // it wrote after its last reply: replaced before this job
+        }
         if guard.is_none() {
             let index = self
                 .slots
@@ -391,6 +439,38 @@ impl Executor {
             }
         });
     }
+}
+
+/// The time limit of each of `tests` tests and of all together, from the reference's time
+/// on each (`times`; None: not timed), as [`Executor::apply_limits`] sets them.
+fn time_limits(limits: &Limits, times: Option<&Vec<Option<f64>>>, tests: usize) -> (Vec<f64>, f64) {
+    let factor = limits.timeout_factor;
+    let mut total = 0.0;
+    let timeouts = (0..tests)
+        .map(|index| {
+            let seconds = times.and_then(|times| times.get(index).copied().flatten());
+            total += seconds.unwrap_or(limits.reference_timeout_s);
+            match seconds {
+                Some(t) => (factor * t).max(limits.timeout_floor_s),
+                None => limits.reference_timeout_s,
+            }
+        })
+        .collect();
+    (timeouts, limits.sample_budget_s.max(2.0 * factor * total))
+}
+
+/// The reference's time on each of `tests` tests from its run's `response`: the call and
+/// carrying its result out (which for a big result can take longer than the call itself),
+/// tracing included if it was traced; None for a test it did not finish.
+fn reference_times(tests: usize, response: Option<&Json>) -> Vec<Option<f64>> {
+    let results = response.and_then(|r| r["results"].as_array());
+    (0..tests)
+        .map(|index| {
+            let raw = results.and_then(|r| r.get(index))?;
+            let t = raw["t"].as_f64()?;
+            Some(t + raw["te"].as_f64().unwrap_or(0.0))
+        })
+        .collect()
 }
 
 /// A test's events from the harness's `trace`: `json` holds them as one JSON text, the
@@ -475,5 +555,36 @@ fn execution(
         stdout_truncated: response["stdout_truncated"] == true,
         stderr_truncated: response["stderr_truncated"] == true,
         traces_at: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_follow_the_times_given_with_the_floor_and_the_references_limit() {
+        let limits = Limits::default();
+        let times = vec![Some(0.01), Some(2.0), None];
+        let (timeouts, budget) = time_limits(&limits, Some(&times), 3);
+        assert_eq!(timeouts, vec![1.0, 8.0, 20.0]);
+        assert_eq!(budget, 2.0 * 4.0 * (0.01 + 2.0 + 20.0));
+        // Not timed (a traced run whose reference was not timed traced): the reference's limit.
+        let (timeouts, budget) = time_limits(&limits, None, 2);
+        assert_eq!((timeouts, budget), (vec![20.0, 20.0], 320.0));
+    }
+
+    #[test]
+    fn traced_times_are_kept_by_mode_and_full_traces_caps() {
+        let caps = TraceLimits::default();
+        assert_eq!(caps.timing_key(TraceMode::None), None);
+        assert_eq!(caps.timing_key(TraceMode::Coverage).unwrap(), "coverage");
+        let full = caps.timing_key(TraceMode::Full).unwrap();
+        let smaller = TraceLimits {
+            max_events: 40,
+            ..TraceLimits::default()
+        };
+        assert_ne!(smaller.timing_key(TraceMode::Full).unwrap(), full);
+        assert_eq!(smaller.timing_key(TraceMode::Coverage).unwrap(), "coverage");
     }
 }

@@ -22,9 +22,6 @@ pub struct TraceLimits {
     pub max_bytes: u64,
     /// Characters per value `repr`. Default 60.
     pub max_value_chars: u64,
-    /// Time limits are multiplied by this when tracing in full (the reference runs
-    /// untraced). Default 4; coverage uses half of it, at least 1.
-    pub slowdown: f64,
 }
 
 impl Default for TraceLimits {
@@ -33,7 +30,22 @@ impl Default for TraceLimits {
             max_events: 10_000,
             max_bytes: 1 << 18,
             max_value_chars: 60,
-            slowdown: 4.0,
+        }
+    }
+}
+
+impl TraceLimits {
+    /// What a program's traced time depends on, the key under which a reference's traced
+    /// times are kept ([`PreparedProblem::traced_seconds`](crate::PreparedProblem)): the
+    /// mode, and for full traces these caps (how much is recorded). None untraced.
+    pub fn timing_key(&self, mode: TraceMode) -> Option<String> {
+        match mode {
+            TraceMode::None => None,
+            TraceMode::Coverage => Some("coverage".to_string()),
+            TraceMode::Full => Some(format!(
+                "full:events={},bytes={},chars={}",
+                self.max_events, self.max_bytes, self.max_value_chars
+            )),
         }
     }
 }
@@ -42,7 +54,7 @@ impl Default for TraceLimits {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Limits {
     /// A test's wall-clock limit is `max(timeout_floor_s, timeout_factor × the reference
-    /// solution's time on that test)`. Default 1 s.
+    /// solution's time on that test)`, the reference traced as the samples are. Default 1 s.
     pub timeout_floor_s: f64,
     /// Default 4.
     pub timeout_factor: f64,

@@ -28,8 +28,13 @@ pub struct PreparedProblem {
     /// Wall-clock limit for all tests of one sample together, in seconds.
     pub budget_s: f64,
     /// The reference solution's time on each test (call and carrying its result out), in
-    /// seconds; `None` where it did not finish. Timeouts are derived from these.
+    /// seconds; `None` where it did not finish. Untraced runs' timeouts are derived from these.
     pub reference_seconds: Vec<Option<f64>>,
+    /// The same, the reference traced, by how it was traced
+    /// ([`TraceLimits::timing_key`](crate::TraceLimits::timing_key)): traced runs' timeouts
+    /// are derived from these. Filled by preparations that trace.
+    #[serde(default)]
+    pub traced_seconds: std::collections::BTreeMap<String, Vec<Option<f64>>>,
 }
 
 impl PreparedProblem {

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value as Json};
 
-use crate::workspace::{increment_problem, sample, Workspace};
+use crate::workspace::{increment_problem, outcomes, sample, Workspace};
 
 /// Small programs covering the shapes a tracer must handle.
 const PROGRAMS: &[(&str, &str, &str)] = &[
@@ -499,4 +499,159 @@ fn tracing_changes_no_exception_or_its_line() {
     assert_eq!(line(2, 1), 3, "{untraced:?}");
     assert_eq!(line(3, 1), 7, "{untraced:?}");
     assert_eq!(line(4, 0), 2, "{untraced:?}");
+}
+
+/// Programs whose own methods would change their tests if the tracer ran them: (sample id,
+/// program, a variable and how its full trace shows it).
+const SELF_REPRESENTING: &[(&str, &str, &str, &str)] = &[
+    (
+        "repr_raises",
+        "class Bad:\n    def __repr__(self):\n        raise RuntimeError('no repr')\n\ndef f(x):\n    bad = Bad()\n    y = x + 1\n    return y\n",
+        "bad",
+        "<__candidate__.Bad object>",
+    ),
+    (
+        "repr_prints",
+        "class Loud:\n    def __repr__(self):\n        print('repr ran')\n        return 'Loud'\n\ndef f(x):\n    loud = Loud()\n    y = x + 1\n    return y\n",
+        "loud",
+        "<__candidate__.Loud object>",
+    ),
+    (
+        "repr_loops",
+        "class Forever:\n    def __repr__(self):\n        while True:\n            pass\n\ndef f(x):\n    forever = [Forever()]\n    y = x + 1\n    return y\n",
+        "forever",
+        "[<__candidate__.Forever object>]",
+    ),
+    (
+        // The tests see the global: a repr that ran makes f return the wrong value.
+        "repr_changes_a_global",
+        "SEEN = []\n\nclass Sneaky:\n    def __repr__(self):\n        SEEN.append(1)\n        return 'Sneaky'\n\ndef f(x):\n    sneaky = {'s': Sneaky()}\n    y = x + 1\n    return y + len(SEEN)\n",
+        "sneaky",
+        "{'s': <__candidate__.Sneaky object>}",
+    ),
+    (
+        // reprlib picked its renderer by type name: this class went to repr_list.
+        "class_named_list",
+        "class list:\n    def __len__(self):\n        raise RuntimeError('len')\n    def __iter__(self):\n        raise RuntimeError('iter')\n\ndef f(x):\n    named = list()\n    y = x + 1\n    return y\n",
+        "named",
+        "<__candidate__.list object>",
+    ),
+    (
+        "str_raises",
+        "class Oops(Exception):\n    def __str__(self):\n        raise RuntimeError('no str')\n\ndef f(x):\n    try:\n        raise Oops('bad', x)\n    except Oops as e:\n        error = e\n    return x + 1\n",
+        "error",
+        "Oops('bad', ",
+    ),
+];
+
+/// The tracer renders values without calling the program's methods, so a test's outcome,
+/// output and time do not depend on whether (and how) it is traced.
+#[test]
+fn tracing_runs_none_of_the_programs_code() {
+    let ws = Workspace::new();
+    ws.write_jsonl("problems.jsonl", &[increment_problem()]);
+    let samples: Vec<Json> = SELF_REPRESENTING
+        .iter()
+        .map(|(id, code, _, _)| sample(id, code))
+        .collect();
+    ws.write_jsonl("samples.jsonl", &samples);
+    let mut seen = Vec::new();
+    for mode in ["none", "coverage", "full"] {
+        let output = format!("runs_{mode}.jsonl");
+        ws.run_line(&format!(
+            "run -p problems.jsonl -s samples.jsonl -o {output} -q --trace {mode}"
+        ));
+        let runs = ws.runs(&output);
+        let outcomes: Vec<Json> = SELF_REPRESENTING
+            .iter()
+            .map(|(id, _, _, _)| {
+                let run = &runs[*id];
+                json!([
+                    id,
+                    run["passed"],
+                    outcomes(run),
+                    run["stdout"],
+                    run["stderr"]
+                ])
+            })
+            .collect();
+        seen.push(outcomes);
+        if mode != "full" {
+            continue;
+        }
+        for (id, _, variable, text) in SELF_REPRESENTING {
+            let events = runs[*id]["tests"][0]["trace"]["events"].clone();
+            let shown: Vec<String> = events
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|e| e["changed"][variable].as_str().map(String::from))
+                .collect();
+            assert!(
+                shown.iter().any(|s| s.starts_with(text)),
+                "{id}: {variable} shown as {shown:?}, not {text}: {events}"
+            );
+        }
+    }
+    for outcomes in &seen[0] {
+        assert_eq!(
+            outcomes[1], true,
+            "every sample passes untraced: {outcomes}"
+        );
+        assert_eq!(outcomes[3], "", "nothing printed: {outcomes}");
+    }
+    assert_eq!(seen[0], seen[1], "untraced against --trace coverage");
+    assert_eq!(seen[0], seen[2], "untraced against --trace full");
+}
+
+/// Under tracing, a test's time limit comes from the reference's time traced the same way:
+/// a loop that full tracing slows far more than 4 times (the fixed stretch limits once
+/// had) still passes, with the cached untraced preparation reused and kept.
+#[test]
+fn traced_runs_get_time_limits_from_the_traced_reference() {
+    let ws = Workspace::new();
+    let code = "def f(n):\n    total = 0\n    for i in range(n):\n        total += i % 7\n    return total\n";
+    let problem = json!({"id": "loop", "prompt": "", "entry_point": "f", "reference": code,
+                         "tests": [{"name": "t", "input": [80000]}]});
+    ws.write_jsonl("problems.jsonl", &[problem]);
+    let run = "run -p problems.jsonl -q --timeout-floor 0.1";
+    let uncapped = "--trace-max-events 100000000 --trace-max-bytes 1000000000";
+    let test = |output: &str| ws.runs(output)["loop#reference"]["tests"][0].clone();
+    ws.run_line(&format!("{run} -o untraced.jsonl"));
+    let untraced = test("untraced.jsonl");
+    assert_eq!(untraced["outcome"], "passed", "{untraced}");
+    ws.run_line(&format!("{run} -o full.jsonl --trace full {uncapped}"));
+    let full = test("full.jsonl");
+    assert_eq!(full["outcome"], "passed", "{full}");
+    let (fast, slow) = (
+        untraced["duration_ms"].as_f64().unwrap(),
+        full["duration_ms"].as_f64().unwrap(),
+    );
+    assert!(
+        slow > 4.0 * fast,
+        "full tracing is slow here: {fast} ms, {slow} ms"
+    );
+    // One cache entry, with the untraced times and the full-trace times.
+    ws.run_line(&format!("{run} -o coverage.jsonl --trace coverage"));
+    assert_eq!(test("coverage.jsonl")["outcome"], "passed");
+    let entries: Vec<_> = std::fs::read_dir(ws.path("cache/prepared"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let entry: Json = serde_json::from_slice(&std::fs::read(entries[0].path()).unwrap()).unwrap();
+    assert!(entry["reference_seconds"][0].is_f64(), "{entry}");
+    let traced = entry["traced_seconds"].as_object().unwrap();
+    let keys: Vec<&String> = traced.keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "coverage",
+            "full:events=100000000,bytes=1000000000,chars=60"
+        ],
+        "{entry}"
+    );
+    for times in traced.values() {
+        assert!(times[0].as_f64().unwrap() > 0.0, "{entry}");
+    }
 }
