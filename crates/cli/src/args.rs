@@ -373,7 +373,8 @@ pub struct ExecArgs {
     #[arg(long, short = 'j', value_name = "N", env = "TRACEALIGN_JOBS")]
     pub jobs: Option<usize>,
 
-    /// A test's time limit is max(floor, factor × the reference solution's time on it).
+    /// A test's time limit is max(floor, factor × the reference solution's time on it),
+    /// the reference traced as the samples are when they are.
     #[arg(long, value_name = "F", default_value_t = 4.0)]
     pub timeout_factor: f64,
 

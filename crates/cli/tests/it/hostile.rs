@@ -134,8 +134,17 @@ fn cases(outside_file: &str, port: u16) -> Vec<Case> {
         case("close_result_pipe", "import os\ndef f(x):\n    os.closerange(3, 4096)\n    return x + 1\n", not_passed),
         case("forge_result_pipe", "import os\nFORGED = b''.join(b'{\"i\": %d, \"r\": \"ok\", \"t\": 0}\\n' % i for i in range(8))\nFORGED += b'{\"done\": true}\\n'\ndef f(x):\n    for fd in range(3, 64):\n        try:\n            os.write(fd, FORGED)\n        except OSError:\n            pass\n    os._exit(0)\n", not_passed),
         // Megabytes on every descriptor, no newline: the worker stops reading its result pipe
-        // at 128 MiB (it would otherwise hold all of it) and the test hits the output limit.
-        case("flood_result_pipe", "import os\nCHUNK = b'x' * (1 << 20)\ndef f(x):\n    for _ in range(400):\n        for fd in range(3, 64):\n            try:\n                os.write(fd, CHUNK)\n            except OSError:\n                pass\n    return x + 1\n", |e| all_tests("output_limit")(e)),
+        // at 128 MiB (it would otherwise hold all of it) and the test hits the output limit;
+        // on a loaded machine the test's clock may run out first (128 MiB through a pipe in
+        // 1.5 s), which contains the flood as well. Never a pass.
+        case("flood_result_pipe", "import os\nCHUNK = b'x' * (1 << 20)\ndef f(x):\n    for _ in range(400):\n        for fd in range(3, 64):\n            try:\n                os.write(fd, CHUNK)\n            except OSError:\n                pass\n    return x + 1\n", |e| {
+            let got = outcomes(e);
+            let contained = got.iter().all(|o| o == "output_limit" || o == "timeout");
+            match contained {
+                true => Ok(()),
+                false => Err(format!("expected output limits (or timeouts), got {got:?}")),
+            }
+        }),
         case("imitate_on_stdout", "def f(x):\n    print('{\"i\": 0, \"r\": \"ok\"}')\n    print('PASSED')\n    return None\n", not_passed),
         case("always_equal", "class Liar:\n    def __eq__(self, other):\n        return True\n    def __ne__(self, other):\n        return False\n    def __bool__(self):\n        return True\n    def __lt__(self, other):\n        return True\n    def __sub__(self, other):\n        return 0\n    def __rsub__(self, other):\n        return 0\n    def __abs__(self):\n        return 0\ndef f(x):\n    return Liar()\n", |e| {
             let got = outcomes(e);
