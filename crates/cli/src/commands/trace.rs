@@ -1,7 +1,7 @@
 //! `tracealign trace`: one program, one test, its trace as prompt text or JSON events.
 
 use anyhow::{anyhow, bail, Context, Result};
-use tracealign_core::formats::problems::read_problems;
+use tracealign_core::formats::problems::{read_problems, ProblemIndex};
 use tracealign_core::formats::samples::read_samples;
 use tracealign_core::{embedded, Execution, Problem, Sample};
 use tracealign_exec::{
@@ -118,9 +118,8 @@ fn pick_sample(args: &TraceArgs, problems: &[Problem]) -> Result<Sample> {
         let code = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
         let problem = match (&args.problem, problems) {
-            (Some(id), _) => problems
-                .iter()
-                .find(|p| &p.id == id)
+            (Some(id), _) => ProblemIndex::new(problems)
+                .get(id)
                 .ok_or_else(|| anyhow!("--problem `{id}` is not in the problem set"))?,
             (None, [only]) => only,
             (None, _) => bail!(
