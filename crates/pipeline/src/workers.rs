@@ -3,9 +3,7 @@
 use std::path::PathBuf;
 
 use tracealign_core::{Execution, Problem, Sample};
-use tracealign_exec::{
-    ExecConfig, ExecError, Executor, PreparedCache, PreparedProblem, TraceLimits, TraceMode,
-};
+use tracealign_exec::{ExecConfig, ExecError, Executor, PreparedCache, PreparedProblem, TraceMode};
 
 use crate::progress::Progress;
 
@@ -24,12 +22,6 @@ impl ExecSettings {
             config: ExecConfig::new(python),
             cache_dir: PreparedCache::default_dir(),
         }
-    }
-
-    /// The caps of full traces, the same for every step that traces (a runs file traced
-    /// with raised caps is compared with references traced alike).
-    pub fn trace_limits(&self) -> &TraceLimits {
-        &self.config.trace_limits
     }
 }
 

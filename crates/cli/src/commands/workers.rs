@@ -6,7 +6,7 @@ use tracealign_exec::{
     resolve_python, ExecConfig, Executor, Limits, PreparedCache, PreparedProblem, TraceMode,
 };
 
-use tracealign_pipeline::ExecSettings;
+use tracealign_pipeline::{ExecSettings, Workers};
 
 use crate::args::ExecArgs;
 use crate::printer;
@@ -39,10 +39,16 @@ pub fn exec_config(args: &ExecArgs, trace: TraceMode) -> Result<ExecConfig> {
 pub fn exec_settings(args: &ExecArgs) -> Result<ExecSettings> {
     Ok(ExecSettings {
         config: exec_config(args, TraceMode::None)?,
-        cache_dir: (!args.no_cache)
-            .then(|| args.cache_dir.clone().or_else(PreparedCache::default_dir))
-            .flatten(),
+        cache_dir: cache_dir(args),
     })
+}
+
+/// Where prepared problems are cached: `--cache-dir`, else the default; none with
+/// `--no-cache`.
+fn cache_dir(args: &ExecArgs) -> Option<std::path::PathBuf> {
+    (!args.no_cache)
+        .then(|| args.cache_dir.clone().or_else(PreparedCache::default_dir))
+        .flatten()
 }
 
 /// Warns when programs run with less isolation than asked for.
@@ -61,18 +67,14 @@ pub fn prepare(
     problems: &[Problem],
     quiet: bool,
 ) -> Result<Vec<PreparedProblem>> {
-    let bar = printer::progress(problems.len(), "references", quiet);
-    let cache = (!args.no_cache)
-        .then(|| args.cache_dir.clone().or_else(PreparedCache::default_dir))
-        .flatten()
-        .map(|dir| {
-            PreparedCache::new(
-                &dir,
-                &executor.config().python,
-                &executor.isolation().python,
-            )
-        });
-    let prepared = executor.prepare(problems, cache.as_ref(), |_| bar.inc(1))?;
-    bar.finish_and_clear();
-    Ok(prepared)
+    let settings = ExecSettings {
+        config: executor.config().clone(),
+        cache_dir: cache_dir(args),
+    };
+    let bars = printer::Bars::new(quiet);
+    let workers = Workers {
+        settings: &settings,
+        progress: &bars,
+    };
+    Ok(workers.prepare(executor, problems)?)
 }

@@ -8,7 +8,7 @@ use std::os::unix::net::UnixListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::workspace::{increment_problem, sample, Workspace};
+use crate::workspace::{all_pids, increment_problem, parent_of, sample, stat_fields, Workspace};
 
 const RIGHT: &str = "def f(x):\n    return x + 1\n";
 const WRONG: &str = "def f(x):\n    return x\n";
@@ -224,13 +224,9 @@ fn killing_tracealign_leaves_no_process_behind() {
 
 /// Every process below `root`, by parent links in /proc.
 fn descendants(root: i32) -> Vec<i32> {
-    let parents: Vec<(i32, i32)> = std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|entry| {
-            let pid = entry.file_name().to_string_lossy().parse().ok()?;
-            Some((pid, parent_of(pid)?))
-        })
+    let parents: Vec<(i32, i32)> = all_pids()
+        .into_iter()
+        .filter_map(|pid| Some((pid, parent_of(pid)?)))
         .collect();
     let mut found = vec![root];
     let mut at = 0;
@@ -246,17 +242,6 @@ fn descendants(root: i32) -> Vec<i32> {
     }
     found.remove(0);
     found
-}
-
-/// "pid (comm) state ppid ...": comm may hold spaces, so fields are read after the last ')'.
-fn stat_fields(pid: i32) -> Option<Vec<String>> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (_, rest) = stat.rsplit_once(')')?;
-    Some(rest.split_whitespace().map(String::from).collect())
-}
-
-fn parent_of(pid: i32) -> Option<i32> {
-    stat_fields(pid)?.get(1)?.parse().ok()
 }
 
 /// Running, sleeping or stopped; a zombie has finished (only its parent's reaping is left).

@@ -5,26 +5,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::workspace::{describe, increment_problem, Workspace};
+use crate::workspace::{all_pids, describe, increment_problem, parent_of, Workspace};
 
 /// Process ids whose parent is `parent`.
 fn children_of(parent: u32) -> Vec<i32> {
-    let mut children = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        // "pid (comm) state ppid ...": comm may hold spaces, so split after the last ')'.
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map_or("", |(_, rest)| rest)
-            .split_whitespace()
-            .collect();
-        if fields.get(1).and_then(|p| p.parse::<u32>().ok()) == Some(parent) {
-            children.push(entry.file_name().to_string_lossy().parse().unwrap_or(0));
-        }
-    }
-    children
+    all_pids()
+        .into_iter()
+        .filter(|&pid| parent_of(pid) == Some(parent as i32))
+        .collect()
 }
 
 #[test]

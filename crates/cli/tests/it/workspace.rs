@@ -128,3 +128,24 @@ pub fn increment_problem() -> Json {
 pub fn sample(id: &str, code: &str) -> Json {
     serde_json::json!({"problem_id": "inc", "sample_id": id, "code": code})
 }
+
+/// The fields of `/proc/PID/stat` after the command name (`state ppid ...`): the name may
+/// hold spaces, so they are read after its last ')'.
+pub fn stat_fields(pid: i32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    Some(rest.split_whitespace().map(String::from).collect())
+}
+
+pub fn parent_of(pid: i32) -> Option<i32> {
+    stat_fields(pid)?.get(1)?.parse().ok()
+}
+
+/// Every process id in /proc.
+pub fn all_pids() -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_string_lossy().parse().ok())
+        .collect()
+}
