@@ -17,8 +17,10 @@
 pub mod localization;
 pub mod progress;
 pub mod scaffolding;
+pub mod stages;
 pub mod workers;
 
 pub use localization::{localize, LocalizeError, LocalizeSettings};
 pub use progress::{NoProgress, Progress};
+pub use stages::{run_stages, Job, Stage, StageError, StageEvent, Start};
 pub use workers::{evaluate, ExecSettings, Workers};
