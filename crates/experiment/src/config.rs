@@ -5,18 +5,65 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use tracealign_core::formats::problems::ProblemFormat;
+use tracealign_dataset::repair::Representation;
+use tracealign_trace::render::Style;
+use tracealign_train::DecodeWeights;
 
-/// An error reading or checking a config, naming the file and the field.
-#[derive(Debug)]
-pub struct ConfigError(pub String);
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
+/// An error reading or checking a config; each names the file and the field at fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("cannot read {}: {source}", file.display())]
+    Read {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    /// Not TOML, an unknown field, or a value of the wrong kind (an unknown format, style or
+    /// decode-weights form among them): the message names the line and the field.
+    #[error("{}: {source}", file.display())]
+    Parse {
+        file: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("{}: [[arms]] name `{arm}` is used twice", file.display())]
+    ArmNamedTwice { file: PathBuf, arm: String },
+    #[error(
+        "{}: [[arms]] `{arm}`: objective `{objective}` does not read data `{}`",
+        file.display(), data.name()
+    )]
+    ObjectiveReadsOtherData {
+        file: PathBuf,
+        arm: String,
+        objective: Objective,
+        data: DataKind,
+    },
+    #[error(
+        "{}: [[arms]] `{arm}`: a repair adapter is scored by the repair study; add [repair]",
+        file.display()
+    )]
+    RepairAdapterWithoutStudy { file: PathBuf, arm: String },
+    #[error("{}: [[eval_sets]] name `{set}` is used twice", file.display())]
+    EvalSetNamedTwice { file: PathBuf, set: String },
+    #[error(
+        "{}: [[eval_sets]] `{set}`: programs_from `{from}` must name an earlier eval set \
+         that generates its own programs",
+        file.display()
+    )]
+    ProgramsFrom {
+        file: PathBuf,
+        set: String,
+        from: String,
+    },
+    #[error("{}: [repair].eval_set `{name}` names no eval set", file.display())]
+    RepairEvalSet { file: PathBuf, name: String },
+    #[error("{}: [quick].eval_sets: `{name}` names no eval set", file.display())]
+    QuickEvalSet { file: PathBuf, name: String },
+    #[error("{}: [sampling].n must be at least 1", file.display())]
+    NoSamples { file: PathBuf },
+    #[error("{}: [eval].pass_at_k: k = {k} needs 1 ≤ k ≤ n = {n}", file.display())]
+    PassAtK { file: PathBuf, k: usize, n: usize },
 }
-
-impl std::error::Error for ConfigError {}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -25,8 +72,8 @@ pub struct Config {
     pub model: PathBuf,
     /// The frozen weights' form in decoding steps of every generation (`tracealign generate
     /// --decode-weights`): `f32` (default) or `q8_0`.
-    #[serde(default = "default_decode_weights")]
-    pub decode_weights: String,
+    #[serde(default)]
+    pub decode_weights: DecodeWeights,
     pub training: ProblemSet,
     /// Where the base model and every adapter are scored.
     pub eval_sets: Vec<ProblemSet>,
@@ -43,10 +90,6 @@ pub struct Config {
     pub quick: Quick,
 }
 
-fn default_decode_weights() -> String {
-    "f32".into()
-}
-
 /// A problem file; without `path`, the embedded problems.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,7 +98,7 @@ pub struct ProblemSet {
     pub name: String,
     pub path: Option<PathBuf>,
     /// tracealign, humaneval, mbpp or evalplus; detected when left out.
-    pub format: Option<String>,
+    pub format: Option<ProblemFormat>,
     /// Only the problems whose `task_id` (its number: `HumanEval/7` is 7) lies in this
     /// inclusive range, e.g. MBPP's train split [601, 974] apart from its validation.
     pub task_ids: Option<[u64; 2]>,
@@ -79,7 +122,7 @@ pub struct RepairStudy {
     /// Only the set's first N problems (their failing programs).
     pub limit: Option<usize>,
     /// Trace rendering styles, one condition each: lines, blocks, inline, summary.
-    pub styles: Vec<String>,
+    pub styles: Vec<Style>,
     /// Most tokens a trace prompt may take.
     pub budget: usize,
     /// Lines `fl-markers` marks (ties included).
@@ -88,18 +131,42 @@ pub struct RepairStudy {
     pub max_tokens: usize,
 }
 
+/// One prompt condition of the repair study: how its prompts show the failing program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    /// `feedback`, `trace-<style>` or `fl-markers`.
+    pub name: String,
+    /// The repair rows' representation (`tracealign build repair --repr`).
+    pub representation: Representation,
+    /// The trace's layout; only `trace` prompts show one (the others keep the default).
+    pub style: Style,
+}
+
 impl RepairStudy {
-    /// The conditions, in order: `feedback`, `trace-<style>`…, `fl-markers`, each with the
-    /// `tracealign build repair` arguments that make its prompts.
-    pub fn conditions(&self) -> Vec<(String, Vec<String>)> {
-        let repr = |r: &str| vec!["--repr".to_string(), r.to_string()];
-        let mut conditions = vec![("feedback".to_string(), repr("feedback"))];
-        for style in &self.styles {
-            let mut args = repr("trace");
-            args.extend(["--style".to_string(), style.clone()]);
-            conditions.push((format!("trace-{style}"), args));
+    /// The conditions, in order: `feedback`, `trace-<style>`…, `fl-markers`.
+    pub fn conditions(&self) -> Vec<Condition> {
+        let condition = |name: String, representation, style| Condition {
+            name,
+            representation,
+            style,
+        };
+        let mut conditions = vec![condition(
+            "feedback".into(),
+            Representation::Feedback,
+            Style::default(),
+        )];
+        for &style in &self.styles {
+            conditions.push(condition(
+                format!("trace-{}", style.name()),
+                Representation::Trace,
+                style,
+            ));
         }
-        conditions.push(("fl-markers".to_string(), repr("fl-markers")));
+        conditions.push(condition(
+            "fl-markers".into(),
+            Representation::FlMarkers,
+            Style::default(),
+        ));
         conditions
     }
 }
@@ -216,6 +283,22 @@ pub enum Objective {
     Dpo,
 }
 
+impl Objective {
+    /// `sft` or `dpo`, as in configs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Objective::Sft => "sft",
+            Objective::Dpo => "dpo",
+        }
+    }
+}
+
+impl std::fmt::Display for Objective {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// The training rows an arm reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -272,14 +355,22 @@ pub struct Quick {
 impl Config {
     /// Reads and checks `path`; relative paths in it are taken from the file's directory.
     pub fn read(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
-        let mut config: Config =
-            toml::from_str(&text).map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
-        config.resolve(path.parent().unwrap_or(Path::new("")));
-        config
-            .check()
-            .map_err(|e| ConfigError(format!("{}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            file: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses and checks the text of the config file `file` (which names it in errors; its
+    /// directory is where relative paths start).
+    pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|source| ConfigError::Parse {
+            file: file.to_path_buf(),
+            source: Box::new(source),
+        })?;
+        config.resolve(file.parent().unwrap_or(Path::new("")));
+        config.check(file)?;
         Ok(config)
     }
 
@@ -296,83 +387,83 @@ impl Config {
         }
     }
 
-    fn check(&self) -> Result<(), String> {
+    /// Checks what the types cannot: names unique and referring to something, objectives
+    /// that read their data, counts in range. `file` names the config in errors.
+    pub fn check(&self, file: &Path) -> Result<(), ConfigError> {
+        let file = || file.to_path_buf();
         let mut names = vec!["base"];
         for arm in &self.arms {
             if names.contains(&arm.name.as_str()) {
-                return Err(format!("arms: the name `{}` is used twice", arm.name));
+                return Err(ConfigError::ArmNamedTwice {
+                    file: file(),
+                    arm: arm.name.clone(),
+                });
             }
             let sft = arm.data != DataKind::Dpo;
             if sft != (arm.objective == Objective::Sft) {
-                return Err(format!(
-                    "arms.{}: objective {:?} does not read data `{}`",
-                    arm.name,
-                    arm.objective,
-                    arm.data.name()
-                ));
+                return Err(ConfigError::ObjectiveReadsOtherData {
+                    file: file(),
+                    arm: arm.name.clone(),
+                    objective: arm.objective,
+                    data: arm.data,
+                });
             }
             if arm.repairs() && self.repair.is_none() {
-                return Err(format!(
-                    "arms.{}: a repair adapter is scored by the repair study; add [repair]",
-                    arm.name
-                ));
+                return Err(ConfigError::RepairAdapterWithoutStudy {
+                    file: file(),
+                    arm: arm.name.clone(),
+                });
             }
             names.push(&arm.name);
         }
         let mut sets = Vec::new();
         for set in &self.eval_sets {
             if sets.contains(&set.name.as_str()) {
-                return Err(format!("eval_sets: the name `{}` is used twice", set.name));
+                return Err(ConfigError::EvalSetNamedTwice {
+                    file: file(),
+                    set: set.name.clone(),
+                });
             }
             if let Some(from) = &set.programs_from {
                 let source = self.eval_sets.iter().find(|s| &s.name == from);
                 if !source
                     .is_some_and(|s| sets.contains(&s.name.as_str()) && s.programs_from.is_none())
                 {
-                    return Err(format!(
-                        "eval_sets.{}: programs_from `{from}` must name an earlier eval set \
-                         that generates its own programs",
-                        set.name
-                    ));
+                    return Err(ConfigError::ProgramsFrom {
+                        file: file(),
+                        set: set.name.clone(),
+                        from: from.clone(),
+                    });
                 }
             }
             sets.push(&set.name);
         }
         if let Some(repair) = &self.repair {
             if !sets.contains(&repair.eval_set.as_str()) {
-                return Err(format!(
-                    "repair.eval_set: no eval set is named `{}`",
-                    repair.eval_set
-                ));
-            }
-            for style in &repair.styles {
-                if !["lines", "blocks", "inline", "summary"].contains(&style.as_str()) {
-                    return Err(format!(
-                        "repair.styles: `{style}` is not lines, blocks, inline or summary"
-                    ));
-                }
+                return Err(ConfigError::RepairEvalSet {
+                    file: file(),
+                    name: repair.eval_set.clone(),
+                });
             }
         }
         for name in self.quick.eval_sets.iter().flatten() {
             if !sets.contains(&name.as_str()) {
-                return Err(format!("quick.eval_sets: no eval set is named `{name}`"));
+                return Err(ConfigError::QuickEvalSet {
+                    file: file(),
+                    name: name.clone(),
+                });
             }
         }
         if self.sampling.n == 0 {
-            return Err("sampling.n: must be at least 1".into());
-        }
-        if !["f32", "q8_0"].contains(&self.decode_weights.as_str()) {
-            return Err(format!(
-                "decode_weights: `{}` is neither `f32` nor `q8_0`",
-                self.decode_weights
-            ));
+            return Err(ConfigError::NoSamples { file: file() });
         }
         if let Some(p) = &self.eval.pass_at_k {
             if p.k == 0 || p.k > p.n {
-                return Err(format!(
-                    "eval.pass_at_k: k = {} needs 1 ≤ k ≤ n = {}",
-                    p.k, p.n
-                ));
+                return Err(ConfigError::PassAtK {
+                    file: file(),
+                    k: p.k,
+                    n: p.n,
+                });
             }
         }
         Ok(())
@@ -489,10 +580,15 @@ no_pass_at_k = true
 "#;
 
     fn example() -> Config {
-        let mut config: Config = toml::from_str(EXAMPLE).unwrap();
-        config.resolve(Path::new("/exp"));
-        config.check().unwrap();
-        config
+        parse(EXAMPLE).unwrap()
+    }
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/exp/exp.toml"))
+    }
+
+    fn error(text: &str) -> String {
+        parse(text).unwrap_err().to_string()
     }
 
     #[test]
@@ -557,25 +653,24 @@ no_pass_at_k = true
             "objective = \"sft\"\ndata = \"fait_sft\"",
             "objective = \"dpo\"\ndata = \"fait_sft\"",
         );
-        let config: Config = toml::from_str(&text).unwrap();
-        assert!(config.check().unwrap_err().contains("arms.fait_sft"));
+        assert_eq!(
+            error(&text),
+            "/exp/exp.toml: [[arms]] `fait_sft`: objective `dpo` does not read data `fait_sft`"
+        );
     }
 
     #[test]
     fn programs_from_must_name_an_earlier_generating_set() {
         let plus = "[[eval_sets]]\nname = \"plus\"\nprograms_from = \"humaneval\"\n";
         let after = EXAMPLE.replace("[sampling]", &format!("{plus}[sampling]"));
-        let config: Config = toml::from_str(&after).unwrap();
-        assert_eq!(config.check(), Ok(()));
+        assert!(parse(&after).is_ok());
         let before = EXAMPLE.replace(
             "[[eval_sets]]\nname = \"humaneval\"",
             &format!("{plus}[[eval_sets]]\nname = \"humaneval\""),
         );
-        let config: Config = toml::from_str(&before).unwrap();
-        assert!(config
-            .check()
-            .unwrap_err()
-            .contains("eval_sets.plus: programs_from"));
+        assert!(error(&before).starts_with(
+            "/exp/exp.toml: [[eval_sets]] `plus`: programs_from `humaneval` must name"
+        ));
     }
 
     #[test]
@@ -584,17 +679,21 @@ no_pass_at_k = true
             "{EXAMPLE}[repair]\neval_set = \"humaneval\"\nstyles = [\"lines\", \"inline\"]\n\
              budget = 512\nfl_lines = 1\nmax_tokens = 64\n"
         );
-        let config: Config = toml::from_str(&text).unwrap();
-        assert_eq!(config.check(), Ok(()));
+        let config = parse(&text).unwrap();
         let study = config.repair.clone().unwrap();
-        let names: Vec<String> = study.conditions().into_iter().map(|(n, _)| n).collect();
+        let names: Vec<String> = study.conditions().into_iter().map(|c| c.name).collect();
         assert_eq!(
             names,
             ["feedback", "trace-lines", "trace-inline", "fl-markers"]
         );
+        let inline = &study.conditions()[2];
         assert_eq!(
-            study.conditions()[2].1,
-            ["--repr", "trace", "--style", "inline"]
+            (inline.representation, inline.style),
+            (Representation::Trace, Style::Inline)
+        );
+        assert_eq!(
+            study.conditions()[3].representation,
+            Representation::FlMarkers
         );
         let quick = config.quick();
         assert_eq!(
@@ -603,19 +702,34 @@ no_pass_at_k = true
             "[quick] sets no max_tokens"
         );
         let bad = text.replace("\"inline\"]", "\"prose\"]");
-        let config: Config = toml::from_str(&bad).unwrap();
-        assert!(config
-            .check()
-            .unwrap_err()
-            .contains("repair.styles: `prose`"));
+        let message = error(&bad);
+        assert!(message.starts_with("/exp/exp.toml: "), "{message}");
+        assert!(message.contains("unknown variant `prose`"), "{message}");
+        let elsewhere = text.replace("eval_set = \"humaneval\"", "eval_set = \"mbpp\"");
+        assert_eq!(
+            error(&elsewhere),
+            "/exp/exp.toml: [repair].eval_set `mbpp` names no eval set"
+        );
     }
 
     #[test]
     fn decode_weights_default_to_f32_and_unknown_forms_are_refused() {
-        assert_eq!(example().decode_weights, "f32");
-        let text = format!("decode_weights = \"q4\"\n{EXAMPLE}");
-        let config: Config = toml::from_str(&text).unwrap();
-        let error = config.check().unwrap_err();
-        assert!(error.contains("decode_weights: `q4`"), "{error}");
+        assert_eq!(example().decode_weights, DecodeWeights::F32);
+        let q8 = parse(&format!("decode_weights = \"q8_0\"\n{EXAMPLE}")).unwrap();
+        assert_eq!(q8.decode_weights, DecodeWeights::Q8_0);
+        let message = error(&format!("decode_weights = \"q4\"\n{EXAMPLE}"));
+        assert!(message.contains("unknown variant `q4`"), "{message}");
+        assert!(message.contains("decode_weights"), "{message}");
+    }
+
+    #[test]
+    fn formats_are_read_by_name() {
+        let config = parse(&EXAMPLE.replace("format = \"mbpp\"", "format = \"evalplus\""));
+        assert_eq!(
+            config.unwrap().training.format,
+            Some(ProblemFormat::EvalPlus)
+        );
+        let message = error(&EXAMPLE.replace("format = \"mbpp\"", "format = \"apps\""));
+        assert!(message.contains("unknown variant `apps`"), "{message}");
     }
 }

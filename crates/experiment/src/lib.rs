@@ -4,5 +4,7 @@
 pub mod config;
 pub mod results;
 
-pub use config::{Arm, Config, ConfigError, DataKind, Objective, ProblemSet, RepairStudy};
+pub use config::{
+    Arm, Condition, Config, ConfigError, DataKind, Objective, ProblemSet, RepairStudy,
+};
 pub use results::{CurvePoint, Paired, RepairResult, ResultRow, Results, SampledPass, BASE};

@@ -154,7 +154,9 @@ pub struct Linear {
 /// weights' size: Q8_0 holds a quarter of f32's bytes. Prompts and training keep f32 (Q8_0
 /// multiplies several times slower there), and every decoding step of every row takes the same
 /// form, so a sample still does not depend on its batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Named `f32` and `q8_0` in configs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum DecodeWeights {
     /// The f32 weights (default): exact, fastest for batched decoding.
     #[default]

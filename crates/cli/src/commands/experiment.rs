@@ -19,11 +19,15 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser};
 use sha2::{Digest, Sha256};
+use tracealign_core::formats::problems::ProblemFormat;
+use tracealign_dataset::repair::Representation;
 use tracealign_eval::Evaluation;
 use tracealign_experiment::{
     Arm, Config, CurvePoint, DataKind, Objective, Paired, ProblemSet, RepairResult, RepairStudy,
     ResultRow, Results, BASE,
 };
+
+use tracealign_train::DecodeWeights;
 
 use crate::args::Cli;
 use crate::commands::dispatch;
@@ -122,7 +126,7 @@ struct Plan<'a> {
 /// `-p`/`--format` arguments of a problem set, and the file they read (none: embedded).
 struct Problems {
     path: Option<PathBuf>,
-    format: Option<String>,
+    format: Option<ProblemFormat>,
 }
 
 impl Problems {
@@ -132,7 +136,9 @@ impl Problems {
             args.extend(["-p".to_string(), display(path)]);
         }
         if let Some(format) = &self.format {
-            args.extend(["--format".to_string(), format.clone()]);
+            let name = serde_json::to_value(format).expect("formats serialize");
+            let name = name.as_str().expect("a format is named").to_string();
+            args.extend(["--format".to_string(), name]);
         }
         args
     }
@@ -205,7 +211,13 @@ impl<'a> Plan<'a> {
     /// The study's conditions, then `feedback@<arm>` for each repair adapter.
     fn repair_conditions(&self, study: &RepairStudy) -> Vec<(String, Vec<String>, Option<&Arm>)> {
         let mut conditions: Vec<_> = (study.conditions().into_iter())
-            .map(|(name, repr)| (name, repr, None))
+            .map(|c| {
+                let mut args = strings(&["--repr", c.representation.name()]);
+                if c.representation == Representation::Trace {
+                    args.extend(strings(&["--style", c.style.name()]));
+                }
+                (c.name, args, None)
+            })
             .collect();
         for arm in self.config.arms.iter().filter(|a| a.repairs()) {
             let repr = strings(&["--repr", "feedback"]);
@@ -535,9 +547,9 @@ impl<'a> Plan<'a> {
     /// `--decode-weights` unless it is the default (so stages made before the setting existed
     /// keep their fingerprints).
     fn decode_weights(&self) -> Vec<String> {
-        match self.config.decode_weights.as_str() {
-            "f32" => Vec::new(),
-            form => strings(&["--decode-weights", form]),
+        match self.config.decode_weights {
+            DecodeWeights::F32 => Vec::new(),
+            DecodeWeights::Q8_0 => strings(&["--decode-weights", "q8_0"]),
         }
     }
 
@@ -625,7 +637,7 @@ fn write_results(out: &Path, results: &Results) -> Result<()> {
 fn subset(set: &ProblemSet, out: &Path) -> Result<Problems> {
     let whole = Problems {
         path: set.path.clone(),
-        format: set.format.clone(),
+        format: set.format,
     };
     let Some(path) = &set.path else {
         return Ok(whole);
@@ -660,7 +672,7 @@ fn subset(set: &ProblemSet, out: &Path) -> Result<Problems> {
     }
     Ok(Problems {
         path: Some(copy),
-        format: set.format.clone(),
+        format: set.format,
     })
 }
 

@@ -19,8 +19,10 @@ use crate::error::{Error, Result};
 use crate::problem::{Args, Language, Problem, TestCase, TestKind};
 use crate::value::Value;
 
-/// The problem file formats tracealign reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The problem file formats tracealign reads, named in configs as `tracealign`, `humaneval`,
+/// `mbpp` and `evalplus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ProblemFormat {
     /// `{"id", "language", "prompt", "entry_point", "reference", "tests"}`.
     Tracealign,

@@ -46,8 +46,11 @@ use frames::Frames;
 use rows::EventLayout;
 use source::Program;
 
-/// How a trace is laid out (see the module docs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// How a trace is laid out (see the module docs); named by [`Style::name`] in configs.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Style {
     /// One line per event.
     #[default]
