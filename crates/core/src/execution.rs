@@ -220,6 +220,12 @@ impl Execution {
         }
     }
 
+    /// Whether this is a run of a problem's reference solution (`<problem>#reference`,
+    /// [`crate::sample::is_reference_id`]).
+    pub fn is_reference(&self) -> bool {
+        crate::sample::is_reference_id(&self.sample_id)
+    }
+
     /// Passed when every test passed; otherwise what the first test that did not pass did
     /// (a syntax error counts as an error).
     pub fn verdict(&self) -> Verdict {

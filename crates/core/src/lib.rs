@@ -4,7 +4,8 @@
 //! program to judge), [`Execution`] (what happened, one [`TestOutcome`] per test) and
 //! [`Value`] (a Python value carried out of the candidate's process). The [`formats`] module
 //! reads and writes them as JSON Lines in our own format and in HumanEval, MBPP and EvalPlus
-//! formats. Nothing here runs code.
+//! formats. [`sample`] names the sample ids that carry meaning (`#reference`, `#mutantK`).
+//! Nothing here runs code.
 
 pub mod completion;
 pub mod embedded;
@@ -15,6 +16,7 @@ pub mod formats;
 pub mod problem;
 pub mod random;
 pub mod sample;
+pub mod stats;
 pub mod trace;
 pub mod value;
 

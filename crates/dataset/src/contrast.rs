@@ -12,6 +12,7 @@
 //! and keep the killed ones, and the program is compared with those.
 
 use tracealign_core::fault::char_span;
+use tracealign_core::sample::mutant_id;
 use tracealign_core::{InjectedFault, Sample};
 use tracealign_localize::diff::diff;
 
@@ -97,7 +98,7 @@ pub fn mutant_candidates(
         .enumerate()
         .map(|(k, mutant)| Sample {
             problem_id: problem_id.to_string(),
-            sample_id: format!("{origin_id}#mutant{k}"),
+            sample_id: mutant_id(origin_id, k),
             model: Some("mutant".into()),
             mutation: Some(InjectedFault {
                 operator: mutant.operator.name().to_string(),

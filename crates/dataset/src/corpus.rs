@@ -3,40 +3,16 @@
 //!
 //! Executions are grouped by problem, in the problem set's order, each group split into
 //! passing programs (every test passed) and failing ones (anything else, syntax errors
-//! included), each sorted by sample id. A reference solution that was run (`<id>#reference`)
-//! is a passing program like any other.
+//! included), each sorted by sample id. A reference solution that was run (`<id>#reference`,
+//! [`Execution::is_reference`]) is a passing program like any other. Fault reports are read
+//! by [`read_faults`] (`tracealign_core::formats::faults`, re-exported here).
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 
-use tracealign_core::formats::jsonl::read_records;
+pub use tracealign_core::formats::faults::{read_faults, Faults};
 use tracealign_core::{Execution, FaultReport, Problem};
 
 use crate::error::{DatasetError, Result};
-
-/// A fault-reports file (`tracealign localize`), with where each report came from.
-#[derive(Debug, Clone, Default)]
-pub struct Faults {
-    pub path: PathBuf,
-    /// Each report with its 1-based line in the file.
-    pub reports: Vec<(usize, FaultReport)>,
-}
-
-/// Reads `faults.jsonl`; errors name the file, the line and the field.
-pub fn read_faults(path: &Path) -> Result<Faults> {
-    let reports = read_records(path, "fault report")?
-        .into_iter()
-        .map(|record| {
-            let report = serde_json::from_value(serde_json::Value::Object(record.fields.clone()))
-                .map_err(|e| record.error(format!("not a fault report: {e}")))?;
-            Ok((record.line, report))
-        })
-        .collect::<Result<_>>()?;
-    Ok(Faults {
-        path: path.to_path_buf(),
-        reports,
-    })
-}
 
 /// The programs of one problem.
 #[derive(Debug, Clone)]
@@ -121,12 +97,6 @@ impl<'a> Corpus<'a> {
     pub fn has_faults(&self) -> bool {
         self.faults.is_some()
     }
-}
-
-/// Whether an execution is of a problem's reference solution (`tracealign run` without
-/// samples names them `<problem>#reference`).
-pub fn is_reference(execution: &Execution) -> bool {
-    execution.sample_id.ends_with("#reference")
 }
 
 fn join_faults<'a>(

@@ -15,6 +15,8 @@
 //! most suspicious lines: the top `fault_lines` by score, ties included, score above 0.
 
 use serde::Serialize;
+use tracealign_core::sample::reference_id;
+use tracealign_core::stats::mean;
 use tracealign_core::FaultReport;
 use tracealign_localize::diff::common_subsequence;
 use tracealign_localize::program::Program;
@@ -149,8 +151,8 @@ pub fn build(
     let mut rows = Vec::new();
     let mut summary = DpoSummary::default();
     for (k, group) in corpus.groups.iter().enumerate() {
-        let reference_id = format!("{}#reference", group.problem.id);
-        let chosen = chosen_sides(group, &reference_id);
+        let reference = reference_id(&group.problem.id);
+        let chosen = chosen_sides(group, &reference);
         let rejected: Vec<Side> = group
             .failing
             .iter()
@@ -326,13 +328,6 @@ fn fault_mask(report: Option<&FaultReport>, top: usize, index: &LineIndex) -> Ve
         values[index.content(line)].fill(1.0);
     }
     values
-}
-
-fn mean(mask: &[u8]) -> f64 {
-    if mask.is_empty() {
-        return 0.0;
-    }
-    mask.iter().map(|&m| f64::from(m)).sum::<f64>() / mask.len() as f64
 }
 
 /// A seeded Fisher–Yates shuffle on SplitMix64: the same seed, the same pairs, everywhere.

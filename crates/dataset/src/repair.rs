@@ -34,6 +34,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::Serialize;
+use tracealign_core::sample::reference_id;
 use tracealign_core::Execution;
 use tracealign_localize::diff::nearest;
 use tracealign_trace::render::{
@@ -43,7 +44,7 @@ use tracealign_trace::{divergence::Side, first_divergence};
 
 use crate::align::Aligner;
 use crate::completion::Split;
-use crate::corpus::{is_reference, Corpus, Group};
+use crate::corpus::{Corpus, Group};
 use crate::error::{DatasetError, Result};
 use crate::feedback::Failure;
 use crate::hunk::Hunk;
@@ -307,7 +308,7 @@ impl<'a> Fix<'a> {
                 code,
             },
             None => Fix {
-                id: format!("{}#reference", group.problem.id),
+                id: reference_id(&group.problem.id),
                 code: &group.problem.reference,
             },
         }
@@ -519,7 +520,7 @@ fn reference_trace<'a>(group: &Group<'a>, index: usize) -> Option<&'a tracealign
     group
         .passing
         .iter()
-        .filter(|e| is_reference(e) && e.code == group.problem.reference)
+        .filter(|e| e.is_reference() && e.code == group.problem.reference)
         .find_map(|e| e.tests.get(index)?.trace.as_ref())
 }
 

@@ -30,6 +30,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::Serialize;
+use tracealign_core::stats::mean;
 use tracealign_core::{Execution, FaultReport, ProgramStatus, TestOutcome, Verdict};
 
 use crate::align::{token_values, Aligner};
@@ -414,14 +415,6 @@ fn row(
         token_rewards,
         tokens,
     })
-}
-
-fn mean(values: &[f64]) -> f64 {
-    if values.is_empty() {
-        0.0
-    } else {
-        values.iter().sum::<f64>() / values.len() as f64
-    }
 }
 
 #[cfg(test)]

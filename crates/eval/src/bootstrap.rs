@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use tracealign_core::random::SplitMix64;
+use tracealign_core::stats::mean;
 
 /// A mean and its 95% bootstrap interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -41,14 +42,6 @@ pub fn interval(values: &[f64], seed: u64) -> Interval {
         mean,
         low: at(0.025),
         high: at(0.975),
-    }
-}
-
-fn mean(values: &[f64]) -> f64 {
-    if values.is_empty() {
-        0.0
-    } else {
-        values.iter().sum::<f64>() / values.len() as f64
     }
 }
 

@@ -55,14 +55,12 @@ pub struct Evaluation {
 
 impl Evaluation {
     /// Scores `executions` (several samples per problem; reference solutions, whose ids end
-    /// in `#reference`, are left out) for each k in `ks`.
+    /// in `#reference` ([`Execution::is_reference`]), are left out) for each k in `ks`.
     pub fn of(executions: &[Execution], ks: &[usize]) -> Evaluation {
         let mut counts: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
         let mut categories = BTreeMap::new();
         let mut category_kinds = BTreeMap::new();
-        let judged = executions
-            .iter()
-            .filter(|e| !e.sample_id.ends_with("#reference"));
+        let judged = executions.iter().filter(|e| !e.is_reference());
         for execution in judged {
             let entry = counts.entry(&execution.problem_id).or_default();
             entry.0 += 1;

@@ -313,5 +313,5 @@ pub fn fixes_for<'a>(
 
 /// Reference solutions run as samples are named `<problem>#reference` ([`Sample::reference`]).
 fn is_reference(execution: &Execution) -> bool {
-    execution.sample_id.ends_with("#reference")
+    execution.is_reference()
 }

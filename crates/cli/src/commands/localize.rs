@@ -1,11 +1,9 @@
 //! `tracealign localize`: a fault report for every program of a runs file (the library's
 //! `localize` step, written as JSON Lines).
 
-use std::io::Write;
-
 use anyhow::{anyhow, Context, Result};
+use tracealign_core::formats::faults::write_faults;
 use tracealign_core::formats::runs::read_runs;
-use tracealign_core::FaultReport;
 use tracealign_localize::Method;
 use tracealign_pipeline::LocalizeSettings;
 
@@ -28,7 +26,7 @@ pub fn localize(args: LocalizeArgs) -> Result<()> {
     let bars = printer::Bars::new(args.quiet);
     let reports = tracealign_pipeline::localize(&settings, &problems, &executions, &bars)
         .with_context(|| format!("cannot localize {}", args.runs.display()))?;
-    let written = write_reports(&args.output, reports.into_iter())?;
+    let written = write_faults(&args.output, &reports)?;
     let failing = executions.iter().filter(|e| !e.passed).count();
     println!(
         "{written} fault reports ({failing} failing programs, method {}) → {}",
@@ -47,23 +45,4 @@ pub fn parse_method(name: &str) -> Result<Method> {
             names.join(", ")
         )
     })
-}
-
-/// Writes reports as JSON Lines; returns how many.
-pub fn write_reports(
-    path: &std::path::Path,
-    reports: impl Iterator<Item = FaultReport>,
-) -> Result<usize> {
-    let file =
-        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let mut out = std::io::BufWriter::new(file);
-    let mut count = 0;
-    for report in reports {
-        serde_json::to_writer(&mut out, &report)?;
-        out.write_all(b"\n")?;
-        count += 1;
-    }
-    out.flush()
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(count)
 }

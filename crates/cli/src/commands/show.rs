@@ -1,9 +1,9 @@
 //! `tracealign show`: a program from a fault-reports file, with a heat column per line.
 
 use std::collections::HashMap;
-use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
+use tracealign_core::formats::faults::read_faults;
 use tracealign_core::FaultReport;
 
 use crate::args::ShowArgs;
@@ -12,7 +12,7 @@ use crate::args::ShowArgs;
 const BAR: usize = 8;
 
 pub fn show(args: ShowArgs) -> Result<()> {
-    let reports = read_reports(&args.faults)?;
+    let reports = read_faults(&args.faults)?.into_reports();
     let chosen: Vec<&FaultReport> = match &args.sample {
         Some(id) => match reports.iter().find(|r| &r.sample_id == id) {
             Some(report) => vec![report],
@@ -28,24 +28,6 @@ pub fn show(args: ShowArgs) -> Result<()> {
         print!("{}", heat_map(report));
     }
     Ok(())
-}
-
-fn read_reports(path: &Path) -> Result<Vec<FaultReport>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, line)| {
-            serde_json::from_str(line).with_context(|| {
-                format!(
-                    "{}:{}: not a fault report of `tracealign localize`",
-                    path.display(),
-                    i + 1
-                )
-            })
-        })
-        .collect()
 }
 
 /// The program with, per code line, its rank, score and a bar scaled to the top score.

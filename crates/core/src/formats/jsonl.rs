@@ -1,5 +1,9 @@
 //! JSON Lines input, plain or gzip-compressed, with errors that name the file and line.
+//!
+//! [`read_text`] is the one gzip-aware text reader: every reader of a tracealign file goes
+//! through it, so any input may be compressed.
 
+use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -22,7 +26,8 @@ pub fn read_records(path: &Path, what: &'static str) -> Result<Vec<Record>> {
     parse_records(path, &text, what)
 }
 
-/// Reads a file's text, gunzipping it when it starts with the gzip magic number.
+/// Reads a file's text, gunzipping it when it starts with the gzip magic number (whatever
+/// its name; concatenated gzip members are read whole). Not UTF-8 is a read error.
 pub fn read_text(path: &Path) -> Result<String> {
     let read_error = |source| Error::Read {
         path: path.to_path_buf(),
@@ -43,6 +48,30 @@ pub fn read_text(path: &Path) -> Result<String> {
             ))
         })
     }
+}
+
+/// Cuts a last line that a killed writer left unfinished (one without its line break), so
+/// that appending continues on a clean line and the file stays JSON Lines; returns the new
+/// length. Reads only the file's tail.
+pub(crate) fn drop_torn_line(file: &File) -> std::io::Result<u64> {
+    use std::os::unix::fs::FileExt;
+    let full = file.metadata()?.len();
+    let mut end = full;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let part = &mut chunk[..(end - start) as usize];
+        file.read_exact_at(part, start)?;
+        if let Some(newline) = part.iter().rposition(|&b| b == b'\n') {
+            end = start + newline as u64 + 1;
+            break;
+        }
+        end = start;
+    }
+    if end != full {
+        file.set_len(end)?;
+    }
+    Ok(end)
 }
 
 /// Parses JSON Lines text (from a file or embedded data) into records.

@@ -11,6 +11,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use super::jsonl::drop_torn_line;
 use crate::error::{Error, Result};
 use crate::execution::{Execution, TraceLocation};
 use crate::trace::Trace;
@@ -129,30 +130,6 @@ impl RunsWriter {
     }
 }
 
-/// Cuts a last line that a killed run left unfinished (its sample has no line in the runs
-/// file: that is written after its traces), so that the sidecar stays JSON Lines; returns
-/// the new length.
-fn drop_torn_line(file: &File) -> std::io::Result<u64> {
-    use std::os::unix::fs::FileExt;
-    let full = file.metadata()?.len();
-    let mut end = full;
-    let mut chunk = vec![0u8; 64 * 1024];
-    while end > 0 {
-        let start = end.saturating_sub(chunk.len() as u64);
-        let part = &mut chunk[..(end - start) as usize];
-        file.read_exact_at(part, start)?;
-        if let Some(newline) = part.iter().rposition(|&b| b == b'\n') {
-            end = start + newline as u64 + 1;
-            break;
-        }
-        end = start;
-    }
-    if end != full {
-        file.set_len(end)?;
-    }
-    Ok(end)
-}
-
 /// A line of the traces sidecar: one sample's traces, in test order.
 #[derive(serde::Serialize)]
 struct TracesRecord<'a> {
@@ -197,12 +174,10 @@ pub fn load_traces(runs: &Path, execution: &Execution) -> Result<Vec<Option<Trac
         })
 }
 
-/// Every execution in a runs file, with the traces of sidecar files put back in place.
+/// Every execution in a runs file (plain or gzip-compressed), with the traces of sidecar
+/// files put back in place.
 pub fn read_runs(path: &Path) -> Result<Vec<Execution>> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-        path: path.into(),
-        source,
-    })?;
+    let text = super::read_text(path)?;
     let mut executions = Vec::new();
     for (index, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
