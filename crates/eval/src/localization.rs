@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use tracealign_core::FaultReport;
-use tracealign_localize::accuracy::{Accuracy, CaseScore};
+
+use crate::accuracy::{Accuracy, CaseScore};
 
 /// Top-k and EXAM of the reports of failing programs with known faulty lines, beside what a
 /// random order of the same lines scores.

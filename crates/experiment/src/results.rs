@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 use tracealign_eval::{bootstrap, Evaluation, Interval};
+use tracealign_report::escape;
 
 /// The row name of the model without an adapter.
 pub const BASE: &str = "base";
@@ -306,13 +307,6 @@ fn curve_svg(curve: &[CurvePoint]) -> String {
 fn outcomes(counts: &BTreeMap<String, usize>) -> String {
     let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
     parts.join(" · ")
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 fn percent(interval: &Interval) -> String {

@@ -6,15 +6,14 @@
 //! the reference never produced ([`values`]), the exception site ([`exception`]), names the
 //! program never defines ([`undefined`]), a line-then-token diff against the nearest correct
 //! program ([`diff`]), and their weighted combination ([`method::Weights`]). [`report`] turns a
-//! method's scores into a [`tracealign_core::FaultReport`]; [`accuracy`] scores reports
-//! against known faulty lines (top-k and EXAM, ties counted pessimistically).
+//! method's scores into a [`tracealign_core::FaultReport`]. Scoring reports against known
+//! faulty lines, and fitting the combination's weights, is evaluation: `tracealign_eval`'s
+//! `accuracy` and `fit`.
 
-pub mod accuracy;
 pub mod diff;
 pub mod divergence;
 pub mod evidence;
 pub mod exception;
-pub mod fit;
 pub mod method;
 pub mod mutation;
 pub mod program;

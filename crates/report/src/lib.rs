@@ -8,8 +8,10 @@ mod charts;
 mod markup;
 mod sections;
 
+pub use markup::escape;
+
+use tracealign_eval::accuracy::Accuracy;
 use tracealign_eval::Evaluation;
-use tracealign_localize::accuracy::Accuracy;
 
 /// Everything the report shows. Empty parts are left out of the page.
 #[derive(Debug, Clone, Default)]

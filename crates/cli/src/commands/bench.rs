@@ -16,10 +16,10 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Value as Json};
 use tracealign_core::formats::samples::read_samples;
 use tracealign_core::{Execution, Problem, Sample};
+use tracealign_eval::accuracy::{Accuracy, CaseScore};
+use tracealign_eval::fit::{fit, FitCase};
 use tracealign_exec::{Executor, PreparedProblem, TraceMode};
-use tracealign_localize::accuracy::{Accuracy, CaseScore};
 use tracealign_localize::diff::nearest;
-use tracealign_localize::fit::{fit, FitCase};
 use tracealign_localize::program::Program;
 use tracealign_localize::{report_from, Evidence, Method, MutantRun, Run, Signals, Weights};
 

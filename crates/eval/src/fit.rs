@@ -2,8 +2,9 @@
 //! faulty lines, maximising top-1 + top-3/2 − EXAM. Run only on our own embedded problems
 //! and their mutants (`tracealign bench localize --fit`), never on benchmark data.
 
-use crate::accuracy::Accuracy;
-use crate::method::{Signals, Weights};
+use tracealign_localize::{Signals, Weights};
+
+use crate::accuracy::{Accuracy, CaseScore};
 
 /// One program to fit on: its signals, candidate lines and faulty lines.
 pub struct FitCase {
@@ -61,10 +62,7 @@ fn accuracy(cases: &[FitCase], weights: &Weights) -> Accuracy {
             .filter(|l| case.lines.contains(l))
             .map(|f| case.lines.iter().filter(|l| score(l) >= score(f)).count())
             .min();
-        accuracy.add(crate::accuracy::CaseScore::from_rank(
-            rank,
-            case.lines.len(),
-        ));
+        accuracy.add(CaseScore::from_rank(rank, case.lines.len()));
     }
     accuracy
 }
