@@ -4,8 +4,9 @@
 //! program to judge), [`Execution`] (what happened, one [`TestOutcome`] per test) and
 //! [`Value`] (a Python value carried out of the candidate's process). The [`formats`] module
 //! reads and writes them as JSON Lines in our own format and in HumanEval, MBPP and EvalPlus
-//! formats. [`sample`] names the sample ids that carry meaning (`#reference`, `#mutantK`).
-//! Nothing here runs code.
+//! formats. [`sample`] names the sample ids that carry meaning (`#reference`, `#mutantK`);
+//! [`python`] is the one Python parser (tree-sitter) that reading tests, localization and
+//! mutation share. Nothing here runs code.
 
 pub mod completion;
 pub mod embedded;
@@ -14,6 +15,7 @@ pub mod execution;
 pub mod fault;
 pub mod formats;
 pub mod problem;
+pub mod python;
 pub mod random;
 pub mod sample;
 pub mod stats;

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use tree_sitter::{Node, Parser, Tree};
+use tracealign_core::python::{self, end_line, named_children, start_line, visit, Node, Tree};
 
 /// One leaf token of the syntax tree (comments left out).
 #[derive(Debug, Clone, PartialEq)]
@@ -26,14 +26,10 @@ pub struct Program<'a> {
 
 impl<'a> Program<'a> {
     pub fn parse(source: &'a str) -> Program<'a> {
-        let mut parser = Parser::new();
-        parser
-            .set_language(&tree_sitter_python::LANGUAGE.into())
-            .expect("the Python grammar matches the tree-sitter version");
-        let tree = parser
-            .parse(source, None)
-            .expect("parsing without a timeout or cancellation flag always yields a tree");
-        Program { source, tree }
+        Program {
+            source,
+            tree: python::parse(source),
+        }
     }
 
     /// Lines that can hold a fault, ascending: those with a character of code that is not
@@ -47,8 +43,7 @@ impl<'a> Program<'a> {
                 mark(node);
             }
         });
-        let root = self.tree.root_node();
-        for child in root.named_children(&mut root.walk()) {
+        for child in named_children(self.tree.root_node()) {
             if is_scaffolding(child, self.source) {
                 mark(child);
             }
@@ -67,10 +62,9 @@ impl<'a> Program<'a> {
 
     /// Lines of module-level test scaffolding (see [`Program::code_lines`]).
     pub fn scaffolding_lines(&self) -> BTreeSet<u32> {
-        let root = self.tree.root_node();
-        root.named_children(&mut root.walk())
+        named_children(self.tree.root_node())
             .filter(|child| is_scaffolding(*child, self.source))
-            .flat_map(|c| c.start_position().row as u32 + 1..=c.end_position().row as u32 + 1)
+            .flat_map(|c| start_line(c)..=end_line(c))
             .collect()
     }
 
@@ -79,8 +73,7 @@ impl<'a> Program<'a> {
     /// tries the solution (and can fail before any test runs).
     pub fn without_scaffolding(&self) -> String {
         let mut bytes = self.source.as_bytes().to_vec();
-        let root = self.tree.root_node();
-        for child in root.named_children(&mut root.walk()) {
+        for child in named_children(self.tree.root_node()) {
             if is_scaffolding(child, self.source) {
                 for byte in &mut bytes[child.byte_range()] {
                     if *byte != b'\n' {
@@ -133,19 +126,8 @@ impl<'a> Program<'a> {
 
     /// The top-level functions (decorated or not) as `(def line, last line)`.
     pub fn top_level_functions(&self) -> Vec<(u32, u32)> {
-        let root = self.tree.root_node();
-        root.named_children(&mut root.walk())
-            .filter_map(|node| match node.kind() {
-                "function_definition" => Some(node),
-                "decorated_definition" => node
-                    .child_by_field_name("definition")
-                    .filter(|d| d.kind() == "function_definition"),
-                _ => None,
-            })
-            .map(|f| {
-                let line = |p: tree_sitter::Point| p.row as u32 + 1;
-                (line(f.start_position()), line(f.end_position()))
-            })
+        python::top_level_functions(self.tree.root_node())
+            .map(|f| (start_line(f), end_line(f)))
             .collect()
     }
 
@@ -155,7 +137,7 @@ impl<'a> Program<'a> {
     pub fn defined_names(&self) -> Option<BTreeSet<String>> {
         let mut names: BTreeSet<String> = self.assignments().into_iter().map(|(_, n)| n).collect();
         let mut wildcard = false;
-        let text = |n: Node| self.source[n.byte_range()].to_string();
+        let text = |n: Node| python::text(n, self.source).to_string();
         visit(self.tree.root_node(), &mut |node| match node.kind() {
             "function_definition" | "class_definition" => {
                 names.extend(node.child_by_field_name("name").map(text))
@@ -215,8 +197,8 @@ impl<'a> Program<'a> {
                 tokens.push(Token {
                     start: node.start_byte(),
                     end: node.end_byte(),
-                    line: node.start_position().row as u32 + 1,
-                    text: self.source[node.byte_range()].to_string(),
+                    line: start_line(node),
+                    text: python::text(node, self.source).to_string(),
                     is_identifier: node.kind() == "identifier",
                 });
             }
@@ -242,7 +224,7 @@ impl<'a> Program<'a> {
             let mut reads = false;
             visit(right, &mut |n| reads |= n.kind() == "identifier");
             if !reads {
-                lines.insert(node.start_position().row as u32 + 1);
+                lines.insert(start_line(node));
             }
         });
         lines
@@ -254,7 +236,6 @@ impl<'a> Program<'a> {
     /// the last condition before it.
     pub fn literal_return_deciders(&self) -> BTreeMap<u32, u32> {
         let mut found = BTreeMap::new();
-        let line = |n: Node| n.start_position().row as u32 + 1;
         visit(self.tree.root_node(), &mut |node| {
             if node.kind() != "return_statement" {
                 return;
@@ -263,7 +244,7 @@ impl<'a> Program<'a> {
             visit(node, &mut |n| reads |= n.kind() == "identifier");
             if !reads {
                 if let Some(decider) = deciding_condition(node) {
-                    found.insert(line(node), line(decider));
+                    found.insert(start_line(node), start_line(decider));
                 }
             }
         });
@@ -285,10 +266,7 @@ impl<'a> Program<'a> {
                 // Annotations and default values are read, not bound.
                 visit_bindings(target, &mut |n| {
                     if n.kind() == "identifier" {
-                        found.push((
-                            n.start_position().row as u32 + 1,
-                            self.source[n.byte_range()].to_string(),
-                        ));
+                        found.push((start_line(n), python::text(n, self.source).to_string()));
                     }
                 });
             }
@@ -313,7 +291,7 @@ fn is_scaffolding(node: Node, source: &str) -> bool {
             .is_some_and(|c| matches!(c.kind(), "call" | "await")),
         "if_statement" => node
             .child_by_field_name("condition")
-            .is_some_and(|c| source[c.byte_range()].contains("__name__")),
+            .is_some_and(|c| python::text(c, source).contains("__name__")),
         _ => false,
     }
 }
@@ -369,15 +347,6 @@ fn visit_bindings<'t>(node: Node<'t>, f: &mut impl FnMut(Node<'t>)) {
         if !cursor.goto_next_sibling() {
             break;
         }
-    }
-}
-
-/// Pre-order walk over every node.
-fn visit<'t>(node: Node<'t>, f: &mut impl FnMut(Node<'t>)) {
-    f(node);
-    let mut cursor = node.walk();
-    for child in node.children(&mut cursor) {
-        visit(child, f);
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use tree_sitter::{InputEdit, Parser};
+use tracealign_core::python::{InputEdit, Parser};
 
 use crate::edit::Edit;
 use crate::syntax::{point_at, reparse_clean, Program};
@@ -130,8 +130,11 @@ mod tests {
 
     #[test]
     fn points_count_rows_and_byte_columns() {
-        assert_eq!(point_at("ab\ncd", 4), tree_sitter::Point::new(1, 1));
-        assert_eq!(point_at("ab", 0), tree_sitter::Point::new(0, 0));
+        assert_eq!(
+            point_at("ab\ncd", 4),
+            tracealign_core::python::Point::new(1, 1)
+        );
+        assert_eq!(point_at("ab", 0), tracealign_core::python::Point::new(0, 0));
     }
 
     #[test]

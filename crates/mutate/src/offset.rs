@@ -2,7 +2,7 @@
 //! `n - 1` → `n`. Shared by the operators that model off-by-one mistakes, so that they all
 //! produce the text a programmer would have written rather than `n - 1 + 1`.
 
-use tree_sitter::Node;
+use tracealign_core::python::Node;
 
 use crate::syntax::Program;
 

@@ -8,7 +8,7 @@
 //! decorators, imports, parameter lists (the interface the tests call), type annotations,
 //! `global`/`nonlocal` declarations and `match` patterns.
 
-use tree_sitter::Node;
+use tracealign_core::python::Node;
 
 /// Subtrees never entered, even inside a function body.
 const OPAQUE: [&str; 13] = [

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use tree_sitter::Node;
+use tracealign_core::python::Node;
 
 use crate::syntax::{code_children, is_field, Program};
 

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
 
+use tracealign_core::python;
 use tracealign_mutate::{mutants, mutants_with, Mutant, Operator};
 
 const SAMPLE: &str = include_str!("programs/sample.py");
@@ -14,12 +15,7 @@ const REALISTIC: [&str; 4] = [
 ];
 
 fn parses_cleanly(code: &str) -> bool {
-    let mut parser = tree_sitter::Parser::new();
-    parser
-        .set_language(&tree_sitter_python::LANGUAGE.into())
-        .unwrap();
-    let tree = parser.parse(code, None).unwrap();
-    !tree.root_node().has_error()
+    !python::has_syntax_error(&python::parse(code))
 }
 
 /// How many leading lines `code` shares with `original`.
@@ -82,11 +78,7 @@ fn the_edit_is_the_only_difference() {
 /// Byte ranges of `program`: (opaque nodes that must never be edited inside, bodies of
 /// functions).
 fn protected_and_bodies(program: &str) -> (Vec<Range<usize>>, Vec<Range<usize>>) {
-    let mut parser = tree_sitter::Parser::new();
-    parser
-        .set_language(&tree_sitter_python::LANGUAGE.into())
-        .unwrap();
-    let tree = parser.parse(program, None).unwrap();
+    let tree = python::parse(program);
     let mut opaque = Vec::new();
     let mut bodies = Vec::new();
     let mut stack = vec![tree.root_node()];

@@ -1,8 +1,9 @@
 //! Reading tests out of Python source: HumanEval's `check(candidate)` split into one test
 //! per top-level `assert`, and MBPP's entry point found from its asserts. Parsed with
-//! tree-sitter, so strings, comments and multi-line statements are handled as Python does.
+//! tree-sitter ([`crate::python`]), so strings, comments and multi-line statements are
+//! handled as Python does.
 
-use tree_sitter::{Node, Parser};
+use crate::python::{self, definition_name, function_definition, named_children, parse, Node};
 
 /// Splits a HumanEval `test` program into `(name, code)` tests.
 ///
@@ -12,17 +13,17 @@ use tree_sitter::{Node, Parser};
 /// top-level assert that contain asserts of their own (a loop of random checks, say) form one
 /// more test, `check_rest`. `check`'s parameter is bound to `candidate` when named otherwise.
 pub fn split_check(source: &str) -> Result<Vec<(String, String)>, String> {
-    let tree = parse(source)?;
+    let tree = parse(source);
     let root = tree.root_node();
     let mut prelude = String::new();
     let mut check = None;
-    for node in children(root) {
+    for node in named_children(root) {
         let definition = function_definition(node);
         match definition {
-            Some(def) if name_of(def, source) == Some("check") => check = Some(def),
+            Some(def) if definition_name(def, source) == Some("check") => check = Some(def),
             _ if is_call_of_check(node, source) => {}
             _ => {
-                prelude.push_str(text(node, source));
+                prelude.push_str(python::text(node, source));
                 prelude.push('\n');
             }
         }
@@ -39,7 +40,7 @@ pub fn split_check(source: &str) -> Result<Vec<(String, String)>, String> {
     let mut tests = Vec::new();
     let mut setup = String::new();
     let mut rest_has_asserts = false;
-    for statement in children(body) {
+    for statement in named_children(body) {
         let code = dedent(statement, source);
         if statement.kind() == "assert_statement" {
             tests.push((
@@ -62,10 +63,9 @@ pub fn split_check(source: &str) -> Result<Vec<(String, String)>, String> {
 /// The MBPP entry point: the first function defined at the top level of `code` that the
 /// asserts call.
 pub fn split_mbpp_entry_point(code: &str, asserts: &[String]) -> Option<String> {
-    let tree = parse(code).ok()?;
-    let defined: Vec<&str> = children(tree.root_node())
-        .filter_map(function_definition)
-        .filter_map(|def| name_of(def, code))
+    let tree = parse(code);
+    let defined: Vec<&str> = python::top_level_functions(tree.root_node())
+        .filter_map(|def| definition_name(def, code))
         .collect();
     asserts.iter().find_map(|assert| {
         defined
@@ -86,61 +86,32 @@ fn called_at(text: &str, name: &str) -> Option<usize> {
     })
 }
 
-fn parse(source: &str) -> Result<tree_sitter::Tree, String> {
-    let mut parser = Parser::new();
-    parser
-        .set_language(&tree_sitter_python::LANGUAGE.into())
-        .map_err(|e| format!("cannot load the Python grammar: {e}"))?;
-    parser
-        .parse(source, None)
-        .ok_or_else(|| "cannot parse the Python source".to_string())
-}
-
-fn children(node: Node<'_>) -> impl Iterator<Item = Node<'_>> {
-    (0..node.named_child_count()).filter_map(move |i| node.named_child(i as u32))
-}
-
-fn function_definition(node: Node<'_>) -> Option<Node<'_>> {
-    match node.kind() {
-        "function_definition" => Some(node),
-        "decorated_definition" => node
-            .child_by_field_name("definition")
-            .filter(|d| d.kind() == "function_definition"),
-        _ => None,
-    }
-}
-
-fn name_of<'s>(def: Node<'_>, source: &'s str) -> Option<&'s str> {
-    def.child_by_field_name("name").map(|n| text(n, source))
-}
-
 fn first_parameter<'s>(def: Node<'_>, source: &'s str) -> Option<&'s str> {
     let parameters = def.child_by_field_name("parameters")?;
-    let first = children(parameters).next()?;
+    let first = named_children(parameters).next()?;
     let name = if first.kind() == "identifier" {
         first
     } else {
         first.named_child(0)?
     };
-    Some(text(name, source))
+    Some(python::text(name, source))
 }
 
 fn is_call_of_check(node: Node<'_>, source: &str) -> bool {
-    node.kind() == "expression_statement" && text(node, source).trim_start().starts_with("check(")
+    node.kind() == "expression_statement"
+        && python::text(node, source)
+            .trim_start()
+            .starts_with("check(")
 }
 
 fn contains_assert(node: Node<'_>) -> bool {
-    node.kind() == "assert_statement" || children(node).any(contains_assert)
-}
-
-fn text<'s>(node: Node<'_>, source: &'s str) -> &'s str {
-    &source[node.byte_range()]
+    node.kind() == "assert_statement" || named_children(node).any(contains_assert)
 }
 
 /// The statement's source with its indentation removed from every line.
 fn dedent(node: Node<'_>, source: &str) -> String {
     let indent = node.start_position().column;
-    let mut lines = text(node, source).split('\n');
+    let mut lines = python::text(node, source).split('\n');
     let mut out = lines.next().unwrap_or_default().to_string();
     for line in lines {
         out.push('\n');

@@ -1,6 +1,6 @@
 //! Arithmetic operator swaps: `a + b` → `a - b`, `total += x` → `total -= x`.
 
-use tree_sitter::Node;
+use tracealign_core::python::Node;
 
 use crate::edit::Edit;
 use crate::syntax::{is_string, Program};

@@ -1,6 +1,6 @@
 //! `and` ↔ `or`: the classic mix-up of a conjunction and a disjunction.
 
-use tree_sitter::Node;
+use tracealign_core::python::Node;
 
 use crate::edit::Edit;
 use crate::syntax::Program;

@@ -4,7 +4,7 @@
 //! Both act on each operator of a comparison separately, so a chain `a < b <= c` offers
 //! one site per operator.
 
-use tree_sitter::Node;
+use tracealign_core::python::Node;
 
 use crate::edit::Edit;
 use crate::syntax::Program;

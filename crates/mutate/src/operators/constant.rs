@@ -5,7 +5,7 @@
 //! model the same mistake with index-aware rewrites; handling them here too would only
 //! produce duplicates.
 
-use tree_sitter::Node;
+use tracealign_core::python::Node;
 
 use super::index::is_inside_index;
 use crate::edit::Edit;

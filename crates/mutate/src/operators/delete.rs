@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use tree_sitter::Node;
+use tracealign_core::python::Node;
 
 use crate::edit::{shorten, Edit};
 use crate::syntax::{code_children, is_string, Program};

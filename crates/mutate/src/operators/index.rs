@@ -1,6 +1,6 @@
 //! Off-by-one indexing: `a[i]` → `a[i + 1]`, `a[i - 1]` → `a[i]`, `a[0]` → `a[1]`.
 
-use tree_sitter::Node;
+use tracealign_core::python::Node;
 
 use crate::edit::Edit;
 use crate::offset::Shifted;

@@ -16,7 +16,7 @@ mod slice;
 mod swap;
 mod variable;
 
-use tree_sitter::Node;
+use tracealign_core::python::Node;
 
 use crate::edit::Edit;
 use crate::syntax::Program;

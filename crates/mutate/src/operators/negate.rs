@@ -1,7 +1,7 @@
 //! Negated conditions: `if c:` → `if not c:`, `while not done:` → `while done:`, in
 //! `if`/`elif`/`while` statements, conditional expressions and comprehension filters.
 
-use tree_sitter::Node;
+use tracealign_core::python::Node;
 
 use crate::edit::Edit;
 use crate::syntax::{code_children, Program};

@@ -8,7 +8,7 @@
 //!   result. Literals are included here because moving them by one is the constant
 //!   operator's job.
 
-use tree_sitter::Node;
+use tracealign_core::python::Node;
 
 use super::negate::negation;
 use crate::edit::{shorten, Edit};

@@ -1,7 +1,7 @@
 //! Slice bound mistakes: `a[i:j]` → `a[i + 1:j]`, `a[i:j - 1]` → `a[i:j]`, a bound
 //! dropped (`a[1:]` → `a[:]`) or added (`a[i:]` → `a[i:-1]`, `a[:j]` → `a[1:j]`).
 
-use tree_sitter::Node;
+use tracealign_core::python::Node;
 
 use super::index::{shift_by_one, NUMERIC};
 use crate::edit::{shorten, Edit};

@@ -1,6 +1,6 @@
 //! Swapped arguments: `divmod(a, b)` → `divmod(b, a)`, `range(lo, hi)` → `range(hi, lo)`.
 
-use tree_sitter::Node;
+use tracealign_core::python::Node;
 
 use crate::edit::{shorten, Edit};
 use crate::syntax::{code_children, Program};

@@ -1,7 +1,7 @@
 //! Variable misuse: a read of one local replaced by another local of the same function
 //! (`total += x` → `total += i`), the most common "wrong name" slip in generated code.
 
-use tree_sitter::Node;
+use tracealign_core::python::Node;
 
 use crate::edit::Edit;
 use crate::scope::{enclosing_function, is_binding, locals_at};
