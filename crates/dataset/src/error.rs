@@ -7,7 +7,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DatasetError {
-    /// An input file could not be read or parsed.
+    /// An input file could not be read or parsed, or an output file written.
     #[error(transparent)]
     Input(#[from] tracealign_core::Error),
     /// A `tokenizer.json` could not be loaded.
@@ -65,12 +65,6 @@ pub enum DatasetError {
         option: &'static str,
         expected: &'static str,
         value: String,
-    },
-    /// An output file could not be written.
-    #[error("cannot write {}: {source}", path.display())]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
     },
 }
 

@@ -8,13 +8,13 @@
 //! Parquet is not written: its Rust writer (`arrow` + `parquet`) would add some hundred
 //! crates to the build, and `datasets` converts in one line (`ds.to_parquet(path)`).
 
-use std::io::Write;
 use std::path::Path;
 
 use serde::Serialize;
+use tracealign_core::formats::jsonl::write_records;
 
 use crate::align::Sequence;
-use crate::error::{DatasetError, Result};
+use crate::error::Result;
 
 /// The tokenized columns of a prompt–completion row (with `--tokenizer`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -46,19 +46,10 @@ impl TokenColumns {
     }
 }
 
-/// Writes `rows` to `path`, one JSON object per line.
+/// Writes `rows` to `path`, one JSON object per line (core's JSON Lines writer).
 pub fn write_jsonl<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
-    let error = |source| DatasetError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = std::fs::File::create(path).map_err(error)?;
-    let mut out = std::io::BufWriter::new(file);
-    for row in rows {
-        serde_json::to_writer(&mut out, row).map_err(|e| error(e.into()))?;
-        out.write_all(b"\n").map_err(error)?;
-    }
-    out.flush().map_err(error)
+    write_records(path, rows)?;
+    Ok(())
 }
 
 /// 0/1 masks as integers (values farther from 0 than a half count as set).

@@ -4,12 +4,10 @@
 //! later checks (a report about another program than the one that ran, say) can name it. A
 //! file with no report is a valid, empty set of reports: localizing no programs writes one.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use super::jsonl::{parse_records, read_text};
-use crate::error::{Error, Result};
+use super::jsonl::{parse_records, read_text, write_records};
+use crate::error::Result;
 use crate::fault::FaultReport;
 
 /// A fault-reports file, with where each report came from.
@@ -58,20 +56,7 @@ pub fn write_faults<'a>(
     path: &Path,
     reports: impl IntoIterator<Item = &'a FaultReport>,
 ) -> Result<usize> {
-    let write_error = |source| Error::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut out = BufWriter::new(File::create(path).map_err(write_error)?);
-    let mut count = 0;
-    for report in reports {
-        let mut line = serde_json::to_string(report).expect("fault reports always serialize");
-        line.push('\n');
-        out.write_all(line.as_bytes()).map_err(write_error)?;
-        count += 1;
-    }
-    out.flush().map_err(write_error)?;
-    Ok(count)
+    write_records(path, reports)
 }
 
 #[cfg(test)]

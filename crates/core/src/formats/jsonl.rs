@@ -1,10 +1,11 @@
 //! JSON Lines input, plain or gzip-compressed, with errors that name the file and line.
 //!
 //! [`read_text`] is the one gzip-aware text reader: every reader of a tracealign file goes
-//! through it, so any input may be compressed.
+//! through it, so any input may be compressed. [`write_records`] is the one writer of whole
+//! JSON Lines files (fault reports, samples, dataset rows).
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value as Json};
@@ -48,6 +49,27 @@ pub fn read_text(path: &Path) -> Result<String> {
             ))
         })
     }
+}
+
+/// Writes `records` as JSON Lines, one object per line, creating (or truncating) the file;
+/// returns how many.
+pub fn write_records<T: serde::Serialize>(
+    path: &Path,
+    records: impl IntoIterator<Item = T>,
+) -> Result<usize> {
+    let write_error = |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut out = BufWriter::new(File::create(path).map_err(write_error)?);
+    let mut count = 0;
+    for record in records {
+        serde_json::to_writer(&mut out, &record).map_err(|e| write_error(e.into()))?;
+        out.write_all(b"\n").map_err(write_error)?;
+        count += 1;
+    }
+    out.flush().map_err(write_error)?;
+    Ok(count)
 }
 
 /// Cuts a last line that a killed writer left unfinished (one without its line break), so

@@ -10,10 +10,10 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::jsonl::{drop_torn_line, parse_records, read_text, Record};
+use super::jsonl::{drop_torn_line, parse_records, read_text, write_records, Record};
 use super::problems::ProblemIndex;
 use crate::error::{Error, Result};
 use crate::problem::Problem;
@@ -120,19 +120,7 @@ pub fn write_samples<'a>(
     path: &Path,
     samples: impl IntoIterator<Item = &'a Sample>,
 ) -> Result<usize> {
-    let write_error = |source| Error::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut out = BufWriter::new(File::create(path).map_err(write_error)?);
-    let mut count = 0;
-    for sample in samples {
-        out.write_all(sample_line(sample).as_bytes())
-            .map_err(write_error)?;
-        count += 1;
-    }
-    out.flush().map_err(write_error)?;
-    Ok(count)
+    write_records(path, samples)
 }
 
 /// Appends samples to a samples file, one complete line per write, flushed at once: a
