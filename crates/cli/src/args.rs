@@ -86,13 +86,8 @@ pub enum BenchCommand {
 
 #[derive(Debug, Args)]
 pub struct BenchSuiteArgs {
-    /// Problems whose reference solutions are the workload. Default: the embedded set.
-    #[arg(long, short = 'p', value_name = "FILE")]
-    pub problems: Option<PathBuf>,
-
-    /// Problem file format, when detection guesses wrong.
-    #[arg(long, value_enum)]
-    pub format: Option<FormatArg>,
+    #[command(flatten)]
+    pub set: ProblemSetArgs,
 
     /// Where the table, the JSON and the runs go.
     #[arg(
@@ -121,13 +116,8 @@ pub struct BenchSuiteArgs {
 
 #[derive(Debug, Args)]
 pub struct MutateArgs {
-    /// Problems whose reference solutions are mutated. Default: the embedded problem set.
-    #[arg(long, short = 'p', value_name = "FILE")]
-    pub problems: Option<PathBuf>,
-
-    /// Problem file format, when detection guesses wrong.
-    #[arg(long, value_enum)]
-    pub format: Option<FormatArg>,
+    #[command(flatten)]
+    pub set: ProblemSetArgs,
 
     /// Where to write the mutants (tracealign samples with a `mutation` field).
     #[arg(
@@ -146,6 +136,10 @@ pub struct MutateArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
 
+    /// Replace an output file that already holds something.
+    #[arg(long)]
+    pub force: bool,
+
     #[command(flatten)]
     pub exec: ExecArgs,
 
@@ -161,13 +155,8 @@ pub struct LocalizeArgs {
     #[arg(value_name = "RUNS")]
     pub runs: PathBuf,
 
-    /// The problems the runs are of (for the reference solutions). Default: the embedded set.
-    #[arg(long, short = 'p', value_name = "FILE")]
-    pub problems: Option<PathBuf>,
-
-    /// Problem file format, when detection guesses wrong.
-    #[arg(long, value_enum)]
-    pub format: Option<FormatArg>,
+    #[command(flatten)]
+    pub set: ProblemSetArgs,
 
     /// Where to write the fault reports (JSON Lines, one per sample).
     #[arg(long, short = 'o', value_name = "FILE", default_value = "faults.jsonl")]
@@ -191,6 +180,10 @@ pub struct LocalizeArgs {
     #[command(flatten)]
     pub trace_caps: TraceCapArgs,
 
+    /// Replace an output file that already holds something.
+    #[arg(long)]
+    pub force: bool,
+
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -209,13 +202,8 @@ pub struct ShowArgs {
 
 #[derive(Debug, Args)]
 pub struct BenchLocalizeArgs {
-    /// Problems (with reference solutions and tests). Default: the embedded problem set.
-    #[arg(long, short = 'p', value_name = "FILE")]
-    pub problems: Option<PathBuf>,
-
-    /// Problem file format, when detection guesses wrong.
-    #[arg(long, value_enum)]
-    pub format: Option<FormatArg>,
+    #[command(flatten)]
+    pub set: ProblemSetArgs,
 
     /// Real programs instead of mutants: a samples file, or a directory of them (one per
     /// model, e.g. the LDB seeds). Default: mutants of the reference solutions.
@@ -258,9 +246,8 @@ pub struct BenchLocalizeArgs {
 
 #[derive(Debug, Args)]
 pub struct TraceArgs {
-    /// Problems (any supported format). Default: the embedded problem set.
-    #[arg(long, short = 'p', value_name = "FILE")]
-    pub problems: Option<PathBuf>,
+    #[command(flatten)]
+    pub set: ProblemSetArgs,
 
     /// The program to trace, as a file.
     #[arg(
@@ -309,21 +296,30 @@ pub struct TraceArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Problem file format, when detection guesses wrong.
+    #[command(flatten)]
+    pub exec: ExecArgs,
+
+    #[command(flatten)]
+    pub trace_caps: TraceCapArgs,
+}
+
+/// The problem set a command works on.
+#[derive(Debug, Clone, Args)]
+pub struct ProblemSetArgs {
+    /// Problems: tracealign, HumanEval, MBPP or EvalPlus JSON Lines (gzipped or not).
+    /// Default: the embedded problem set.
+    #[arg(long, short = 'p', value_name = "FILE")]
+    pub problems: Option<PathBuf>,
+
+    /// The problems' format, when detection guesses wrong.
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
-
-    /// The Python interpreter to run programs with.
-    #[arg(long, value_name = "PATH", env = "TRACEALIGN_PYTHON")]
-    pub python: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Problems (JSONL or JSONL.gz: tracealign, HumanEval, MBPP or EvalPlus format).
-    /// Default: the embedded problem set.
-    #[arg(long, short = 'p', value_name = "FILE")]
-    pub problems: Option<PathBuf>,
+    #[command(flatten)]
+    pub set: ProblemSetArgs,
 
     /// Samples to run (HumanEval/EvalPlus `completion`/`solution`, or tracealign format);
     /// `embedded` for the embedded faulty samples. Default: each problem's reference solution.
@@ -334,13 +330,13 @@ pub struct RunArgs {
     #[arg(long, short = 'o', value_name = "FILE", default_value = "runs.jsonl")]
     pub output: PathBuf,
 
-    /// Problem file format, when detection guesses wrong.
-    #[arg(long, value_enum)]
-    pub format: Option<FormatArg>,
-
     /// Keep the samples already in the output file and run only the rest.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "force")]
     pub resume: bool,
+
+    /// Replace an output file that already holds runs.
+    #[arg(long)]
+    pub force: bool,
 
     /// Skip samples whose problem is not in the problem set (an error otherwise).
     #[arg(long)]
@@ -445,13 +441,8 @@ pub enum BuildCommand {
 /// What every builder reads and writes.
 #[derive(Debug, Args)]
 pub struct BuildInputs {
-    /// The problems the runs are of. Default: the embedded problem set.
-    #[arg(long, short = 'p', value_name = "FILE")]
-    pub problems: Option<PathBuf>,
-
-    /// Problem file format, when detection guesses wrong.
-    #[arg(long, value_enum)]
-    pub format: Option<FormatArg>,
+    #[command(flatten)]
+    pub set: ProblemSetArgs,
 
     /// A runs file from `tracealign run` (with `--trace full` for trace-augmented repair).
     #[arg(long, value_name = "FILE")]
@@ -474,6 +465,10 @@ pub struct BuildInputs {
     /// Where to write the rows (JSON Lines).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: PathBuf,
+
+    /// Replace an output file that already holds something.
+    #[arg(long)]
+    pub force: bool,
 
     /// No progress bar.
     #[arg(long, short = 'q')]
@@ -642,9 +637,8 @@ pub enum SchemeArg {
 
 #[derive(Debug, Args)]
 pub struct PipelineArgs {
-    /// Problems (any supported format). Default: the embedded problem set.
-    #[arg(long, short = 'p', value_name = "FILE")]
-    pub problems: Option<PathBuf>,
+    #[command(flatten)]
+    pub set: ProblemSetArgs,
 
     /// Samples to run besides the mutants. Default: the embedded faulty and correct samples.
     #[arg(long, short = 's', value_name = "FILE")]
@@ -661,17 +655,27 @@ pub struct PipelineArgs {
     /// Killed mutants generated per problem.
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub mutants_per_problem: usize,
+
+    /// Mutants of each failing program run for mutation-based localization (0: none; they
+    /// cost more than the rest of the pipeline together).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub mutation_budget: usize,
+
+    #[command(flatten)]
+    pub exec: ExecArgs,
+
+    #[command(flatten)]
+    pub trace_caps: TraceCapArgs,
+
+    /// No progress bars.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// Problems (JSONL or JSONL.gz, any supported format). Default: the embedded set.
-    #[arg(long, short = 'p', value_name = "FILE")]
-    pub problems: Option<PathBuf>,
-
-    /// Problem file format, when detection guesses wrong.
-    #[arg(long, value_enum)]
-    pub format: Option<FormatArg>,
+    #[command(flatten)]
+    pub set: ProblemSetArgs,
 
     /// Samples to run and score (any format `tracealign run` takes; `embedded` for the
     /// embedded samples). Default, when no other source is given: `embedded`.
@@ -844,13 +848,8 @@ pub struct ReportArgs {
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// The problems the directory's runs are of. Default: the embedded set.
-    #[arg(long, short = 'p', value_name = "FILE")]
-    pub problems: Option<PathBuf>,
-
-    /// Problem file format, when detection guesses wrong.
-    #[arg(long, value_enum)]
-    pub format: Option<FormatArg>,
+    #[command(flatten)]
+    pub set: ProblemSetArgs,
 
     /// Failing programs shown with their heat map and trace.
     #[arg(long, value_name = "N", default_value_t = 12)]

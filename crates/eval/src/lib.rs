@@ -14,6 +14,7 @@
 pub mod accuracy;
 pub mod bootstrap;
 pub mod category;
+mod display;
 pub mod evaluation;
 pub mod fit;
 pub mod localization;

@@ -14,13 +14,32 @@
 //! [`Execution`]: tracealign_core::Execution
 //! [`FaultReport`]: tracealign_core::FaultReport
 
+pub mod eval_job;
 pub mod localization;
+pub mod main_job;
+pub mod mutants;
+pub mod problem_set;
 pub mod progress;
+pub mod report;
+pub mod rows;
+pub mod runs;
 pub mod scaffolding;
 pub mod stages;
 pub mod workers;
 
-pub use localization::{localize, LocalizeError, LocalizeSettings};
+pub use eval_job::{
+    run_eval, EvalError, EvalLayout, EvalOutcome, EvalPrograms, EvalSettings, Generator,
+};
+pub use localization::{localize, localize_with_references, LocalizeError, LocalizeSettings};
+pub use main_job::{
+    run_pipeline, PipelineError, PipelineLayout, PipelineOutcome, PipelineSettings, PipelineStage,
+    RowKind,
+};
+pub use mutants::{kill_mutants, MutateSettings};
+pub use problem_set::ProblemSource;
 pub use progress::{NoProgress, Progress};
+pub use report::{assemble_report, ReportError, ReportInputs};
+pub use rows::{BuildError, Built, RowInputs, SftSettings};
+pub use runs::{load_samples, run_into, RunSummary, SampleSource, SamplesError};
 pub use stages::{run_stages, Job, Stage, StageError, StageEvent, Start};
 pub use workers::{evaluate, ExecSettings, Workers};

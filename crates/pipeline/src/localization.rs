@@ -59,6 +59,18 @@ pub fn localize(
     executions: &[Execution],
     progress: &dyn Progress,
 ) -> Result<Vec<FaultReport>, LocalizeError> {
+    localize_with_references(settings, problems, executions, &[], progress)
+}
+
+/// [`localize`], with traced reference runs made elsewhere (a pipeline's `references`
+/// stage): they are used before any in `executions`, and only missing ones are traced.
+pub fn localize_with_references(
+    settings: &LocalizeSettings,
+    problems: &[Problem],
+    executions: &[Execution],
+    references: &[Execution],
+    progress: &dyn Progress,
+) -> Result<Vec<FaultReport>, LocalizeError> {
     let by_id: HashMap<&str, &Problem> = problems.iter().map(|p| (p.id.as_str(), p)).collect();
     check_inputs(executions, &by_id)?;
     let workers = Workers {
@@ -70,7 +82,7 @@ pub fn localize(
         .iter()
         .map(|e| reruns.get(&e.sample_id).unwrap_or(e))
         .collect();
-    let references = reference_runs(&workers, &subjects, problems)?;
+    let references = reference_runs(&workers, &subjects, references, problems)?;
     let mutants = mutants_of_failing(&workers, settings, &subjects, problems)?;
     let no_mutants = Vec::new();
     Ok(executions
@@ -161,13 +173,13 @@ fn reruns_of_scaffolding_failures(
 fn reference_runs(
     workers: &Workers,
     executions: &[&Execution],
+    given: &[Execution],
     problems: &[Problem],
 ) -> Result<HashMap<String, Execution>, ExecError> {
     let traced = |e: &Execution| e.tests.iter().any(|t| t.trace.is_some());
-    let mut found: HashMap<String, Execution> = executions
-        .iter()
-        .filter(|e| is_reference(e) && traced(e))
-        .map(|e| (e.problem_id.clone(), (*e).clone()))
+    let mut found: HashMap<String, Execution> = (executions.iter().copied().chain(given))
+        .filter(|e| e.is_reference() && traced(e))
+        .map(|e| (e.problem_id.clone(), e.clone()))
         .collect();
     let wanting = executions
         .iter()

@@ -9,6 +9,8 @@ pub trait Progress: Sync {
     fn advance(&self);
     /// The current phase is over.
     fn end(&self);
+    /// A short note on the current phase (running counts), replacing the last one.
+    fn message(&self, _text: &str) {}
 }
 
 /// Progress nobody watches.

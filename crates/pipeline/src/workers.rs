@@ -25,6 +25,19 @@ impl ExecSettings {
     }
 }
 
+impl ExecSettings {
+    /// What of the settings changes results, for stage fingerprints: the interpreter,
+    /// isolation, limits and trace caps (not the number of workers or the cache).
+    pub fn fingerprint(&self) -> serde_json::Value {
+        serde_json::json!({
+            "python": self.config.python,
+            "isolate": self.config.isolate,
+            "limits": self.config.limits,
+            "trace_limits": self.config.trace_limits,
+        })
+    }
+}
+
 /// Starts executors and prepares problems for them.
 pub struct Workers<'a> {
     pub settings: &'a ExecSettings,

@@ -25,12 +25,10 @@ use tracealign_localize::{report_from, Evidence, Method, MutantRun, Run, Signals
 
 use tracealign_pipeline::localization::{mutant_runs, start_for_mutants};
 use tracealign_pipeline::scaffolding::{failed_on_scaffolding, rerun_without_scaffolding};
-use tracealign_pipeline::Workers;
+use tracealign_pipeline::{kill_mutants, MutateSettings, Workers};
 
 use crate::args::BenchLocalizeArgs;
-use crate::commands::mutants::killed_mutants;
-use crate::commands::run::problem_set;
-use crate::commands::workers::{exec_config, exec_settings, prepare, warn_about_isolation};
+use crate::commands::workers::{exec_settings, warn_about_isolation};
 use crate::printer;
 
 /// A real failure is kept when the nearest fix touches at most this many lines.
@@ -51,10 +49,27 @@ struct Case {
 }
 
 pub fn localize(args: BenchLocalizeArgs) -> Result<()> {
-    let problems = problem_set(args.problems.as_deref(), args.format)?;
-    let executor = Executor::start(exec_config(&args.exec, TraceMode::Full)?)?;
+    let table = measure(&args)?;
+    print!("{}", table.markdown(args.samples.is_none()));
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&table.json())?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Every method's accuracy on the cases (the benchmark without its printing).
+pub fn measure(args: &BenchLocalizeArgs) -> Result<Table> {
+    let problems = args.set.load()?;
+    let settings = exec_settings(&args.exec)?;
+    let bars = printer::Bars::new(args.quiet);
+    let workers = Workers {
+        settings: &settings,
+        progress: &bars,
+    };
+    let executor = workers.start(TraceMode::Full)?;
     warn_about_isolation(&executor);
-    let prepared = prepare(&executor, &args.exec, &problems, args.quiet)?;
+    let prepared = workers.prepare(&executor, &problems)?;
     let references: Vec<Sample> = problems.iter().map(Sample::reference).collect();
     let references: HashMap<String, Execution> =
         run_all(&executor, &prepared, &references, "references", args.quiet)
@@ -63,7 +78,7 @@ pub fn localize(args: BenchLocalizeArgs) -> Result<()> {
             .collect();
     let (mut cases, methods) = match &args.samples {
         None => (
-            mutant_cases(&executor, &prepared, &problems, &args),
+            mutant_cases(&executor, &prepared, &problems, args, &bars),
             mutant_methods(),
         ),
         Some(path) => (
@@ -79,7 +94,6 @@ pub fn localize(args: BenchLocalizeArgs) -> Result<()> {
         .map(|c| &c.execution)
         .filter(|e| failed_on_scaffolding(e))
         .collect();
-    let bars = printer::Bars::new(args.quiet);
     let mut reruns = rerun_without_scaffolding(&executor, &prepared, &subjects, &bars);
     for case in &mut cases {
         if let Some(rerun) = reruns.remove(&case.execution.sample_id) {
@@ -87,7 +101,7 @@ pub fn localize(args: BenchLocalizeArgs) -> Result<()> {
         }
     }
     drop(executor);
-    add_mutant_runs(&mut cases, &problems, &args)?;
+    add_mutant_runs(&mut cases, &problems, args)?;
     let by_id: HashMap<&str, &Problem> = problems.iter().map(|p| (p.id.as_str(), p)).collect();
     let signals: Vec<Signals> = cases
         .iter()
@@ -106,12 +120,7 @@ pub fn localize(args: BenchLocalizeArgs) -> Result<()> {
     if let Some(path) = &args.cases {
         write_cases(path, &cases, &signals, &by_id, &references)?;
     }
-    print!("{}", table.markdown(args.samples.is_none()));
-    if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&table.json())?)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    Ok(())
+    Ok(table)
 }
 
 /// Runs mutants of every case's program (untraced, with workers of their own) for the
@@ -190,28 +199,26 @@ fn mutant_cases(
     prepared: &[PreparedProblem],
     problems: &[Problem],
     args: &BenchLocalizeArgs,
+    progress: &printer::Bars,
 ) -> Vec<Case> {
-    killed_mutants(
-        executor,
-        prepared,
-        problems,
-        args.per_problem,
-        args.seed,
-        args.quiet,
-    )
-    .into_iter()
-    .filter_map(|(sample, execution)| {
-        let fault = sample.mutation?;
-        Some(Case {
-            execution,
-            faulty: fault.lines,
-            operator: Some(fault.operator),
-            hard: false,
-            fixes: vec![],
-            mutants: vec![],
+    let settings = MutateSettings {
+        per_problem: args.per_problem,
+        seed: args.seed,
+    };
+    kill_mutants(executor, prepared, problems, settings, progress)
+        .into_iter()
+        .filter_map(|(sample, execution)| {
+            let fault = sample.mutation?;
+            Some(Case {
+                execution,
+                faulty: fault.lines,
+                operator: Some(fault.operator),
+                hard: false,
+                fixes: vec![],
+                mutants: vec![],
+            })
         })
-    })
-    .collect()
+        .collect()
 }
 
 /// Real failing programs whose nearest passing program of another model differs in at
@@ -293,7 +300,7 @@ fn read_sample_sets(path: &Path, problems: &[Problem]) -> Result<Vec<Sample>> {
 }
 
 /// Accuracy per method, overall, per operator and on the hard subset.
-struct Table {
+pub struct Table {
     methods: Vec<String>,
     all: BTreeMap<String, Accuracy>,
     hard: BTreeMap<String, Accuracy>,
@@ -413,7 +420,7 @@ impl Table {
 
     /// One object per method, keyed by its name, with its hard-subset and per-operator
     /// figures nested inside.
-    fn json(&self) -> Json {
+    pub fn json(&self) -> Json {
         let mut root = serde_json::Map::new();
         for method in &self.methods {
             let Some(all) = self.all.get(method) else {

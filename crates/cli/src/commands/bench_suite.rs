@@ -18,13 +18,14 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use serde_json::{json, Value as Json};
-use tracealign_core::formats::runs::read_runs;
-use tracealign_core::{Args as TestArgs, Problem, TestKind};
-use tracealign_exec::resolve_python;
+use tracealign_core::formats::runs::{read_runs, RunsWriter};
+use tracealign_core::{Args as TestArgs, Problem, Sample, TestKind};
+use tracealign_exec::{resolve_python, TraceMode};
+use tracealign_pipeline::{run_into, NoProgress, RunSummary, Workers};
 
-use crate::args::{BenchLocalizeArgs, BenchSuiteArgs, RunArgs, TraceArg, TraceCapArgs};
-use crate::commands::run::problem_set;
-use crate::commands::{bench, run};
+use crate::args::{BenchLocalizeArgs, BenchSuiteArgs, ProblemSetArgs};
+use crate::commands::bench;
+use crate::commands::workers::exec_settings;
 
 /// One row of the table.
 struct Row {
@@ -39,9 +40,9 @@ struct Row {
 pub fn suite(args: BenchSuiteArgs) -> Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let problems = problem_set(args.problems.as_deref(), args.format)?;
+    let problems = args.set.load()?;
     let mut rows = Vec::new();
-    let untraced = timed_runs(&args, TraceArg::None)?;
+    let untraced = timed_runs(&args, &problems, TraceMode::None)?;
     let fresh = fresh_interpreter_per_sample(&args, &problems)?;
     let samples = problems.len() as f64;
     rows.push(Row {
@@ -59,8 +60,8 @@ pub fn suite(args: BenchSuiteArgs) -> Result<()> {
         unit: "samples/s",
     });
     let mut tracing = json!({});
-    for mode in [TraceArg::Coverage, TraceArg::Full] {
-        let traced = timed_runs(&args, mode)?;
+    for mode in [TraceMode::Coverage, TraceMode::Full] {
+        let traced = timed_runs(&args, &problems, mode)?;
         let name = format!("{mode:?}").to_lowercase();
         rows.push(Row {
             benchmark: "tracing",
@@ -119,28 +120,40 @@ impl Timed {
     }
 }
 
-fn timed_runs(args: &BenchSuiteArgs, trace: TraceArg) -> Result<Timed> {
+/// Medians of repeated runs of the reference solutions (workers started and problems
+/// prepared in each, as `tracealign run` does).
+fn timed_runs(args: &BenchSuiteArgs, problems: &[Problem], trace: TraceMode) -> Result<Timed> {
     let name = format!("{trace:?}").to_lowercase();
     let output = args.out.join(format!("runs-{name}.jsonl"));
-    let summary = args.out.join(format!("summary-{name}.json"));
+    let mut settings = exec_settings(&args.exec)?;
+    settings.config.trace = trace;
+    let workers = Workers {
+        settings: &settings,
+        progress: &NoProgress,
+    };
+    let samples: Vec<Sample> = problems.iter().map(Sample::reference).collect();
     let (mut walls, mut runs) = (Vec::new(), Vec::new());
     for _ in 0..args.repeats.max(1) {
-        run::run(RunArgs {
-            problems: args.problems.clone(),
-            samples: None,
-            output: output.clone(),
-            format: args.format,
-            resume: false,
-            skip_unknown: false,
-            exec: args.exec.clone(),
-            trace,
-            trace_caps: TraceCapArgs::default(),
-            summary_json: Some(summary.clone()),
-            quiet: true,
-        })?;
-        let figures: Json = serde_json::from_str(&std::fs::read_to_string(&summary)?)?;
-        walls.push(figures["wall_s"].as_f64().unwrap_or(f64::NAN));
-        runs.push(figures["run_s"].as_f64().unwrap_or(f64::NAN));
+        let started = Instant::now();
+        let executor = workers.start(trace)?;
+        let prepared = workers.prepare(&executor, problems)?;
+        let mut writer = RunsWriter::create(&output)?;
+        let mut summary = RunSummary::new(problems.len(), 0);
+        let running = Instant::now();
+        run_into(
+            &executor,
+            &prepared,
+            &samples,
+            &mut writer,
+            &mut summary,
+            &NoProgress,
+        )?;
+        summary.finish(
+            started.elapsed().as_secs_f64(),
+            running.elapsed().as_secs_f64(),
+        );
+        walls.push(summary.wall_s);
+        runs.push(summary.run_s);
     }
     let events = read_runs(&output)?
         .iter()
@@ -239,21 +252,19 @@ fn json_literal(text: &str) -> String {
 
 /// `bench localize` on mutants, as method → figures.
 fn localization(args: &BenchSuiteArgs) -> Result<Vec<(String, Json)>> {
-    let path = args.out.join("localize.json");
-    bench::localize(BenchLocalizeArgs {
-        problems: args.problems.clone(),
-        format: args.format,
+    let figures = bench::measure(&BenchLocalizeArgs {
+        set: ProblemSetArgs::clone(&args.set),
         samples: None,
         per_problem: args.mutants_per_problem,
         seed: 0,
-        json: Some(path.clone()),
+        json: None,
         cases: None,
         fit: false,
         mutation_budget: args.mutation_budget,
         exec: args.exec.clone(),
         quiet: true,
-    })?;
-    let figures: Json = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+    })?
+    .json();
     let wanted = ["combined", "divergence", "ochiai", "trivial", "random"];
     Ok(wanted
         .iter()

@@ -1,29 +1,31 @@
-//! `tracealign build KIND`: training data from a runs file (and fault reports), through
-//! tracealign-dataset. One shape for every builder: `--problems P --runs RUNS [--faults F]
+//! `tracealign build KIND`: training data from a runs file (and fault reports), through the
+//! library's row steps. One shape for every builder: `--problems P --runs RUNS [--faults F]
 //! [--tokenizer T] -o OUT`. The only programs run here are the mutants the SFT builder asks
 //! for when a passing program has no similar failing one.
 
-use std::collections::{HashMap, HashSet};
+use std::fmt::Display;
 
 use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use tracealign_core::formats::faults::{read_faults, Faults};
 use tracealign_core::formats::runs::read_runs;
-use tracealign_core::{Execution, Problem, Sample};
+use tracealign_core::{Execution, Problem};
 use tracealign_dataset::contrast::{ContrastMode, ContrastOptions};
-use tracealign_dataset::dpo::{self, DpoOptions, Pairing};
-use tracealign_dataset::repair::{self, RepairOptions, Representation};
-use tracealign_dataset::rewards::{self, RewardOptions, Scheme};
+use tracealign_dataset::dpo::{DpoOptions, Pairing};
+use tracealign_dataset::repair::{RepairOptions, Representation};
+use tracealign_dataset::rewards::{RewardOptions, Scheme};
 use tracealign_dataset::rows::write_jsonl;
-use tracealign_dataset::sft::{self, SftOptions};
-use tracealign_dataset::{read_faults, Aligner, Corpus, Faults, SensitiveWeights};
-use tracealign_exec::{Executor, TraceMode};
+use tracealign_dataset::sft::SftOptions;
+use tracealign_dataset::{Aligner, SensitiveWeights};
+use tracealign_pipeline::rows::{self, RowInputs};
+use tracealign_pipeline::{Built, SftSettings, Workers};
 use tracealign_trace::render::Style;
 
 use crate::args::{
     BuildCommand, BuildDpoArgs, BuildInputs, BuildRepairArgs, BuildRewardsArgs, BuildSftArgs,
     ContrastArg, FaitArgs, PairingArg, ReprArg, SchemeArg,
 };
-use crate::commands::run::problem_set;
-use crate::commands::workers::{exec_config, prepare, warn_about_isolation};
+use crate::commands::workers::{exec_settings, refuse_to_replace};
 use crate::printer;
 
 pub fn build(command: BuildCommand) -> Result<()> {
@@ -45,9 +47,7 @@ struct Inputs {
 
 impl Inputs {
     fn load(args: &BuildInputs) -> Result<Inputs> {
-        let problems = problem_set(args.problems.as_deref(), args.format)?;
-        let executions = read_runs(&args.runs)?;
-        let faults = args.faults.as_deref().map(read_faults).transpose()?;
+        refuse_to_replace(&args.output, args.force, None)?;
         let aligner = match &args.tokenizer {
             Some(path) => {
                 let aligner = Aligner::from_file(path)?;
@@ -59,97 +59,55 @@ impl Inputs {
             None => None,
         };
         Ok(Inputs {
-            problems,
-            executions,
-            faults,
+            problems: args.set.load()?,
+            executions: read_runs(&args.runs)?,
+            faults: args.faults.as_deref().map(read_faults).transpose()?,
             aligner,
         })
     }
 
-    fn corpus(&self, args: &BuildInputs) -> Result<Corpus<'_>> {
-        Corpus::new(&self.problems, &self.executions, self.faults.as_ref())
-            .with_context(|| format!("{}", args.runs.display()))
-    }
-
-    /// What per-position columns are counted in.
-    fn unit(&self) -> &'static str {
-        if self.aligner.is_some() {
-            "tokens"
-        } else {
-            "characters"
+    fn rows(&self) -> RowInputs<'_> {
+        RowInputs {
+            problems: &self.problems,
+            executions: &self.executions,
+            faults: self.faults.as_ref(),
+            aligner: self.aligner.as_ref(),
         }
     }
+}
+
+/// Writes the rows and prints their summary.
+fn finish<R: Serialize, S>(args: &BuildInputs, built: Built<R, S>) -> Result<()>
+where
+    Built<R, S>: Display,
+{
+    write_jsonl(&args.output, &built.rows)?;
+    print!("{built}");
+    println!("  → {}", args.output.display());
+    Ok(())
 }
 
 fn build_sft(args: BuildSftArgs) -> Result<()> {
     let inputs = Inputs::load(&args.inputs)?;
-    let corpus = inputs.corpus(&args.inputs)?;
-    let options = SftOptions {
-        weights: weights(&args.fait)?,
-        normalize: args.normalize,
-        contrast: contrast(&args.fait)?,
+    let settings = SftSettings {
+        options: SftOptions {
+            weights: weights(&args.fait)?,
+            normalize: args.normalize,
+            contrast: contrast(&args.fait)?,
+        },
+        mutants: args.mutants,
+        run_mutants: !args.no_run_mutants,
+        seed: args.seed,
     };
-    let mutants = if args.mutants == 0 {
-        Vec::new()
-    } else if args.no_run_mutants {
-        sft::mutant_requests(&corpus, &options, args.mutants, args.seed)
-    } else {
-        let requests = sft::mutant_requests(&corpus, &options, 2 * args.mutants, args.seed);
-        killed(&args, &inputs.problems, requests)?
+    let exec = exec_settings(&args.exec)?;
+    let bars = printer::Bars::new(args.inputs.quiet);
+    let workers = Workers {
+        settings: &exec,
+        progress: &bars,
     };
-    let (rows, summary) = sft::build(&corpus, &options, &mutants, inputs.aligner.as_ref())?;
-    write_jsonl(&args.inputs.output, &rows)?;
-    println!(
-        "{} SFT rows → {}",
-        summary.rows,
-        args.inputs.output.display()
-    );
-    println!(
-        "  weighted against failing programs {}, against killed mutants {}, uniform {}",
-        summary.from_failing, summary.from_mutants, summary.uniform
-    );
-    println!(
-        "  up-weighted: {:.1}% of completion {} on average",
-        100.0 * summary.mean_up_weighted,
-        inputs.unit()
-    );
-    Ok(())
-}
-
-/// The mutants some test kills, at most `--mutants` per program they were made from.
-fn killed(args: &BuildSftArgs, problems: &[Problem], requests: Vec<Sample>) -> Result<Vec<Sample>> {
-    if requests.is_empty() {
-        return Ok(requests);
-    }
-    let needed: HashSet<&str> = requests.iter().map(|s| s.problem_id.as_str()).collect();
-    let problems: Vec<Problem> = problems
-        .iter()
-        .filter(|p| needed.contains(p.id.as_str()))
-        .cloned()
-        .collect();
-    let executor = Executor::start(exec_config(&args.exec, TraceMode::None)?)?;
-    warn_about_isolation(&executor);
-    let prepared = prepare(&executor, &args.exec, &problems, args.inputs.quiet)?;
-    let bar = printer::progress(requests.len(), "mutants", args.inputs.quiet);
-    let mut failed = HashSet::new();
-    executor.run(&prepared, &requests, |execution| {
-        bar.inc(1);
-        if !execution.passed {
-            failed.insert(execution.sample_id);
-        }
-    });
-    bar.finish_and_clear();
-    let mut kept: HashMap<String, usize> = HashMap::new();
-    Ok(requests
-        .into_iter()
-        .filter(|s| failed.contains(&s.sample_id))
-        .filter(|s| {
-            let origin = s.mutation.as_ref().map_or("", |m| m.origin.as_str());
-            let count = kept.entry(origin.to_string()).or_default();
-            *count += 1;
-            *count <= args.mutants
-        })
-        .collect())
+    let built =
+        rows::sft_rows(&inputs.rows(), &settings, &workers).with_context(|| runs(&args.inputs))?;
+    finish(&args.inputs, built)
 }
 
 fn build_dpo(args: BuildDpoArgs) -> Result<()> {
@@ -164,28 +122,12 @@ fn build_dpo(args: BuildDpoArgs) -> Result<()> {
         (_, Some(_)) => bail!("--max-pairs goes with --pairing random"),
     };
     let inputs = Inputs::load(&args.inputs)?;
-    let corpus = inputs.corpus(&args.inputs)?;
     let options = DpoOptions {
         pairing,
         fault_lines: args.fault_lines,
     };
-    let (rows, summary) = dpo::build(&corpus, &options, inputs.aligner.as_ref())?;
-    write_jsonl(&args.inputs.output, &rows)?;
-    println!(
-        "{} DPO pairs → {}",
-        summary.pairs,
-        args.inputs.output.display()
-    );
-    println!(
-        "  chosen is the reference solution (no sample passed) in {}; rejected without a fault report {}",
-        summary.with_reference, summary.without_report
-    );
-    println!(
-        "  diff mask: {:.1}% of rejected {} on average",
-        100.0 * summary.mean_rejected_masked,
-        inputs.unit()
-    );
-    Ok(())
+    let built = rows::dpo_rows(&inputs.rows(), &options).with_context(|| runs(&args.inputs))?;
+    finish(&args.inputs, built)
 }
 
 fn build_repair(args: BuildRepairArgs) -> Result<()> {
@@ -215,7 +157,6 @@ fn build_repair(args: BuildRepairArgs) -> Result<()> {
         );
     }
     let inputs = Inputs::load(&args.inputs)?;
-    let corpus = inputs.corpus(&args.inputs)?;
     let options = RepairOptions {
         representations,
         style,
@@ -223,85 +164,40 @@ fn build_repair(args: BuildRepairArgs) -> Result<()> {
         leave_alone: args.leave_alone,
         fl_lines: args.fl_lines,
     };
-    let (rows, summary) = repair::build(&corpus, &options, inputs.aligner.as_ref())?;
-    write_jsonl(&args.inputs.output, &rows)?;
-    let per: Vec<String> = summary
-        .per_representation
-        .iter()
-        .map(|(name, n)| format!("{name} {n}"))
-        .collect();
-    println!(
-        "{} repair rows → {} ({})",
-        summary.rows,
-        args.inputs.output.display(),
-        per.join(", ")
-    );
-    println!(
-        "  no single region the fix rewrites (no markers/cloze row): {}",
-        summary.without_region
-    );
-    if options.representations.contains(&Representation::FlMarkers) {
-        println!(
-            "  no fault report with a suspicious line (no fl-markers row): {}",
-            summary.without_report
-        );
-    }
-    if options.leave_alone {
-        println!(
-            "  passing programs left alone (unchanged rows): {}",
-            summary.unchanged
-        );
-    }
-    if options.representations.contains(&Representation::Trace) {
-        println!(
-            "  trace prompts: {} with a trace, {} without one, {} over the {}-token budget left out",
-            summary.with_trace, summary.without_trace, summary.over_budget, options.budget
-        );
-    }
-    Ok(())
+    let built = rows::repair_rows(&inputs.rows(), &options).with_context(|| runs(&args.inputs))?;
+    finish(&args.inputs, built)
 }
 
 fn build_rewards(args: BuildRewardsArgs) -> Result<()> {
     let inputs = Inputs::load(&args.inputs)?;
-    let corpus = inputs.corpus(&args.inputs)?;
-    let schemes: Vec<Scheme> = if args.schemes.is_empty() {
-        Scheme::ALL
-            .into_iter()
-            .filter(|&s| s != Scheme::FaultPenalty || corpus.has_faults())
-            .collect()
-    } else {
-        let mut chosen = Vec::new();
-        for scheme in args.schemes.iter().map(|&s| scheme(s)) {
-            if !chosen.contains(&scheme) {
-                chosen.push(scheme);
-            }
+    let mut schemes: Vec<Scheme> = Vec::new();
+    for scheme in args.schemes.iter().map(|&s| scheme(s)) {
+        if !schemes.contains(&scheme) {
+            schemes.push(scheme);
         }
-        chosen
-    };
+    }
+    if schemes.is_empty() {
+        let has_faults = inputs.faults.is_some();
+        schemes = (Scheme::ALL.into_iter())
+            .filter(|&s| s != Scheme::FaultPenalty || has_faults)
+            .collect();
+    }
     let options = RewardOptions {
         schemes,
         weights: weights(&args.fait)?,
         contrast: contrast(&args.fait)?,
     };
-    let (rows, summary) = rewards::build(&corpus, &options, inputs.aligner.as_ref())?;
-    write_jsonl(&args.inputs.output, &rows)?;
-    println!(
-        "{} reward rows → {}",
-        summary.rows,
-        args.inputs.output.display()
-    );
-    for (name, count, mean) in &summary.per_scheme {
-        println!("  {name:<14} {count:>6} rows  mean {mean:+.3}");
-    }
-    if !corpus.has_faults() && args.schemes.is_empty() {
+    let built = rows::reward_rows(&inputs.rows(), &options).with_context(|| runs(&args.inputs))?;
+    finish(&args.inputs, built)?;
+    if inputs.faults.is_none() && args.schemes.is_empty() {
         println!("  (fault_penalty needs --faults)");
-    } else if summary.without_report > 0 {
-        println!(
-            "  programs without a fault report (no fault_penalty row): {}",
-            summary.without_report
-        );
     }
     Ok(())
+}
+
+/// The runs file, naming it in errors about its contents.
+fn runs(args: &BuildInputs) -> String {
+    args.runs.display().to_string()
 }
 
 fn scheme(arg: SchemeArg) -> Scheme {

@@ -1,356 +1,302 @@
 //! `tracealign eval`: pass@k and failure categories of samples — given, already run, or
-//! generated now by an OpenAI-compatible server.
-//!
-//! Everything lands in OUT: `samples.jsonl` (when generated), `runs.jsonl`, `eval.json`,
-//! `report.html`.
-//! Generation and running both resume: a rerun keeps the samples and runs made the same way
-//! (same source, settings and problems) and does only what is missing; `--fresh` starts over.
+//! generated now by an OpenAI-compatible server or a local model (the library's evaluation
+//! job: resumable stages in OUT, `samples.jsonl` when generated, `runs.jsonl`, `eval.json`,
+//! `report.html`). `--fresh` discards the samples and runs an earlier call made.
 
-use std::collections::{HashMap, HashSet};
-use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
-use sha2::{Digest, Sha256};
+use anyhow::Result;
+use serde_json::json;
 use tracealign_core::completion::{
-    chat_request, program_of_chat_reply, program_of_completion, stop_sequences,
+    chat_request, completion_prompt, program_of_chat_reply, program_of_completion, stop_sequences,
 };
-use tracealign_core::formats::runs::read_runs;
-use tracealign_core::formats::samples::read_samples;
-use tracealign_core::{embedded, FaultReport, Problem, Sample};
-use tracealign_dataset::read_faults;
+use tracealign_core::formats::samples::SamplesWriter;
+use tracealign_core::{Problem, Sample};
 use tracealign_endpoint::{Api, Endpoint, Request};
-use tracealign_eval::{Evaluation, LocalizationFigures};
+use tracealign_pipeline::{
+    run_eval, EvalLayout, EvalPrograms, EvalSettings, Generator, Progress, SampleSource, Start,
+};
+use tracealign_train::progress::ProgressEvent;
+use tracealign_train::sampling::{generate_into, problem_prompts};
 
-use crate::args::{ApiArg, EvalArgs, ReportArgs, RunArgs, TraceCapArgs};
-use crate::commands::generate::{self, DecodeWeightsArg, GenerateArgs};
-use crate::commands::report;
-use crate::commands::run::{self, problem_set};
+use crate::args::{ApiArg, EvalArgs};
+use crate::commands::pipeline::print_event;
+use crate::commands::run::trace_mode;
+use crate::commands::workers::exec_settings;
 use crate::printer;
+
+type GenerateError = Box<dyn std::error::Error + Send + Sync>;
 
 pub fn eval(args: EvalArgs) -> Result<()> {
     let started = Instant::now();
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let layout = EvalLayout {
+        dir: args.out.clone(),
+    };
     if args.fresh {
-        for name in [
-            "samples.jsonl",
-            "runs.jsonl",
-            ".samples-made-by",
-            ".runs-made-by",
-        ] {
-            let _ = std::fs::remove_file(args.out.join(name));
+        for path in layout.made_here() {
+            let _ = std::fs::remove_file(path);
         }
     }
-    let problems = problem_set(args.problems.as_deref(), args.format)?;
-    let samples = match (&args.endpoint, &args.model) {
-        (Some(url), _) => Some(generate(&args, &problems, url)?),
-        (None, Some(model)) => Some(generate_locally(&args, &problems, model)?),
-        (None, None) => args.samples.clone(),
+    let server = args
+        .endpoint
+        .as_ref()
+        .map(|url| ServerSamples::new(&args, url));
+    let local = args
+        .model
+        .as_ref()
+        .map(|model| LocalSamples { args: &args, model });
+    let programs = match (&server, &local, &args.runs) {
+        (Some(server), _, _) => EvalPrograms::Generated(server),
+        (None, Some(local), _) => EvalPrograms::Generated(local),
+        (None, None, Some(runs)) => EvalPrograms::Runs {
+            runs: runs.clone(),
+            samples: args.samples.clone(),
+        },
+        (None, None, None) => EvalPrograms::Samples(match &args.samples {
+            Some(path) if path != Path::new("embedded") => SampleSource::File(path.clone()),
+            _ => SampleSource::Embedded,
+        }),
     };
-    let (executions, samples) = match &args.runs {
-        Some(runs) => (read_runs(runs)?, samples),
-        None => {
-            let samples = samples.unwrap_or_else(|| PathBuf::from("embedded"));
-            (run_samples(&args, &samples)?, Some(samples))
-        }
+    let mut exec = exec_settings(&args.exec)?;
+    exec.config.trace = trace_mode(args.trace);
+    let settings = EvalSettings {
+        problems: args.set.source(),
+        programs,
+        ks: args.k.clone(),
+        faults: args.faults.clone(),
+        exec,
+        report_programs: 12,
     };
-    let mut evaluation = Evaluation::of(&executions, &args.k);
-    if let Some(faults) = &args.faults {
-        evaluation.localization = localization(faults, samples.as_deref(), &problems)?;
+    let bars = printer::Bars::new(args.quiet);
+    let outcome = run_eval(&settings, &layout, &bars, &mut print_event)?;
+    if let Some(runs) = &outcome.runs {
+        print!("{runs}");
     }
-    let path = args.out.join("eval.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&evaluation)? + "\n")
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    print!("{}", summary(&evaluation));
-    // The report needs the runs file in OUT; a scored --runs file elsewhere has none there.
-    if args.out.join("runs.jsonl").exists() {
-        report::report(ReportArgs {
-            dir: args.out.clone(),
-            output: None,
-            problems: args.problems.clone(),
-            format: args.format,
-            programs: 12,
-            title: "tracealign eval".into(),
-        })?;
-    }
+    print!("{}", outcome.evaluation);
     println!(
-        "eval finished in {:.1}s → {}",
+        "eval finished in {:.1}s → {} (report: {})",
         started.elapsed().as_secs_f64(),
-        path.display()
+        layout.eval().display(),
+        layout.report().display()
     );
     Ok(())
 }
 
-/// Runs `samples` into OUT/runs.jsonl, resuming a run of the same inputs.
-fn run_samples(args: &EvalArgs, samples: &Path) -> Result<Vec<tracealign_core::Execution>> {
-    let output = args.out.join("runs.jsonl");
-    let made_by = args.out.join(".runs-made-by");
-    let mut hash = Sha256::new();
-    hash.update(format!("{:?}", args.trace));
-    hash.update(input_bytes(samples)?);
-    if let Some(problems) = &args.problems {
-        hash.update(
-            std::fs::read(problems)
-                .with_context(|| format!("cannot read {}", problems.display()))?,
-        );
-    }
-    let fingerprint = hex(&hash.finalize());
-    let resume =
-        output.exists() && std::fs::read_to_string(&made_by).ok().as_deref() == Some(&fingerprint);
-    std::fs::write(&made_by, &fingerprint)?;
-    run::run(RunArgs {
-        problems: args.problems.clone(),
-        samples: Some(samples.to_path_buf()),
-        output: output.clone(),
-        format: args.format,
-        resume,
-        skip_unknown: false,
-        exec: args.exec.clone(),
-        trace: args.trace,
-        trace_caps: TraceCapArgs::default(),
-        summary_json: None,
-        quiet: args.quiet,
-    })?;
-    Ok(read_runs(&output)?)
+/// Samples from an OpenAI-compatible server.
+struct ServerSamples<'a> {
+    args: &'a EvalArgs,
+    endpoint: Endpoint,
+    api: Api,
+    model: String,
 }
 
-/// The bytes that identify a samples source (`embedded` stands for the embedded samples).
-fn input_bytes(samples: &Path) -> Result<Vec<u8>> {
-    if samples == Path::new("embedded") {
-        return Ok(serde_json::to_vec(&embedded::samples()?)?);
+impl ServerSamples<'_> {
+    fn new<'a>(args: &'a EvalArgs, url: &str) -> ServerSamples<'a> {
+        let api = match args.api {
+            ApiArg::Completions => Api::Completions,
+            ApiArg::Chat => Api::Chat,
+        };
+        let model = args.model_name.clone().unwrap_or_default();
+        let endpoint = Endpoint::new(url, &model, api).with_api_key(args.api_key.clone());
+        ServerSamples {
+            args,
+            endpoint,
+            api,
+            model,
+        }
     }
-    std::fs::read(samples).with_context(|| format!("cannot read {}", samples.display()))
-}
 
-/// Samples every problem `-n` times from the server into OUT/samples.jsonl, keeping the
-/// samples a previous call with the same settings made.
-fn generate(args: &EvalArgs, problems: &[Problem], url: &str) -> Result<PathBuf> {
-    let api = match args.api {
-        ApiArg::Completions => Api::Completions,
-        ApiArg::Chat => Api::Chat,
-    };
-    let model = args.model_name.clone().unwrap_or_default();
-    let endpoint = Endpoint::new(url, &model, api).with_api_key(args.api_key.clone());
-    let path = args.out.join("samples.jsonl");
-    let source = format!("{} {model} {:?}", endpoint.url(), args.api);
-    let kept = if same_samples(args, problems, &source)? {
-        generate::finished_samples(&path)?
-    } else {
-        HashSet::new()
-    };
-    let wanted: Vec<(&Problem, String, u64)> = problems
-        .iter()
-        .flat_map(|p| (0..args.samples_per_problem as u64).map(move |i| (p, i)))
-        .map(|(p, i)| (p, format!("{}#{i}", p.id), args.seed + i))
-        .filter(|(_, id, _)| !kept.contains(id))
-        .collect();
-    let requests: Vec<Request> = wanted
-        .iter()
-        .map(|(problem, _, seed)| Request {
-            prompt: match api {
-                Api::Completions => tracealign_core::completion::completion_prompt(problem).into(),
+    fn request(&self, problem: &Problem, seed: u64) -> Request {
+        let args = self.args;
+        Request {
+            prompt: match self.api {
+                Api::Completions => completion_prompt(problem).into(),
                 Api::Chat => chat_request(problem),
             },
             max_tokens: args.max_tokens,
             temperature: args.temperature,
             top_p: args.top_p,
-            stop: match api {
+            stop: match self.api {
                 Api::Completions => (stop_sequences(problem).iter())
                     .map(|s| s.to_string())
                     .collect(),
                 Api::Chat => Vec::new(),
             },
-            seed: (args.temperature > 0.0).then_some(*seed),
-        })
-        .collect();
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    let mut out = std::io::LineWriter::new(file);
-    let bar = printer::progress(requests.len(), "generating", args.quiet);
-    let mut failures = Vec::new();
-    endpoint.complete_all(&requests, args.concurrency, |index, result| {
-        bar.inc(1);
-        let (problem, id, _) = &wanted[index];
-        let text = match result {
-            Ok(text) => text,
-            Err(error) => return failures.push(error),
-        };
-        let code = match api {
-            Api::Completions => program_of_completion(problem, &text),
-            Api::Chat => program_of_chat_reply(problem, &text),
-        };
-        let sample = Sample {
-            problem_id: problem.id.clone(),
-            sample_id: id.clone(),
-            code,
-            model: Some(model.clone()),
-            mutation: None,
-        };
-        let line = serde_json::to_string(&sample).expect("samples serialize") + "\n";
-        if let Err(error) = out.write_all(line.as_bytes()) {
-            printer::warning(&format!("cannot write {}: {error}", path.display()));
+            seed: (args.temperature > 0.0).then_some(seed),
         }
-    });
-    bar.finish_and_clear();
-    if let Some(first) = failures.first() {
-        bail!(
-            "{} of {} requests failed (the {} finished samples are kept in {}; rerun to \
-             generate the rest): {first}",
-            failures.len(),
-            requests.len(),
-            requests.len() - failures.len(),
-            path.display()
-        );
     }
-    Ok(path)
 }
 
-/// Samples every problem `-n` times from a local model into OUT/samples.jsonl; a complete
-/// file made with the same settings is kept.
-fn generate_locally(args: &EvalArgs, problems: &[Problem], model: &Path) -> Result<PathBuf> {
-    let path = args.out.join("samples.jsonl");
-    // Settings at their defaults add nothing, so directories made before they existed resume.
-    let mut source = format!("{} {:?}", model.display(), args.adapter);
-    if matches!(args.api, ApiArg::Chat) {
-        source.push_str(" chat");
+impl Generator for ServerSamples<'_> {
+    fn settings(&self) -> serde_json::Value {
+        let a = self.args;
+        json!({
+            "url": self.endpoint.url(), "model": self.model, "api": format!("{:?}", a.api),
+            "n": a.samples_per_problem, "temperature": a.temperature, "top_p": a.top_p,
+            "max_tokens": a.max_tokens, "seed": a.seed,
+        })
     }
-    if args.decode_weights != DecodeWeightsArg::F32 {
-        source.push_str(&format!(" decode={:?}", args.decode_weights));
+
+    fn command(&self) -> String {
+        let a = self.args;
+        format!(
+            "tracealign eval --endpoint {} --model-name {} --api {:?} -n {} --temperature {} \
+             --top-p {} --max-tokens {} --seed {}",
+            self.endpoint.url(),
+            self.model,
+            a.api,
+            a.samples_per_problem,
+            a.temperature,
+            a.top_p,
+            a.max_tokens,
+            a.seed
+        )
     }
-    let resume = same_samples(args, problems, &source)?;
-    let wanted = problems.len() * args.samples_per_problem;
-    if resume && generate::finished_samples(&path)?.len() == wanted {
-        eprintln!("samples: {wanted} already in {}", path.display());
-        return Ok(path);
+
+    /// Every problem `-n` times; what an interrupted call finished is kept.
+    fn generate(
+        &self,
+        problems: &[Problem],
+        path: &Path,
+        start: Start,
+        progress: &dyn Progress,
+    ) -> Result<(), GenerateError> {
+        let args = self.args;
+        let (mut writer, done) = match start {
+            Start::Continue => SamplesWriter::resume(path)?,
+            Start::Fresh => (SamplesWriter::create(path)?, Default::default()),
+        };
+        let wanted: Vec<(&Problem, String, u64)> = problems
+            .iter()
+            .flat_map(|p| (0..args.samples_per_problem as u64).map(move |i| (p, i)))
+            .map(|(p, i)| (p, format!("{}#{i}", p.id), args.seed + i))
+            .filter(|(_, id, _)| !done.contains(id))
+            .collect();
+        let requests: Vec<Request> = (wanted.iter())
+            .map(|(problem, _, seed)| self.request(problem, *seed))
+            .collect();
+        let mut failures = Vec::new();
+        let mut write_error = None;
+        progress.begin("generating", requests.len());
+        self.endpoint
+            .complete_all(&requests, args.concurrency, |index, result| {
+                progress.advance();
+                let (problem, id, _) = &wanted[index];
+                let text = match result {
+                    Ok(text) => text,
+                    Err(error) => return failures.push(error),
+                };
+                let code = match self.api {
+                    Api::Completions => program_of_completion(problem, &text),
+                    Api::Chat => program_of_chat_reply(problem, &text),
+                };
+                let sample = Sample {
+                    problem_id: problem.id.clone(),
+                    sample_id: id.clone(),
+                    code,
+                    model: Some(self.model.clone()),
+                    mutation: None,
+                };
+                if write_error.is_none() {
+                    write_error = writer.write(&sample).err();
+                }
+            });
+        progress.end();
+        if let Some(error) = write_error {
+            return Err(error.into());
+        }
+        match failures.first() {
+            None => Ok(()),
+            Some(first) => Err(format!(
+                "{} of {} requests failed (the {} finished samples are kept in {}; rerun to \
+                 generate the rest): {first}",
+                failures.len(),
+                requests.len(),
+                requests.len() - failures.len(),
+                path.display()
+            )
+            .into()),
+        }
     }
-    generate::generate(GenerateArgs {
-        model: model.to_path_buf(),
-        adapter: args.adapter.clone(),
-        problems: args.problems.clone(),
-        format: args.format,
-        samples: args.samples_per_problem,
-        temperature: args.temperature,
-        top_p: args.top_p,
-        max_new_tokens: args.max_tokens as usize,
-        seed: args.seed,
-        batch: args.batch,
-        prompts: None,
-        limit: None,
-        name: None,
-        chat: matches!(args.api, ApiArg::Chat),
-        decode_weights: args.decode_weights,
-        out: path.clone(),
-        resume,
-        quiet: args.quiet,
-    })?;
-    Ok(path)
 }
 
-/// Whether OUT/samples.jsonl was generated from `source` with the same sampling settings
-/// and problems (then it is kept and completed); refuses samples made otherwise, and records
-/// the settings for the next call.
-fn same_samples(args: &EvalArgs, problems: &[Problem], source: &str) -> Result<bool> {
-    let path = args.out.join("samples.jsonl");
-    let made_by = args.out.join(".samples-made-by");
-    let ids: Vec<&str> = problems.iter().map(|p| p.id.as_str()).collect();
-    let settings = format!(
-        "{source} n={} T={} top_p={} max_tokens={} seed={} problems={}",
-        args.samples_per_problem,
-        args.temperature,
-        args.top_p,
-        args.max_tokens,
-        args.seed,
-        ids.join(",")
-    );
-    let fingerprint = hex(&Sha256::digest(settings.as_bytes()));
-    let previous = std::fs::read_to_string(&made_by).ok();
-    let same = previous.as_deref() == Some(fingerprint.as_str());
-    if path.exists() && !same {
-        bail!(
-            "{} holds samples generated with other settings; pass --fresh to discard them, \
-             or choose another --out",
-            path.display()
-        );
-    }
-    std::fs::write(&made_by, &fingerprint)
-        .with_context(|| format!("cannot write {}", made_by.display()))?;
-    Ok(same && path.exists())
+/// Samples from a local model.
+struct LocalSamples<'a> {
+    args: &'a EvalArgs,
+    model: &'a PathBuf,
 }
 
-/// Top-k and EXAM of the fault reports against the faults known for the samples' mutants.
-fn localization(
-    faults: &Path,
-    samples: Option<&Path>,
-    problems: &[Problem],
-) -> Result<Option<LocalizationFigures>> {
-    let Some(samples) = samples.filter(|s| *s != Path::new("embedded")) else {
-        bail!("--faults needs --samples with mutants (their known faults are the ground truth)");
-    };
-    let reports: Vec<FaultReport> = read_faults(faults)?
-        .reports
-        .into_iter()
-        .map(|r| r.1)
-        .collect();
-    let truth: HashMap<String, Vec<u32>> = read_samples(samples, problems)?
-        .samples
-        .into_iter()
-        .filter_map(|s| s.mutation.map(|m| (s.sample_id, m.lines)))
-        .collect();
-    Ok(LocalizationFigures::of(&reports, &truth))
+impl LocalSamples<'_> {
+    fn settings(&self) -> tracealign_train::GenerateSettings {
+        let a = self.args;
+        tracealign_train::GenerateSettings {
+            model: self.model.clone(),
+            adapter: a.adapter.clone(),
+            samples: a.samples_per_problem,
+            temperature: a.temperature,
+            top_p: a.top_p,
+            max_new_tokens: a.max_tokens as usize,
+            seed: a.seed,
+            batch: a.batch,
+            chat: matches!(a.api, ApiArg::Chat),
+            decode_weights: a.decode_weights.into(),
+            name: None,
+        }
+    }
 }
 
-/// The terminal summary: pass@k with intervals, then where the failures went.
-pub fn summary(evaluation: &Evaluation) -> String {
-    let mut text = String::new();
-    let _ = writeln!(
-        text,
-        "{} samples of {} problems, {} passed",
-        evaluation.samples, evaluation.problems, evaluation.passed
-    );
-    for p in &evaluation.pass_at_k {
-        let i = &p.interval;
-        let _ = writeln!(
-            text,
-            "  pass@{:<4} {:>6.1}%   95% CI [{:.1}%, {:.1}%]",
-            p.k,
-            i.mean * 100.0,
-            i.low * 100.0,
-            i.high * 100.0
-        );
+impl Generator for LocalSamples<'_> {
+    fn settings(&self) -> serde_json::Value {
+        let a = self.args;
+        json!({
+            "model": self.model, "adapter": a.adapter, "chat": matches!(a.api, ApiArg::Chat),
+            "decode_weights": format!("{:?}", a.decode_weights),
+            "n": a.samples_per_problem, "temperature": a.temperature, "top_p": a.top_p,
+            "max_tokens": a.max_tokens, "seed": a.seed,
+        })
     }
-    if !evaluation.skipped_k.is_empty() {
-        let ks: Vec<String> = evaluation.skipped_k.iter().map(|k| k.to_string()).collect();
-        let _ = writeln!(
-            text,
-            "  (pass@{} left out: fewer samples per problem)",
-            ks.join(", pass@")
-        );
-    }
-    let mut kinds: Vec<(&String, &usize)> = evaluation.category_kinds.iter().collect();
-    kinds.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    let listed: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
-    let _ = writeln!(text, "  outcomes: {}", listed.join(" · "));
-    if let Some(l) = &evaluation.localization {
-        let a = &l.accuracy;
-        let _ = writeln!(
-            text,
-            "  localization ({} faulty programs): top-1 {:.1}%, top-3 {:.1}%, EXAM {:.3} (random: top-1 {:.1}%)",
-            a.cases,
-            a.top1 * 100.0,
-            a.top3 * 100.0,
-            a.exam,
-            l.random.top1 * 100.0
-        );
-    }
-    text
-}
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    fn command(&self) -> String {
+        let a = self.args;
+        format!(
+            "tracealign generate --model {} -n {} --temperature {} --top-p {} \
+             --max-new-tokens {} --seed {}",
+            self.model.display(),
+            a.samples_per_problem,
+            a.temperature,
+            a.top_p,
+            a.max_tokens,
+            a.seed
+        )
+    }
+
+    fn generate(
+        &self,
+        problems: &[Problem],
+        path: &Path,
+        start: Start,
+        progress: &dyn Progress,
+    ) -> Result<(), GenerateError> {
+        let prompts = problem_prompts(problems);
+        let resume = start == Start::Continue;
+        let result =
+            generate_into(
+                &self.settings(),
+                &prompts,
+                path,
+                resume,
+                &mut |event| match event {
+                    ProgressEvent::Begin { total, done } => {
+                        progress.begin("generating", total - done)
+                    }
+                    ProgressEvent::Advance { status } => {
+                        progress.message(&status);
+                        progress.advance()
+                    }
+                },
+            );
+        progress.end();
+        result.map(|_| ()).map_err(Into::into)
+    }
 }

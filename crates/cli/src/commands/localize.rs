@@ -8,20 +8,18 @@ use tracealign_localize::Method;
 use tracealign_pipeline::LocalizeSettings;
 
 use crate::args::LocalizeArgs;
-use crate::commands::run::problem_set;
-use crate::commands::workers::exec_settings;
+use crate::commands::workers::{refuse_to_replace, traced_exec_settings};
 use crate::printer;
 
 pub fn localize(args: LocalizeArgs) -> Result<()> {
+    refuse_to_replace(&args.output, args.force, None)?;
     let method = parse_method(&args.method)?;
     let executions = read_runs(&args.runs)?;
-    let problems = problem_set(args.problems.as_deref(), args.format)?;
-    let mut exec = exec_settings(&args.exec)?;
-    args.trace_caps.apply(&mut exec.config.trace_limits);
+    let problems = args.set.load()?;
     let settings = LocalizeSettings {
         method,
         mutation_budget: args.mutation_budget,
-        exec,
+        exec: traced_exec_settings(&args.exec, &args.trace_caps)?,
     };
     let bars = printer::Bars::new(args.quiet);
     let reports = tracealign_pipeline::localize(&settings, &problems, &executions, &bars)

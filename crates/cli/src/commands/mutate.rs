@@ -1,43 +1,39 @@
-//! `tracealign mutate`: killed single-fault mutants of the reference solutions, as samples.
+//! `tracealign mutate`: killed single-fault mutants of the reference solutions, as samples
+//! (the library's `kill_mutants` step).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 
-use anyhow::{Context, Result};
-use tracealign_exec::{Executor, TraceMode};
+use anyhow::Result;
+use tracealign_core::formats::samples::write_samples;
+use tracealign_exec::TraceMode;
+use tracealign_pipeline::{kill_mutants, MutateSettings, Workers};
 
 use crate::args::MutateArgs;
-use crate::commands::mutants::killed_mutants;
-use crate::commands::run::problem_set;
-use crate::commands::workers::{exec_config, prepare, warn_about_isolation};
+use crate::commands::workers::{exec_settings, refuse_to_replace, warn_about_isolation};
+use crate::printer;
 
 pub fn mutate(args: MutateArgs) -> Result<()> {
-    let problems = problem_set(args.problems.as_deref(), args.format)?;
-    let executor = Executor::start(exec_config(&args.exec, TraceMode::None)?)?;
+    refuse_to_replace(&args.output, args.force, None)?;
+    let problems = args.set.load()?;
+    let settings = exec_settings(&args.exec)?;
+    let bars = printer::Bars::new(args.quiet);
+    let workers = Workers {
+        settings: &settings,
+        progress: &bars,
+    };
+    let executor = workers.start(TraceMode::None)?;
     warn_about_isolation(&executor);
-    let prepared = prepare(&executor, &args.exec, &problems, args.quiet)?;
-    let killed = killed_mutants(
-        &executor,
-        &prepared,
-        &problems,
-        args.per_problem,
-        args.seed,
-        args.quiet,
-    );
-    let mut out = std::io::BufWriter::new(
-        std::fs::File::create(&args.output)
-            .with_context(|| format!("cannot create {}", args.output.display()))?,
-    );
-    let mut per_operator: BTreeMap<String, usize> = BTreeMap::new();
-    for (sample, _) in &killed {
-        serde_json::to_writer(&mut out, sample)?;
-        out.write_all(b"\n")?;
-        if let Some(fault) = &sample.mutation {
-            *per_operator.entry(fault.operator.clone()).or_default() += 1;
-        }
+    let prepared = workers.prepare(&executor, &problems)?;
+    let mutate = MutateSettings {
+        per_problem: args.per_problem,
+        seed: args.seed,
+    };
+    let killed = kill_mutants(&executor, &prepared, &problems, mutate, &bars);
+    write_samples(&args.output, killed.iter().map(|(s, _)| s))?;
+    let mut per_operator: BTreeMap<&str, usize> = BTreeMap::new();
+    for fault in killed.iter().filter_map(|(s, _)| s.mutation.as_ref()) {
+        *per_operator.entry(&fault.operator).or_default() += 1;
     }
-    out.flush()
-        .with_context(|| format!("cannot write {}", args.output.display()))?;
     println!(
         "{} killed mutants of {} problems → {}",
         killed.len(),

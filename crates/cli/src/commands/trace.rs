@@ -1,19 +1,18 @@
 //! `tracealign trace`: one program, one test, its trace as prompt text or JSON events.
 
 use anyhow::{anyhow, bail, Context, Result};
-use tracealign_core::formats::problems::{read_problems, ProblemIndex};
+use tracealign_core::formats::problems::ProblemIndex;
 use tracealign_core::formats::samples::read_samples;
 use tracealign_core::{embedded, Execution, Problem, Sample};
-use tracealign_exec::{
-    resolve_python, ExecConfig, Executor, PreparedCache, PreparedProblem, TraceMode,
-};
+use tracealign_exec::{Executor, PreparedProblem, TraceMode};
+use tracealign_pipeline::{NoProgress, Workers};
 use tracealign_trace::render::{
     self, CharsPerToken, HfTokenizer, RenderInput, RenderOptions, Style, TestContext, TokenCounter,
 };
 use tracealign_trace::{divergence::Side, first_divergence};
 
 use crate::args::TraceArgs;
-use crate::commands::run::problem_format;
+use crate::commands::workers::traced_exec_settings;
 
 pub fn trace(args: TraceArgs) -> Result<()> {
     let style: Style = args.style.parse().map_err(|_| {
@@ -22,29 +21,21 @@ pub fn trace(args: TraceArgs) -> Result<()> {
             args.style
         )
     })?;
-    let problems = match &args.problems {
-        Some(path) => read_problems(path, problem_format(args.format))?,
-        None => embedded::problems(),
-    };
+    let problems = args.set.load()?;
     let sample = pick_sample(&args, &problems)?;
     let problem = problems
         .iter()
         .find(|p| p.id == sample.problem_id)
         .ok_or_else(|| anyhow!("problem `{}` is not in the problem set", sample.problem_id))?;
 
-    let mut config = ExecConfig::new(resolve_python(args.python.as_deref())?);
-    config.workers = 1;
-    config.trace = TraceMode::Full;
-    let executor = Executor::start(config)?;
-    let cache = PreparedCache::default_dir().map(|dir| {
-        PreparedCache::new(
-            &dir,
-            &executor.config().python,
-            &executor.isolation().python,
-        )
-    });
-    let prepared = executor
-        .prepare(std::slice::from_ref(problem), cache.as_ref(), |_| {})?
+    let settings = traced_exec_settings(&args.exec, &args.trace_caps)?;
+    let workers = Workers {
+        settings: &settings,
+        progress: &NoProgress,
+    };
+    let executor = workers.start_with(TraceMode::Full, |config| config.workers = 1)?;
+    let prepared = workers
+        .prepare(&executor, std::slice::from_ref(problem))?
         .remove(0);
 
     let full = run_one(&executor, &prepared, &sample)?;
@@ -144,7 +135,7 @@ fn pick_sample(args: &TraceArgs, problems: &[Problem]) -> Result<Sample> {
         .expect("clap requires --code or --sample");
     let samples = match &args.samples {
         Some(path) => read_samples(path, problems)?.samples,
-        None if args.problems.is_none() => embedded::samples()?,
+        None if args.set.problems.is_none() => embedded::samples()?,
         None => bail!("--sample needs --samples when --problems is given"),
     };
     samples

@@ -1,15 +1,55 @@
-//! Starting the executor and preparing problems, shared by every command that runs programs.
+//! From the flags every command that runs programs shares to the library's settings: the
+//! problem set, the executor, the prepared cache; and the rule that no output is replaced
+//! silently.
+
+use std::path::Path;
 
 use anyhow::{bail, Result};
+use tracealign_core::formats::problems::ProblemFormat;
 use tracealign_core::Problem;
-use tracealign_exec::{
-    resolve_python, ExecConfig, Executor, Limits, PreparedCache, PreparedProblem, TraceMode,
-};
+use tracealign_exec::{resolve_python, ExecConfig, Executor, Limits, PreparedCache, TraceMode};
+use tracealign_pipeline::{ExecSettings, ProblemSource};
 
-use tracealign_pipeline::{ExecSettings, Workers};
-
-use crate::args::ExecArgs;
+use crate::args::{ExecArgs, FormatArg, ProblemSetArgs, TraceCapArgs};
 use crate::printer;
+
+impl ProblemSetArgs {
+    pub fn source(&self) -> ProblemSource {
+        ProblemSource {
+            path: self.problems.clone(),
+            format: self.format.map(problem_format),
+        }
+    }
+
+    /// The problems, read and checked (the embedded set without --problems).
+    pub fn load(&self) -> Result<Vec<Problem>> {
+        Ok(self.source().load()?)
+    }
+}
+
+/// The library's format for the `--format` flag.
+pub fn problem_format(format: FormatArg) -> ProblemFormat {
+    match format {
+        FormatArg::Tracealign => ProblemFormat::Tracealign,
+        FormatArg::Humaneval => ProblemFormat::HumanEval,
+        FormatArg::Mbpp => ProblemFormat::Mbpp,
+        FormatArg::Evalplus => ProblemFormat::EvalPlus,
+    }
+}
+
+/// Refuses to replace an output file that holds something, unless `--force` said so.
+pub fn refuse_to_replace(path: &Path, force: bool, resume_flag: Option<&str>) -> Result<()> {
+    let holds_something = std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
+    if force || !holds_something {
+        return Ok(());
+    }
+    let resume = resume_flag.map_or(String::new(), |flag| format!("{flag} to continue it, "));
+    bail!(
+        "{} already exists and is not empty; pass {resume}--force to replace it, or choose \
+         another output",
+        path.display()
+    )
+}
 
 /// The executor configuration the flags describe.
 pub fn exec_config(args: &ExecArgs, trace: TraceMode) -> Result<ExecConfig> {
@@ -43,6 +83,13 @@ pub fn exec_settings(args: &ExecArgs) -> Result<ExecSettings> {
     })
 }
 
+/// [`exec_settings`] with the trace caps.
+pub fn traced_exec_settings(args: &ExecArgs, caps: &TraceCapArgs) -> Result<ExecSettings> {
+    let mut settings = exec_settings(args)?;
+    caps.apply(&mut settings.config.trace_limits);
+    Ok(settings)
+}
+
 /// Where prepared problems are cached: `--cache-dir`, else the default; none with
 /// `--no-cache`.
 fn cache_dir(args: &ExecArgs) -> Option<std::path::PathBuf> {
@@ -57,24 +104,4 @@ pub fn warn_about_isolation(executor: &Executor) {
     for note in &isolation.notes {
         printer::warning(&format!("isolation: {note}"));
     }
-}
-
-/// Prepares problems (reference results and times), through the cache unless disabled,
-/// with a progress bar.
-pub fn prepare(
-    executor: &Executor,
-    args: &ExecArgs,
-    problems: &[Problem],
-    quiet: bool,
-) -> Result<Vec<PreparedProblem>> {
-    let settings = ExecSettings {
-        config: executor.config().clone(),
-        cache_dir: cache_dir(args),
-    };
-    let bars = printer::Bars::new(quiet);
-    let workers = Workers {
-        settings: &settings,
-        progress: &bars,
-    };
-    Ok(workers.prepare(executor, problems)?)
 }

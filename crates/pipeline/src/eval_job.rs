@@ -1,0 +1,399 @@
+//! The evaluation job (`tracealign eval`): programs (a samples file, the embedded samples,
+//! ones generated now, or a runs file) → runs → pass@k, failure categories and, with fault
+//! reports, localization accuracy → report, on the stage graph: a rerun keeps the samples
+//! and runs made the same way and does only what is missing.
+//!
+//! Generation is the front end's: a [`Generator`] (an OpenAI-compatible server, a local
+//! model) writes the samples file, so this crate needs no model code.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+use tracealign_core::formats::faults::read_faults;
+use tracealign_core::formats::runs::{finished_samples, read_runs, RunsWriter};
+use tracealign_core::Problem;
+use tracealign_eval::{Evaluation, LocalizationFigures};
+use tracealign_exec::{ExecError, TraceMode};
+
+use crate::problem_set::ProblemSource;
+use crate::progress::Progress;
+use crate::report::{self, assemble_report, ReportError, ReportInputs};
+use crate::runs::{holds_runs, load_samples, run_into, RunSummary, SampleSource, SamplesError};
+use crate::stages::{run_stages, Job, Stage, StageError, StageEvent, Start};
+use crate::workers::{ExecSettings, Workers};
+
+/// Writes samples of every problem into a file (a model, a server).
+pub trait Generator {
+    /// What changes the samples (source, sampling settings): a change regenerates them.
+    fn settings(&self) -> serde_json::Value;
+    /// The equivalent command line, for people.
+    fn command(&self) -> String;
+    /// Writes the samples to `path`, continuing what an interrupted call wrote there when
+    /// `start` says so.
+    fn generate(
+        &self,
+        problems: &[Problem],
+        path: &Path,
+        start: Start,
+        progress: &dyn Progress,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
+}
+
+/// Where the evaluated programs come from.
+pub enum EvalPrograms<'a> {
+    /// Samples to run (a file or the embedded samples).
+    Samples(SampleSource),
+    /// Samples generated now into `OUT/samples.jsonl`, then run.
+    Generated(&'a dyn Generator),
+    /// A runs file: scored as it is (its samples file, when given, supplies the mutants'
+    /// known faults for localization).
+    Runs {
+        runs: PathBuf,
+        samples: Option<PathBuf>,
+    },
+}
+
+/// What the evaluation job does.
+pub struct EvalSettings<'a> {
+    pub problems: ProblemSource,
+    pub programs: EvalPrograms<'a>,
+    /// The ks of pass@k.
+    pub ks: Vec<usize>,
+    /// Fault reports to score against the samples' known faults (mutants').
+    pub faults: Option<PathBuf>,
+    /// How programs run; `config.trace` is what the runs record.
+    pub exec: ExecSettings,
+    /// Failing programs the report shows.
+    pub report_programs: usize,
+}
+
+/// Where the evaluation job's outputs are.
+#[derive(Debug, Clone)]
+pub struct EvalLayout {
+    pub dir: PathBuf,
+}
+
+impl EvalLayout {
+    pub fn samples(&self) -> PathBuf {
+        self.dir.join("samples.jsonl")
+    }
+    pub fn runs(&self) -> PathBuf {
+        self.dir.join("runs.jsonl")
+    }
+    pub fn eval(&self) -> PathBuf {
+        self.dir.join("eval.json")
+    }
+    pub fn report(&self) -> PathBuf {
+        self.dir.join("report.html")
+    }
+    /// What `--fresh` discards.
+    pub fn made_here(&self) -> [PathBuf; 2] {
+        [self.samples(), self.runs()]
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EvalStage {
+    Generate,
+    Run,
+    Score,
+    Report,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error(transparent)]
+    Stage(#[from] StageError),
+    #[error(transparent)]
+    Format(#[from] tracealign_core::Error),
+    #[error(transparent)]
+    Samples(#[from] SamplesError),
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    #[error("generating samples: {0}")]
+    Generate(Box<dyn std::error::Error + Send + Sync>),
+    #[error(
+        "{path} holds {what} made with other settings; pass --fresh to discard them, or \
+         choose another --out"
+    )]
+    MadeOtherwise { path: PathBuf, what: &'static str },
+    #[error("--faults needs --samples with mutants (their known faults are the ground truth)")]
+    NoTruth,
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The stages, in order (nothing runs).
+pub fn plan(settings: &EvalSettings, layout: &EvalLayout) -> Vec<Stage<EvalStage>> {
+    let problems = &settings.problems;
+    let p = problems.arguments();
+    let mut stages = Vec::new();
+    let samples = match &settings.programs {
+        EvalPrograms::Generated(generator) => {
+            stages.push(
+                Stage::new("samples", EvalStage::Generate)
+                    .output(layout.samples())
+                    .reads(problems.reads())
+                    .settings(&generator.settings())
+                    .command(generator.command()),
+            );
+            Some(layout.samples())
+        }
+        EvalPrograms::Samples(SampleSource::File(path)) => Some(path.clone()),
+        EvalPrograms::Samples(_) => None,
+        EvalPrograms::Runs { samples, .. } => samples.clone(),
+    };
+    let runs = match &settings.programs {
+        EvalPrograms::Runs { runs, .. } => runs.clone(),
+        _ => layout.runs(),
+    };
+    if !matches!(settings.programs, EvalPrograms::Runs { .. }) {
+        let trace = trace_name(settings.exec.config.trace);
+        let after: &[&str] = match settings.programs {
+            EvalPrograms::Generated(_) => &["samples"],
+            _ => &[],
+        };
+        let source = samples
+            .as_ref()
+            .map_or("embedded".into(), |s| s.display().to_string());
+        stages.push(
+            Stage::new("runs", EvalStage::Run)
+                .after(after)
+                .output(layout.runs())
+                .reads(problems.reads())
+                .reads(samples.clone().filter(|_| after.is_empty()))
+                .settings(&json!({"problems": problems, "exec": settings.exec.fingerprint(), "trace": trace}))
+                .command(format!(
+                    "tracealign run{p} -s {source} -o {} --trace {trace}",
+                    layout.runs().display()
+                )),
+        );
+    }
+    let scored: &[&str] = match settings.programs {
+        EvalPrograms::Runs { .. } => &[],
+        _ => &["runs"],
+    };
+    let mut external = vec![];
+    if scored.is_empty() {
+        external.push(runs.clone());
+    }
+    external.extend(settings.faults.clone());
+    external.extend(samples.clone().filter(|_| settings.faults.is_some()));
+    let ks: Vec<String> = settings.ks.iter().map(|k| k.to_string()).collect();
+    stages.push(
+        Stage::new("eval", EvalStage::Score)
+            .after(scored)
+            .output(layout.eval())
+            .reads(external)
+            .settings(&json!({"k": settings.ks, "faults": settings.faults}))
+            .command(format!(
+                "tracealign eval{p} --runs {} -k {} -o {}",
+                runs.display(),
+                ks.join(","),
+                layout.dir.display()
+            )),
+    );
+    stages.push(
+        Stage::new("report", EvalStage::Report)
+            .after(&["eval"])
+            .output(layout.report())
+            .reads(problems.reads())
+            .settings(&json!({"programs": settings.report_programs}))
+            .command(format!("tracealign report {}{p}", layout.dir.display())),
+    );
+    stages
+}
+
+/// What the evaluation job found.
+#[derive(Debug)]
+pub struct EvalOutcome {
+    pub evaluation: Evaluation,
+    /// The run of the samples, when it ran in this call.
+    pub runs: Option<RunSummary>,
+}
+
+/// Runs the evaluation job into `layout`, keeping what an earlier call made the same way.
+pub fn run_eval(
+    settings: &EvalSettings,
+    layout: &EvalLayout,
+    progress: &dyn Progress,
+    on_event: &mut dyn FnMut(StageEvent<'_>),
+) -> Result<EvalOutcome, EvalError> {
+    let stages = plan(settings, layout);
+    let mut job = EvalJob {
+        problems: settings.problems.load()?,
+        settings,
+        layout,
+        progress,
+        run_summary: None,
+    };
+    run_stages(&layout.dir, &stages, &mut job, on_event)?;
+    Ok(EvalOutcome {
+        evaluation: report::read_evaluation(&layout.eval())?,
+        runs: job.run_summary,
+    })
+}
+
+struct EvalJob<'a> {
+    settings: &'a EvalSettings<'a>,
+    layout: &'a EvalLayout,
+    progress: &'a dyn Progress,
+    problems: Vec<Problem>,
+    run_summary: Option<RunSummary>,
+}
+
+impl Job for EvalJob<'_> {
+    type Kind = EvalStage;
+    type Error = EvalError;
+
+    fn run_stage(&mut self, stage: &Stage<EvalStage>, start: Start) -> Result<(), EvalError> {
+        match stage.kind {
+            EvalStage::Generate => self.generate(start),
+            EvalStage::Run => self.run(start),
+            EvalStage::Score => self.score(),
+            EvalStage::Report => self.report(),
+        }
+    }
+}
+
+impl EvalJob<'_> {
+    /// Samples from the generator; samples made otherwise are never replaced silently.
+    fn generate(&mut self, start: Start) -> Result<(), EvalError> {
+        let EvalPrograms::Generated(generator) = &self.settings.programs else {
+            unreachable!("planned with a generator only");
+        };
+        let path = self.layout.samples();
+        if start == Start::Fresh && holds_runs(&path) {
+            return Err(EvalError::MadeOtherwise {
+                path,
+                what: "samples",
+            });
+        }
+        (generator.generate(&self.problems, &path, start, self.progress))
+            .map_err(EvalError::Generate)
+    }
+
+    fn sample_source(&self) -> SampleSource {
+        match &self.settings.programs {
+            EvalPrograms::Samples(source) => source.clone(),
+            _ => SampleSource::File(self.layout.samples()),
+        }
+    }
+
+    fn run(&mut self, start: Start) -> Result<(), EvalError> {
+        let clock = std::time::Instant::now();
+        let path = self.layout.runs();
+        let (mut samples, _) = load_samples(&self.sample_source(), &self.problems, false)?;
+        let total = samples.len();
+        let mut writer = match start {
+            Start::Continue => {
+                let finished = finished_samples(&path)?;
+                samples.retain(|s| !finished.contains(&s.sample_id));
+                RunsWriter::append(&path)?
+            }
+            Start::Fresh => RunsWriter::create(&path)?,
+        };
+        let workers = Workers {
+            settings: &self.settings.exec,
+            progress: self.progress,
+        };
+        let executor = workers.start(self.settings.exec.config.trace)?;
+        let prepared = workers.prepare(&executor, &self.problems)?;
+        let mut summary = RunSummary::new(self.problems.len(), total - samples.len());
+        let running = std::time::Instant::now();
+        run_into(
+            &executor,
+            &prepared,
+            &samples,
+            &mut writer,
+            &mut summary,
+            self.progress,
+        )?;
+        summary.finish(
+            clock.elapsed().as_secs_f64(),
+            running.elapsed().as_secs_f64(),
+        );
+        self.run_summary = Some(summary);
+        Ok(())
+    }
+
+    fn runs_path(&self) -> PathBuf {
+        match &self.settings.programs {
+            EvalPrograms::Runs { runs, .. } => runs.clone(),
+            _ => self.layout.runs(),
+        }
+    }
+
+    /// The mutants' known faulty lines, from the samples file (none without one).
+    fn truth(&self) -> Result<HashMap<String, Vec<u32>>, EvalError> {
+        let samples = match &self.settings.programs {
+            EvalPrograms::Runs { samples, .. } => samples.clone(),
+            EvalPrograms::Samples(SampleSource::File(path)) => Some(path.clone()),
+            EvalPrograms::Generated(_) => Some(self.layout.samples()),
+            EvalPrograms::Samples(_) => None,
+        };
+        match samples {
+            Some(path) => Ok(report::known_faults(&path, &self.problems)?),
+            None => Ok(HashMap::new()),
+        }
+    }
+
+    fn score(&mut self) -> Result<(), EvalError> {
+        let executions = read_runs(&self.runs_path())?;
+        let mut evaluation = Evaluation::of(&executions, &self.settings.ks);
+        if let Some(faults) = &self.settings.faults {
+            let truth = self.truth()?;
+            if truth.is_empty() {
+                return Err(EvalError::NoTruth);
+            }
+            let reports = read_faults(faults)?.into_reports();
+            evaluation.localization = LocalizationFigures::of(&reports, &truth);
+        }
+        let path = self.layout.eval();
+        let text = serde_json::to_string_pretty(&evaluation).expect("evaluations serialize");
+        std::fs::write(&path, text + "\n").map_err(|source| EvalError::Write { path, source })
+    }
+
+    fn report(&mut self) -> Result<(), EvalError> {
+        let executions = read_runs(&self.runs_path())?;
+        let faults = match &self.settings.faults {
+            Some(path) => read_faults(path)?.into_reports(),
+            None => Vec::new(),
+        };
+        let truth = self.truth()?;
+        let inputs = ReportInputs {
+            title: "tracealign eval".into(),
+            place: self.layout.dir.display().to_string(),
+            problems: &self.problems,
+            executions: &executions,
+            references: &[],
+            faults: &faults,
+            truth: &truth,
+            evaluation: Some(report::read_evaluation(&self.layout.eval())?),
+            sft_rows: None,
+            programs: self.settings.report_programs,
+        };
+        let mut report = assemble_report(&inputs)?;
+        report.files = report::files(&self.layout.dir).map_err(|source| EvalError::Write {
+            path: self.layout.dir.clone(),
+            source,
+        })?;
+        let path = self.layout.report();
+        std::fs::write(&path, report.to_html()).map_err(|source| EvalError::Write { path, source })
+    }
+}
+
+/// The trace mode's name in settings and command lines.
+pub fn trace_name(mode: TraceMode) -> &'static str {
+    match mode {
+        TraceMode::None => "none",
+        TraceMode::Coverage => "coverage",
+        TraceMode::Full => "full",
+    }
+}

@@ -1,0 +1,608 @@
+//! The main job (`tracealign pipeline`): mutants → samples → runs with traces (and the
+//! reference solutions, traced once with the same caps) → fault reports → SFT, DPO, repair
+//! and reward rows → evaluation → report, each stage writing one output in the job's
+//! directory and calling the library's steps directly, on the stage graph (resumable).
+//!
+//! The problems are read once; the traced executor is started once for the samples and the
+//! references; the runs, references and fault reports are read once per process, by the
+//! first stage that needs them after they were written.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde_json::json;
+use tracealign_core::formats::faults::{read_faults, write_faults, Faults};
+use tracealign_core::formats::runs::{finished_samples, read_runs, RunsWriter};
+use tracealign_core::formats::samples::{read_samples, write_samples};
+use tracealign_core::{embedded, Execution, Problem, Sample};
+use tracealign_dataset::dpo::DpoOptions;
+use tracealign_dataset::repair::RepairOptions;
+use tracealign_dataset::rewards::RewardOptions;
+use tracealign_dataset::rows::write_jsonl;
+use tracealign_dataset::sft::SftOptions;
+use tracealign_dataset::{Aligner, DatasetError};
+use tracealign_eval::{Evaluation, LocalizationFigures};
+use tracealign_exec::{ExecError, Executor, PreparedProblem, TraceMode};
+use tracealign_localize::Method;
+
+use crate::localization::{localize_with_references, LocalizeError, LocalizeSettings};
+use crate::mutants::{kill_mutants, MutateSettings};
+use crate::problem_set::ProblemSource;
+use crate::progress::Progress;
+use crate::report::{self, assemble_report, ReportError, ReportInputs};
+use crate::rows::{self, BuildError, RowInputs, SftSettings};
+use crate::runs::{run_into, RunSummary};
+use crate::stages::{run_stages, Job, Stage, StageError, StageEvent, Start};
+use crate::workers::{ExecSettings, Workers};
+
+/// What the main job does.
+#[derive(Debug, Clone)]
+pub struct PipelineSettings {
+    pub problems: ProblemSource,
+    /// Samples to run besides the mutants; `None`: the embedded samples.
+    pub samples: Option<PathBuf>,
+    pub mutants: MutateSettings,
+    /// A tokenizer.json for the rows' token columns.
+    pub tokenizer: Option<PathBuf>,
+    /// How every program runs (trace caps included: samples and references share them).
+    pub exec: ExecSettings,
+    pub localization: Method,
+    /// Mutants per failing program for localization. Off by default: mutants of every
+    /// failing program cost more than the rest of the pipeline together, for a signal whose
+    /// weight in the combination is small.
+    pub mutation_budget: usize,
+}
+
+impl PipelineSettings {
+    pub fn new(exec: ExecSettings) -> PipelineSettings {
+        PipelineSettings {
+            problems: ProblemSource::default(),
+            samples: None,
+            mutants: MutateSettings {
+                per_problem: 2,
+                seed: 0,
+            },
+            tokenizer: None,
+            exec,
+            localization: Method::Combined,
+            mutation_budget: 0,
+        }
+    }
+}
+
+/// The kinds of training rows the job builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum RowKind {
+    Sft,
+    Dpo,
+    Repair,
+    Rewards,
+}
+
+impl RowKind {
+    pub const ALL: [RowKind; 4] = [
+        RowKind::Sft,
+        RowKind::Dpo,
+        RowKind::Repair,
+        RowKind::Rewards,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RowKind::Sft => "sft",
+            RowKind::Dpo => "dpo",
+            RowKind::Repair => "repair",
+            RowKind::Rewards => "rewards",
+        }
+    }
+}
+
+/// Where the main job's outputs are.
+#[derive(Debug, Clone)]
+pub struct PipelineLayout {
+    pub dir: PathBuf,
+}
+
+impl PipelineLayout {
+    pub fn new(dir: impl Into<PathBuf>) -> PipelineLayout {
+        PipelineLayout { dir: dir.into() }
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    pub fn mutants(&self) -> PathBuf {
+        self.file("mutants.jsonl")
+    }
+    pub fn samples(&self) -> PathBuf {
+        self.file("samples.jsonl")
+    }
+    pub fn runs(&self) -> PathBuf {
+        self.file("runs.jsonl")
+    }
+    pub fn references(&self) -> PathBuf {
+        self.file("references.jsonl")
+    }
+    pub fn faults(&self) -> PathBuf {
+        self.file("faults.jsonl")
+    }
+    pub fn rows(&self, kind: RowKind) -> PathBuf {
+        self.file(&format!("{}.jsonl", kind.name()))
+    }
+    pub fn eval(&self) -> PathBuf {
+        self.file("eval.json")
+    }
+    pub fn report(&self) -> PathBuf {
+        self.file("report.html")
+    }
+}
+
+/// The main job's stages.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PipelineStage {
+    Mutants,
+    Samples,
+    Runs,
+    References,
+    Faults,
+    Rows(RowKind),
+    Eval,
+    Report,
+}
+
+/// The stages, in order, with what each reads and writes (nothing runs).
+pub fn plan(settings: &PipelineSettings, layout: &PipelineLayout) -> Vec<Stage<PipelineStage>> {
+    let problems = &settings.problems;
+    let p = problems.arguments();
+    let exec = settings.exec.fingerprint();
+    let out = |path: PathBuf| path.display().to_string();
+    let stage = |name: &str, kind, output: PathBuf| {
+        Stage::new(name, kind)
+            .output(output)
+            .reads(problems.reads())
+    };
+    let mut stages = vec![
+        stage("mutants", PipelineStage::Mutants, layout.mutants())
+            .settings(&json!({"problems": problems, "mutate": settings.mutants, "exec": exec}))
+            .command(format!(
+                "tracealign mutate{p} --per-problem {} --seed {} -o {}",
+                settings.mutants.per_problem,
+                settings.mutants.seed,
+                out(layout.mutants())
+            )),
+        Stage::new("samples", PipelineStage::Samples)
+            .after(&["mutants"])
+            .output(layout.samples())
+            .reads(settings.samples.iter().cloned())
+            .reads(problems.reads())
+            .settings(&json!({"samples": settings.samples}))
+            .command(format!(
+                "cat {} {} > {}",
+                settings
+                    .samples
+                    .as_ref()
+                    .map_or("(embedded samples)".into(), |s| out(s.clone())),
+                out(layout.mutants()),
+                out(layout.samples())
+            )),
+        stage("runs", PipelineStage::Runs, layout.runs())
+            .after(&["samples"])
+            .settings(&json!({"problems": problems, "exec": exec, "trace": "full"}))
+            .command(format!(
+                "tracealign run{p} -s {} -o {} --trace full",
+                out(layout.samples()),
+                out(layout.runs())
+            )),
+        stage("references", PipelineStage::References, layout.references())
+            .settings(&json!({"problems": problems, "exec": exec, "trace": "full"}))
+            .command(format!(
+                "tracealign run{p} -o {} --trace full",
+                out(layout.references())
+            )),
+        stage("faults", PipelineStage::Faults, layout.faults())
+            .after(&["runs", "references"])
+            .settings(&json!({
+                "method": settings.localization.name(),
+                "mutation_budget": settings.mutation_budget,
+                "exec": exec,
+            }))
+            .command(format!(
+                "tracealign localize {}{p} --method {} --mutation-budget {} -o {}",
+                out(layout.runs()),
+                settings.localization.name(),
+                settings.mutation_budget,
+                out(layout.faults())
+            )),
+    ];
+    for kind in RowKind::ALL {
+        let tokenizer = settings.tokenizer.as_ref();
+        let mut command = format!(
+            "tracealign build {}{p} --runs {} --faults {} -o {}",
+            kind.name(),
+            out(layout.runs()),
+            out(layout.faults()),
+            out(layout.rows(kind))
+        );
+        if let Some(path) = tokenizer {
+            command.push_str(&format!(" --tokenizer {}", path.display()));
+        }
+        stages.push(
+            stage(kind.name(), PipelineStage::Rows(kind), layout.rows(kind))
+                .after(&["runs", "faults"])
+                .reads(tokenizer.cloned())
+                .settings(&json!({"kind": kind, "tokenizer": tokenizer, "exec": exec}))
+                .command(command),
+        );
+    }
+    stages.push(
+        stage("eval", PipelineStage::Eval, layout.eval())
+            .after(&["samples", "runs", "faults"])
+            .settings(&json!({"k": [1]}))
+            .command(format!(
+                "tracealign eval{p} --runs {} --samples {} --faults {} -k 1 -o {}",
+                out(layout.runs()),
+                out(layout.samples()),
+                out(layout.faults()),
+                out(layout.dir.clone())
+            )),
+    );
+    stages.push(
+        stage("report", PipelineStage::Report, layout.report())
+            .after(&["samples", "runs", "references", "faults", "sft", "eval"])
+            .command(format!("tracealign report {}{p}", out(layout.dir.clone()))),
+    );
+    stages
+}
+
+/// Why the main job stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Stage(#[from] StageError),
+    #[error(transparent)]
+    Format(#[from] tracealign_core::Error),
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+    #[error(transparent)]
+    Localize(#[from] LocalizeError),
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    #[error(transparent)]
+    Dataset(#[from] DatasetError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path} names problems that are not in the problem set ({count} samples, e.g. `{first}`)"
+    )]
+    UnknownProblems {
+        path: PathBuf,
+        count: usize,
+        first: String,
+    },
+}
+
+/// What the job left in its directory.
+#[derive(Debug)]
+pub struct PipelineOutcome {
+    pub dir: PathBuf,
+    /// Each JSON Lines output with its row count.
+    pub files: Vec<(String, usize)>,
+    /// The run of the samples, when it ran in this call.
+    pub runs: Option<RunSummary>,
+}
+
+impl fmt::Display for PipelineOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "outputs in {}:", self.dir.display())?;
+        for (name, rows) in &self.files {
+            writeln!(f, "  {name:<20} {rows:>7} rows")?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs the main job into `layout`, resuming where an earlier call stopped.
+pub fn run_pipeline(
+    settings: &PipelineSettings,
+    layout: &PipelineLayout,
+    progress: &dyn Progress,
+    on_event: &mut dyn FnMut(StageEvent<'_>),
+) -> Result<PipelineOutcome, PipelineError> {
+    let stages = plan(settings, layout);
+    let mut job = MainJob {
+        problems: settings.problems.load()?,
+        settings,
+        layout,
+        progress,
+        traced: None,
+        runs: None,
+        references: None,
+        faults: None,
+        run_summary: None,
+    };
+    run_stages(&layout.dir, &stages, &mut job, on_event)?;
+    let files = report::files(&layout.dir).map_err(|source| PipelineError::Write {
+        path: layout.dir.clone(),
+        source,
+    })?;
+    Ok(PipelineOutcome {
+        dir: layout.dir.clone(),
+        files,
+        runs: job.run_summary,
+    })
+}
+
+/// The job's state: what stages made or read, kept for the stages after them.
+struct MainJob<'a> {
+    settings: &'a PipelineSettings,
+    layout: &'a PipelineLayout,
+    progress: &'a dyn Progress,
+    problems: Vec<Problem>,
+    /// The traced executor with every problem prepared (samples and references share it).
+    traced: Option<(Executor, Vec<PreparedProblem>)>,
+    runs: Option<Vec<Execution>>,
+    references: Option<Vec<Execution>>,
+    faults: Option<Faults>,
+    run_summary: Option<RunSummary>,
+}
+
+impl Job for MainJob<'_> {
+    type Kind = PipelineStage;
+    type Error = PipelineError;
+
+    fn run_stage(
+        &mut self,
+        stage: &Stage<PipelineStage>,
+        start: Start,
+    ) -> Result<(), PipelineError> {
+        match stage.kind {
+            PipelineStage::Mutants => self.mutants(),
+            PipelineStage::Samples => self.samples(),
+            PipelineStage::Runs => self.runs(start),
+            PipelineStage::References => self.references(),
+            PipelineStage::Faults => self.faults(),
+            PipelineStage::Rows(kind) => self.rows(kind),
+            PipelineStage::Eval => self.eval(),
+            PipelineStage::Report => self.report(),
+        }
+    }
+}
+
+impl MainJob<'_> {
+    fn workers(&self) -> Workers<'_> {
+        Workers {
+            settings: &self.settings.exec,
+            progress: self.progress,
+        }
+    }
+
+    fn mutants(&mut self) -> Result<(), PipelineError> {
+        let workers = self.workers();
+        let executor = workers.start(TraceMode::None)?;
+        let prepared = workers.prepare(&executor, &self.problems)?;
+        let killed = kill_mutants(
+            &executor,
+            &prepared,
+            &self.problems,
+            self.settings.mutants,
+            self.progress,
+        );
+        write_samples(&self.layout.mutants(), killed.iter().map(|(s, _)| s))?;
+        Ok(())
+    }
+
+    /// The user's samples (or the embedded ones), then the mutants.
+    fn samples(&mut self) -> Result<(), PipelineError> {
+        let mut samples = match &self.settings.samples {
+            Some(path) => {
+                let file = read_samples(path, &self.problems)?;
+                if let Some((_, first)) = file.unknown.first() {
+                    return Err(PipelineError::UnknownProblems {
+                        path: path.clone(),
+                        count: file.unknown.len(),
+                        first: first.clone(),
+                    });
+                }
+                file.samples
+            }
+            None => embedded::samples()?,
+        };
+        samples.extend(read_samples(&self.layout.mutants(), &self.problems)?.samples);
+        write_samples(&self.layout.samples(), &samples)?;
+        Ok(())
+    }
+
+    /// The traced executor, started and every problem prepared on first use.
+    fn traced(&mut self) -> Result<&(Executor, Vec<PreparedProblem>), PipelineError> {
+        if self.traced.is_none() {
+            let workers = self.workers();
+            let executor = workers.start(TraceMode::Full)?;
+            let prepared = workers.prepare(&executor, &self.problems)?;
+            self.traced = Some((executor, prepared));
+        }
+        Ok(self.traced.as_ref().expect("started above"))
+    }
+
+    fn runs(&mut self, start: Start) -> Result<(), PipelineError> {
+        let path = self.layout.runs();
+        let mut samples = read_samples(&self.layout.samples(), &self.problems)?.samples;
+        let total = samples.len();
+        let mut writer = match start {
+            Start::Continue => {
+                let finished = finished_samples(&path)?;
+                samples.retain(|s| !finished.contains(&s.sample_id));
+                RunsWriter::append(&path)?
+            }
+            Start::Fresh => RunsWriter::create(&path)?,
+        };
+        let clock = std::time::Instant::now();
+        let mut summary = RunSummary::new(self.problems.len(), total - samples.len());
+        let progress = self.progress;
+        let (executor, prepared) = self.traced()?;
+        let running = std::time::Instant::now();
+        run_into(
+            executor,
+            prepared,
+            &samples,
+            &mut writer,
+            &mut summary,
+            progress,
+        )?;
+        summary.finish(
+            clock.elapsed().as_secs_f64(),
+            running.elapsed().as_secs_f64(),
+        );
+        self.run_summary = Some(summary);
+        self.runs = None;
+        Ok(())
+    }
+
+    fn references(&mut self) -> Result<(), PipelineError> {
+        let samples: Vec<Sample> = self.problems.iter().map(Sample::reference).collect();
+        let mut writer = RunsWriter::create(&self.layout.references())?;
+        let mut summary = RunSummary::new(self.problems.len(), 0);
+        let progress = self.progress;
+        let (executor, prepared) = self.traced()?;
+        run_into(
+            executor,
+            prepared,
+            &samples,
+            &mut writer,
+            &mut summary,
+            progress,
+        )?;
+        self.references = None;
+        Ok(())
+    }
+
+    fn loaded_runs(&mut self) -> Result<&[Execution], PipelineError> {
+        if self.runs.is_none() {
+            self.runs = Some(read_runs(&self.layout.runs())?);
+        }
+        Ok(self.runs.as_deref().expect("read above"))
+    }
+
+    fn loaded_references(&mut self) -> Result<&[Execution], PipelineError> {
+        if self.references.is_none() {
+            self.references = Some(read_runs(&self.layout.references())?);
+        }
+        Ok(self.references.as_deref().expect("read above"))
+    }
+
+    fn loaded_faults(&mut self) -> Result<&Faults, PipelineError> {
+        if self.faults.is_none() {
+            self.faults = Some(read_faults(&self.layout.faults())?);
+        }
+        Ok(self.faults.as_ref().expect("read above"))
+    }
+
+    /// Fault reports of the runs, the references coming from the references stage.
+    fn faults(&mut self) -> Result<(), PipelineError> {
+        let runs = self.loaded_runs()?.to_vec();
+        let references = self.loaded_references()?.to_vec();
+        let settings = LocalizeSettings {
+            method: self.settings.localization,
+            mutation_budget: self.settings.mutation_budget,
+            exec: self.settings.exec.clone(),
+        };
+        let reports =
+            localize_with_references(&settings, &self.problems, &runs, &references, self.progress)?;
+        write_faults(&self.layout.faults(), &reports)?;
+        self.faults = None;
+        Ok(())
+    }
+
+    fn rows(&mut self, kind: RowKind) -> Result<(), PipelineError> {
+        let aligner = match &self.settings.tokenizer {
+            Some(path) => Some(Aligner::from_file(path)?),
+            None => None,
+        };
+        self.loaded_runs()?;
+        self.loaded_faults()?;
+        let inputs = RowInputs {
+            problems: &self.problems,
+            executions: self.runs.as_deref().expect("loaded"),
+            faults: self.faults.as_ref(),
+            aligner: aligner.as_ref(),
+        };
+        let path = self.layout.rows(kind);
+        match kind {
+            RowKind::Sft => {
+                let settings = SftSettings {
+                    options: SftOptions::default(),
+                    mutants: 4,
+                    run_mutants: true,
+                    seed: 0,
+                };
+                write_jsonl(
+                    &path,
+                    &rows::sft_rows(&inputs, &settings, &self.workers())?.rows,
+                )?
+            }
+            RowKind::Dpo => write_jsonl(
+                &path,
+                &rows::dpo_rows(&inputs, &DpoOptions::default())?.rows,
+            )?,
+            RowKind::Repair => write_jsonl(
+                &path,
+                &rows::repair_rows(&inputs, &RepairOptions::default())?.rows,
+            )?,
+            RowKind::Rewards => write_jsonl(
+                &path,
+                &rows::reward_rows(&inputs, &RewardOptions::default())?.rows,
+            )?,
+        }
+        Ok(())
+    }
+
+    /// pass@1 of the runs, and localization against the mutants' known faults.
+    fn eval(&mut self) -> Result<(), PipelineError> {
+        let truth = report::known_faults(&self.layout.samples(), &self.problems)?;
+        let mut evaluation = Evaluation::of(self.loaded_runs()?, &[1]);
+        let reports = &self.loaded_faults()?.reports;
+        let reports: Vec<_> = reports.iter().map(|(_, r)| r.clone()).collect();
+        evaluation.localization = LocalizationFigures::of(&reports, &truth);
+        let path = self.layout.eval();
+        let text = serde_json::to_string_pretty(&evaluation).expect("evaluations serialize");
+        std::fs::write(&path, text + "\n").map_err(|source| PipelineError::Write { path, source })
+    }
+
+    fn report(&mut self) -> Result<(), PipelineError> {
+        let truth: HashMap<String, Vec<u32>> =
+            report::known_faults(&self.layout.samples(), &self.problems)?;
+        let evaluation = report::read_evaluation(&self.layout.eval())?;
+        self.loaded_runs()?;
+        self.loaded_references()?;
+        let faults: Vec<_> = (self.loaded_faults()?.reports.iter())
+            .map(|(_, r)| r.clone())
+            .collect();
+        let sft = self.layout.rows(RowKind::Sft);
+        let inputs = ReportInputs {
+            title: "tracealign pipeline".into(),
+            place: self.layout.dir.display().to_string(),
+            problems: &self.problems,
+            executions: self.runs.as_deref().expect("loaded"),
+            references: self.references.as_deref().expect("loaded"),
+            faults: &faults,
+            truth: &truth,
+            evaluation: Some(evaluation),
+            sft_rows: Some(&sft),
+            programs: 12,
+        };
+        let mut report = assemble_report(&inputs)?;
+        report.files = report::files(&self.layout.dir).map_err(|source| PipelineError::Write {
+            path: self.layout.dir.clone(),
+            source,
+        })?;
+        let path = self.layout.report();
+        std::fs::write(&path, report.to_html())
+            .map_err(|source| PipelineError::Write { path, source })
+    }
+}

@@ -1,0 +1,397 @@
+//! The `report` step: an HTML report of a job's outputs (a pipeline or eval directory), from
+//! what they hold: executions (required), fault reports, the samples' known faults (mutants),
+//! SFT rows, the evaluation. Nothing is run: first divergences compare with traced reference
+//! runs given alongside.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value as Json;
+use tracealign_core::formats::faults::read_faults;
+use tracealign_core::formats::runs::read_runs;
+use tracealign_core::formats::samples::read_samples;
+use tracealign_core::{Execution, FaultReport, Problem};
+use tracealign_dataset::feedback::Failure;
+use tracealign_eval::{Category, Evaluation, LocalizationFigures};
+use tracealign_report::{Figure, LocalizationRow, ProgramSection, Report, WeightedText};
+use tracealign_trace::divergence::{first_divergence, Divergence, Side};
+use tracealign_trace::render::{self, CharsPerToken, RenderInput, RenderOptions, TestContext};
+
+/// Tokens (characters / 4) a program's rendered trace may take in the report.
+const TRACE_BUDGET: usize = 700;
+
+/// What a report shows.
+pub struct ReportInputs<'a> {
+    pub title: String,
+    /// Where the outputs are, shown under the title.
+    pub place: String,
+    pub problems: &'a [Problem],
+    pub executions: &'a [Execution],
+    /// Traced runs of reference solutions (besides any in `executions`).
+    pub references: &'a [Execution],
+    pub faults: &'a [FaultReport],
+    /// Known faulty lines by sample id (mutants').
+    pub truth: &'a HashMap<String, Vec<u32>>,
+    /// `None`: computed from the executions (pass@1, 5, 10).
+    pub evaluation: Option<Evaluation>,
+    /// An SFT rows file whose weighted rows are shown, when there is one.
+    pub sft_rows: Option<&'a Path>,
+    /// Failing programs shown at most.
+    pub programs: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("{dir} is not a pipeline or eval directory: it holds no {runs}")]
+    NotADirectory { dir: PathBuf, runs: &'static str },
+    #[error("{path} is not an evaluation: {message}")]
+    Evaluation { path: PathBuf, message: String },
+    #[error("{path}:{line}: not JSON: {message}")]
+    Rows {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error(transparent)]
+    Format(#[from] tracealign_core::Error),
+}
+
+/// The report of what `inputs` hold.
+pub fn assemble_report(inputs: &ReportInputs) -> Result<Report, ReportError> {
+    let evaluation = (inputs.evaluation.clone())
+        .unwrap_or_else(|| Evaluation::of(inputs.executions, &[1, 5, 10]));
+    let localization = LocalizationFigures::of(inputs.faults, inputs.truth);
+    let mut report = Report {
+        title: inputs.title.clone(),
+        subtitle: format!(
+            "{} — {}",
+            inputs.place,
+            subtitle(inputs.executions, inputs.faults)
+        ),
+        figures: figures(&evaluation, localization.as_ref(), inputs.faults),
+        evaluation: Some(evaluation),
+        ..Report::default()
+    };
+    if let Some(figures) = localization {
+        report.localization = localization_rows(inputs.faults, figures);
+        report.localization_note = Some(
+            "The programs with known faults are mutants of the reference solutions, and the \
+             diff and divergence signals compare a program with the reference it came from: \
+             read these figures as an upper bound. `tracealign bench localize` measures each \
+             method without that advantage, and on real model failures."
+                .into(),
+        );
+    }
+    let mut references = inputs.references.to_vec();
+    references.extend(
+        inputs
+            .executions
+            .iter()
+            .filter(|e| e.is_reference())
+            .cloned(),
+    );
+    report.programs = programs(
+        inputs.executions,
+        &references,
+        inputs.faults,
+        inputs.truth,
+        inputs.problems,
+        inputs.programs,
+    );
+    if let Some(path) = inputs.sft_rows {
+        report.weighted_rows = weighted_rows(path, 3)?;
+    }
+    Ok(report)
+}
+
+fn localization_rows(faults: &[FaultReport], figures: LocalizationFigures) -> Vec<LocalizationRow> {
+    let method = faults
+        .first()
+        .map_or("reports".into(), |r| r.method.clone());
+    vec![
+        LocalizationRow {
+            method,
+            accuracy: figures.accuracy,
+        },
+        LocalizationRow {
+            method: "random order (expected)".into(),
+            accuracy: figures.random,
+        },
+    ]
+}
+
+/// The outputs a job directory holds, read: `runs.jsonl` (required), `references.jsonl`,
+/// `faults.jsonl`, `samples.jsonl` (mutants' known faults), `eval.json`, `sft.jsonl`.
+pub struct DirContents {
+    pub executions: Vec<Execution>,
+    pub references: Vec<Execution>,
+    pub faults: Vec<FaultReport>,
+    pub truth: HashMap<String, Vec<u32>>,
+    pub evaluation: Option<Evaluation>,
+    pub sft_rows: Option<PathBuf>,
+}
+
+impl DirContents {
+    pub fn read(dir: &Path, problems: &[Problem]) -> Result<DirContents, ReportError> {
+        let runs = dir.join("runs.jsonl");
+        if !runs.exists() {
+            return Err(ReportError::NotADirectory {
+                dir: dir.to_path_buf(),
+                runs: "runs.jsonl",
+            });
+        }
+        let existing = |name: &str| Some(dir.join(name)).filter(|p| p.exists());
+        let evaluation = match existing("eval.json") {
+            Some(path) => Some(read_evaluation(&path)?),
+            None => None,
+        };
+        Ok(DirContents {
+            executions: read_runs(&runs)?,
+            references: existing("references.jsonl").map_or(Ok(Vec::new()), |p| read_runs(&p))?,
+            faults: existing("faults.jsonl").map_or(Ok(Vec::new()), |p| {
+                read_faults(&p).map(|f| f.into_reports())
+            })?,
+            truth: match existing("samples.jsonl") {
+                Some(path) => known_faults(&path, problems)?,
+                None => HashMap::new(),
+            },
+            evaluation,
+            sft_rows: existing("sft.jsonl"),
+        })
+    }
+}
+
+/// An `eval.json`.
+pub fn read_evaluation(path: &Path) -> Result<Evaluation, ReportError> {
+    let error = |message: String| ReportError::Evaluation {
+        path: path.to_path_buf(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+    serde_json::from_str(&text).map_err(|e| error(e.to_string()))
+}
+
+fn subtitle(executions: &[Execution], faults: &[FaultReport]) -> String {
+    let samples = executions.iter().filter(|e| !e.is_reference()).count();
+    format!(
+        "{samples} programs run, {} fault reports",
+        faults.iter().filter(|f| !f.passed).count()
+    )
+}
+
+fn figures(
+    evaluation: &Evaluation,
+    localization: Option<&LocalizationFigures>,
+    faults: &[FaultReport],
+) -> Vec<Figure> {
+    let figure = |label: &str, value: String| Figure {
+        label: label.into(),
+        value,
+    };
+    let mut figures = vec![
+        figure("programs run", evaluation.samples.to_string()),
+        figure("problems", evaluation.problems.to_string()),
+        figure("passed every test", format!("{}", evaluation.passed)),
+    ];
+    if let Some(one) = evaluation.pass_at(1) {
+        figures.push(figure("pass@1", format!("{:.1}%", one.mean * 100.0)));
+    }
+    figures.push(figure(
+        "fault reports",
+        faults.iter().filter(|f| !f.passed).count().to_string(),
+    ));
+    if let Some(l) = localization {
+        figures.push(figure(
+            "top-1 localization",
+            format!("{:.1}%", l.accuracy.top1 * 100.0),
+        ));
+    }
+    figures
+}
+
+/// Known faulty lines by sample id, from a samples file's mutants (none without the file).
+pub fn known_faults(
+    samples: &Path,
+    problems: &[Problem],
+) -> Result<HashMap<String, Vec<u32>>, ReportError> {
+    let file = read_samples(samples, problems)?;
+    Ok(file
+        .samples
+        .into_iter()
+        .filter_map(|s| s.mutation.map(|m| (s.sample_id, m.lines)))
+        .collect())
+}
+
+/// Up to `limit` failing programs: those with a fault report first, and of those the
+/// model-written (not mutants) first.
+fn programs(
+    executions: &[Execution],
+    references: &[Execution],
+    faults: &[FaultReport],
+    truth: &HashMap<String, Vec<u32>>,
+    problems: &[Problem],
+    limit: usize,
+) -> Vec<ProgramSection> {
+    let by_problem: HashMap<&str, &Problem> = problems.iter().map(|p| (p.id.as_str(), p)).collect();
+    let reports: HashMap<&str, &FaultReport> =
+        faults.iter().map(|f| (f.sample_id.as_str(), f)).collect();
+    let references: HashMap<&str, &Execution> = references
+        .iter()
+        .map(|e| (e.problem_id.as_str(), e))
+        .collect();
+    let mut failing: Vec<&Execution> = executions
+        .iter()
+        .filter(|e| !e.passed)
+        .filter(|e| by_problem.contains_key(e.problem_id.as_str()))
+        .collect();
+    failing.sort_by_key(|e| {
+        let reported = reports.contains_key(e.sample_id.as_str());
+        (!reported, truth.contains_key(&e.sample_id))
+    });
+    failing
+        .into_iter()
+        .take(limit)
+        .map(|e| {
+            let problem = by_problem[e.problem_id.as_str()];
+            let mut section = ProgramSection {
+                problem_id: e.problem_id.clone(),
+                sample_id: e.sample_id.clone(),
+                verdict: Category::of(e).to_string(),
+                code: e.code.clone(),
+                scores: reports.get(e.sample_id.as_str()).map_or(Vec::new(), |r| {
+                    r.lines.iter().map(|l| (l.line, l.score)).collect()
+                }),
+                faulty_lines: truth.get(&e.sample_id).cloned().unwrap_or_default(),
+                ..ProgramSection::default()
+            };
+            if let Some(failure) = Failure::first(problem, e) {
+                section.failing_test = Some(failure.code.clone().unwrap_or(failure.name.clone()));
+                section.outcome = Some(failure.outcome.clone());
+                let reference = references.get(e.problem_id.as_str()).copied();
+                trace_of(&mut section, e, reference, problem, &failure);
+            }
+            section
+        })
+        .collect()
+}
+
+/// The failing test's first divergence and rendered trace, when it was traced.
+fn trace_of(
+    section: &mut ProgramSection,
+    execution: &Execution,
+    reference: Option<&Execution>,
+    problem: &Problem,
+    failure: &Failure,
+) {
+    let Some(index) = failure.test else { return };
+    let Some(trace) = execution.tests.get(index).and_then(|t| t.trace.as_ref()) else {
+        return;
+    };
+    let divergence = reference
+        .and_then(|r| r.tests.get(index)?.trace.as_ref())
+        .and_then(|reference| {
+            first_divergence(
+                Side {
+                    source: &execution.code,
+                    trace,
+                },
+                Side {
+                    source: &problem.reference,
+                    trace: reference,
+                },
+            )
+        });
+    section.divergence = divergence.as_ref().map(describe);
+    let input = RenderInput {
+        source: &execution.code,
+        trace,
+        test: Some(TestContext {
+            name: &failure.name,
+            code: failure.code.as_deref(),
+            outcome: &failure.outcome,
+        }),
+        divergence: divergence.as_ref(),
+    };
+    let options = RenderOptions {
+        budget: Some(TRACE_BUDGET),
+        ..RenderOptions::default()
+    };
+    section.trace = Some(render::render(&input, &options, &CharsPerToken).text);
+}
+
+fn describe(divergence: &Divergence) -> String {
+    let mut text = format!("line {}: {}", divergence.candidate.line, divergence.reason);
+    if let (Some(actual), Some(expected)) = (&divergence.actual, &divergence.expected) {
+        text.push_str(&format!(" (got {actual}, the reference has {expected})"));
+    }
+    text
+}
+
+/// The first `count` SFT rows whose weights are not uniform, as weighted text pieces
+/// (runs of characters of equal weight). Rows with token weights (built with a tokenizer)
+/// show their completion's characters unweighted: the report has no tokenizer to cut by.
+fn weighted_rows(sft: &Path, count: usize) -> Result<Vec<WeightedText>, ReportError> {
+    let Ok(text) = std::fs::read_to_string(sft) else {
+        return Ok(Vec::new());
+    };
+    let mut rows = Vec::new();
+    let lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    for (index, line) in lines {
+        let row: Json = serde_json::from_str(line).map_err(|e| ReportError::Rows {
+            path: sft.to_path_buf(),
+            line: index + 1,
+            message: e.to_string(),
+        })?;
+        let completion = row["completion"].as_str().unwrap_or_default();
+        let weights: Vec<f64> = row["weights"]
+            .as_array()
+            .map_or(Vec::new(), |w| w.iter().filter_map(Json::as_f64).collect());
+        let varied = weights.iter().any(|&w| (w - weights[0]).abs() > 1e-9);
+        if row.get("input_ids").is_some() || weights.len() != completion.chars().count() || !varied
+        {
+            continue;
+        }
+        let mut pieces: Vec<(String, f64)> = Vec::new();
+        for (c, w) in completion.chars().zip(weights) {
+            match pieces.last_mut() {
+                Some((text, weight)) if (*weight - w).abs() < 1e-9 => text.push(c),
+                _ => pieces.push((c.to_string(), w)),
+            }
+        }
+        rows.push(WeightedText {
+            title: format!(
+                "{} ({})",
+                row["sample_id"].as_str().unwrap_or("?"),
+                row["problem_id"].as_str().unwrap_or("?")
+            ),
+            pieces,
+        });
+        if rows.len() == count {
+            break;
+        }
+    }
+    Ok(rows)
+}
+
+/// Every JSON Lines file of the directory with its row count.
+pub fn files(dir: &Path) -> std::io::Result<Vec<(String, usize)>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        if name.ends_with(".jsonl") && !name.ends_with(".traces.jsonl") {
+            let rows = std::fs::read_to_string(&path)
+                .map_or(0, |t| t.lines().filter(|l| !l.trim().is_empty()).count());
+            files.push((name, rows));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
