@@ -168,7 +168,7 @@ pub fn plan(settings: &EvalSettings, layout: &EvalLayout) -> Vec<Stage<EvalStage
                 .output(layout.runs())
                 .reads(problems.reads())
                 .reads(samples.clone().filter(|_| after.is_empty()))
-                .settings(&json!({"problems": problems, "exec": settings.exec.fingerprint(), "trace": trace}))
+                .settings(&json!({"problems": problems, "exec": settings.exec.traced_fingerprint(), "trace": trace}))
                 .command(format!(
                     "tracealign run{p} -s {source} -o {} --trace {trace}",
                     layout.runs().display()
@@ -395,5 +395,44 @@ pub fn trace_name(mode: TraceMode) -> &'static str {
         TraceMode::None => "none",
         TraceMode::Coverage => "coverage",
         TraceMode::Full => "full",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listing<K>(stages: &[Stage<K>]) -> String {
+        stages
+            .iter()
+            .map(|s| format!("{} [{}] $ {}\n", s.name, s.after.join(", "), s.command))
+            .collect()
+    }
+
+    fn settings(programs: EvalPrograms<'_>) -> EvalSettings<'_> {
+        EvalSettings {
+            problems: ProblemSource::file("HumanEval.jsonl.gz"),
+            programs,
+            ks: vec![1, 10],
+            faults: None,
+            exec: ExecSettings::new("python3".into()),
+            report_programs: 12,
+        }
+    }
+
+    #[test]
+    fn the_evaluation_job_plans_its_stages() {
+        let layout = EvalLayout { dir: "OUT".into() };
+        let samples = settings(EvalPrograms::Samples(SampleSource::File("s.jsonl".into())));
+        let runs = settings(EvalPrograms::Runs {
+            runs: "runs.jsonl".into(),
+            samples: None,
+        });
+        let text = format!(
+            "samples:\n{}\nruns:\n{}",
+            listing(&plan(&samples, &layout)),
+            listing(&plan(&runs, &layout))
+        );
+        insta::assert_snapshot!(text);
     }
 }

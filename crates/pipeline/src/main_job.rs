@@ -157,6 +157,8 @@ pub fn plan(settings: &PipelineSettings, layout: &PipelineLayout) -> Vec<Stage<P
     let problems = &settings.problems;
     let p = problems.arguments();
     let exec = settings.exec.fingerprint();
+    let traced = settings.exec.traced_fingerprint();
+    let caps = settings.exec.trace_cap_arguments();
     let out = |path: PathBuf| path.display().to_string();
     let stage = |name: &str, kind, output: PathBuf| {
         Stage::new(name, kind)
@@ -189,16 +191,16 @@ pub fn plan(settings: &PipelineSettings, layout: &PipelineLayout) -> Vec<Stage<P
             )),
         stage("runs", PipelineStage::Runs, layout.runs())
             .after(&["samples"])
-            .settings(&json!({"problems": problems, "exec": exec, "trace": "full"}))
+            .settings(&json!({"problems": problems, "exec": traced, "trace": "full"}))
             .command(format!(
-                "tracealign run{p} -s {} -o {} --trace full",
+                "tracealign run{p} -s {} -o {} --trace full{caps}",
                 out(layout.samples()),
                 out(layout.runs())
             )),
         stage("references", PipelineStage::References, layout.references())
-            .settings(&json!({"problems": problems, "exec": exec, "trace": "full"}))
+            .settings(&json!({"problems": problems, "exec": traced, "trace": "full"}))
             .command(format!(
-                "tracealign run{p} -o {} --trace full",
+                "tracealign run{p} -o {} --trace full{caps}",
                 out(layout.references())
             )),
         stage("faults", PipelineStage::Faults, layout.faults())
@@ -206,10 +208,10 @@ pub fn plan(settings: &PipelineSettings, layout: &PipelineLayout) -> Vec<Stage<P
             .settings(&json!({
                 "method": settings.localization.name(),
                 "mutation_budget": settings.mutation_budget,
-                "exec": exec,
+                "exec": traced,
             }))
             .command(format!(
-                "tracealign localize {}{p} --method {} --mutation-budget {} -o {}",
+                "tracealign localize {}{p} --method {} --mutation-budget {}{caps} -o {}",
                 out(layout.runs()),
                 settings.localization.name(),
                 settings.mutation_budget,
@@ -604,5 +606,27 @@ impl MainJob<'_> {
         let path = self.layout.report();
         std::fs::write(&path, report.to_html())
             .map_err(|source| PipelineError::Write { path, source })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each stage as `name [after] $ command`, for snapshots.
+    fn listing<K>(stages: &[Stage<K>]) -> String {
+        stages
+            .iter()
+            .map(|s| format!("{} [{}] $ {}\n", s.name, s.after.join(", "), s.command))
+            .collect()
+    }
+
+    #[test]
+    fn the_main_job_plans_its_stages() {
+        let mut settings = PipelineSettings::new(ExecSettings::new("python3".into()));
+        settings.problems = ProblemSource::file("HumanEval.jsonl.gz");
+        settings.samples = Some("samples.jsonl".into());
+        settings.exec.config.trace_limits.max_events = 20_000;
+        insta::assert_snapshot!(listing(&plan(&settings, &PipelineLayout::new("OUT"))));
     }
 }

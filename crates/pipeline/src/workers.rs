@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use tracealign_core::{Execution, Problem, Sample};
-use tracealign_exec::{ExecConfig, ExecError, Executor, PreparedCache, PreparedProblem, TraceMode};
+use tracealign_exec::{
+    ExecConfig, ExecError, Executor, PreparedCache, PreparedProblem, TraceLimits, TraceMode,
+};
 
 use crate::progress::Progress;
 
@@ -26,15 +28,41 @@ impl ExecSettings {
 }
 
 impl ExecSettings {
-    /// What of the settings changes results, for stage fingerprints: the interpreter,
-    /// isolation, limits and trace caps (not the number of workers or the cache).
+    /// What of the settings changes untraced results, for stage fingerprints: the
+    /// interpreter, isolation and limits (not the number of workers or the cache).
     pub fn fingerprint(&self) -> serde_json::Value {
         serde_json::json!({
             "python": self.config.python,
             "isolate": self.config.isolate,
             "limits": self.config.limits,
-            "trace_limits": self.config.trace_limits,
         })
+    }
+
+    /// The trace caps that differ from the defaults, as command-line flags.
+    pub fn trace_cap_arguments(&self) -> String {
+        let (caps, defaults) = (&self.config.trace_limits, TraceLimits::default());
+        let mut args = String::new();
+        for (flag, value, default) in [
+            ("--trace-max-events", caps.max_events, defaults.max_events),
+            ("--trace-max-bytes", caps.max_bytes, defaults.max_bytes),
+            (
+                "--trace-value-chars",
+                caps.max_value_chars,
+                defaults.max_value_chars,
+            ),
+        ] {
+            if value != default {
+                args.push_str(&format!(" {flag} {value}"));
+            }
+        }
+        args
+    }
+
+    /// [`ExecSettings::fingerprint`] with the trace caps, for stages that trace.
+    pub fn traced_fingerprint(&self) -> serde_json::Value {
+        let mut value = self.fingerprint();
+        value["trace_limits"] = serde_json::json!(self.config.trace_limits);
+        value
     }
 }
 

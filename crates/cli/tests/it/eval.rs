@@ -70,7 +70,8 @@ fn eval_scores_runs_with_unbiased_pass_at_k_and_failure_categories() {
     // A second call reuses the finished runs instead of running them again.
     let second = ws.run_ok(&args);
     let stderr = String::from_utf8_lossy(&second.stderr);
-    assert!(stderr.contains("resuming: 5 of 5 samples"), "{stderr}");
+    let runs = stderr.lines().find(|l| l.contains(" runs ")).unwrap_or_default();
+    assert!(runs.contains("up to date"), "{stderr}");
     assert_eq!(
         read_json(&ws, "out/eval.json")["categories"],
         eval["categories"]
@@ -272,13 +273,15 @@ fn eval_samples_a_local_model_and_resumes_its_generation() {
         3
     );
 
-    // Interrupted mid-line after the first sample: the rerun keeps it, repairs the torn line
-    // and generates the rest again, the same (seeded) way.
+    // Interrupted mid-line after the first sample (so the stage never recorded that it
+    // finished): the rerun keeps it, repairs the torn line and generates the rest again, the
+    // same (seeded) way.
     let torn = format!(
         "{}\n{{\"problem_id\": \"inc\", \"sam",
         first.lines().next().unwrap()
     );
     std::fs::write(ws.path("out/samples.jsonl"), torn).unwrap();
+    std::fs::remove_file(ws.path("out/.stages/samples")).unwrap();
     ws.run_ok(&args);
     assert_eq!(read(), first);
 }

@@ -8,6 +8,7 @@ mod embedded;
 mod eval;
 mod experiment;
 mod formats;
+mod help;
 mod hostile;
 mod localization;
 mod pipeline;

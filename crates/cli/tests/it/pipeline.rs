@@ -54,10 +54,11 @@ pub fn pipeline(ws: &Workspace) -> String {
     String::from_utf8_lossy(&ws.run_ok(&args).stderr).to_string()
 }
 
+/// The stages that ran, from lines such as `[3/11] runs   done in 1.2s`.
 fn reran(log: &str) -> Vec<&str> {
     log.lines()
         .filter(|l| l.contains(" done in "))
-        .filter_map(|l| l.split_whitespace().next())
+        .filter_map(|l| l.split_whitespace().nth(1))
         .collect()
 }
 
@@ -139,5 +140,63 @@ fn pipeline_writes_every_stage_and_reuses_finished_ones() {
         reran(&third),
         ["faults", "sft", "dpo", "repair", "rewards", "eval", "report"],
         "{third}"
+    );
+}
+
+#[test]
+fn the_trace_caps_reach_the_samples_and_the_references_alike() {
+    let ws = Workspace::new();
+    setup(&ws);
+    let args = [
+        "pipeline",
+        "-p",
+        "problems.jsonl",
+        "-s",
+        "samples.jsonl",
+        "--out",
+        "out",
+        "--trace-max-events",
+        "3",
+    ];
+    ws.run_ok(&args);
+    for name in ["runs.jsonl", "references.jsonl"] {
+        let rows = lines(&ws, name);
+        let traces: Vec<&Json> = rows
+            .iter()
+            .flat_map(|r| r["tests"].as_array().unwrap())
+            .map(|t| &t["trace"])
+            .collect();
+        assert!(!traces.is_empty(), "{name}");
+        for trace in traces {
+            assert!(trace["events"].as_array().unwrap().len() <= 3, "{name}: {trace}");
+            assert_eq!(trace["truncated"], true, "{name}: {trace}");
+        }
+    }
+}
+
+#[test]
+fn a_changed_setting_reruns_the_stages_it_reaches() {
+    let ws = Workspace::new();
+    setup(&ws);
+    pipeline(&ws);
+    let args = [
+        "pipeline",
+        "-p",
+        "problems.jsonl",
+        "-s",
+        "samples.jsonl",
+        "--out",
+        "out",
+        "--mutants-per-problem",
+        "2",
+        "--trace-max-events",
+        "50",
+    ];
+    let log = String::from_utf8_lossy(&ws.run_ok(&args).stderr).to_string();
+    // The mutants run untraced: the caps change the traced stages and what follows them.
+    assert_eq!(
+        reran(&log),
+        ["runs", "references", "faults", "sft", "dpo", "repair", "rewards", "eval", "report"],
+        "{log}"
     );
 }
