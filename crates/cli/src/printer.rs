@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use tracealign_pipeline::Progress;
+use tracealign_pipeline::{Progress, StageEvent, Start};
 
 /// Prints `error: ...`, one `caused by:` line per cause, then a hint when one applies.
 pub fn error(error: &anyhow::Error) {
@@ -81,5 +81,29 @@ impl Progress for Bars {
 
     fn end(&self) {
         self.with_bar(|bar| bar.take().iter().for_each(ProgressBar::finish_and_clear));
+    }
+}
+
+/// One line per stage of a job on stderr: `[i/n] name   up to date`, `… continuing` (an
+/// interrupted run of the same stage) or `… done in 12.3s`.
+pub fn stage(event: StageEvent<'_>) {
+    let label = |name: &str, index: usize, total: usize| format!("[{}/{total}] {name}", index + 1);
+    match event {
+        StageEvent::UpToDate { name, index, total } => {
+            eprintln!("{:<44} up to date", label(name, index, total));
+        }
+        StageEvent::Started {
+            name,
+            index,
+            total,
+            start: Start::Continue,
+        } => eprintln!("{:<44} continuing", label(name, index, total)),
+        StageEvent::Started { .. } => {}
+        StageEvent::Finished {
+            name,
+            index,
+            total,
+            seconds,
+        } => eprintln!("{:<44} done in {seconds:>6.1}s", label(name, index, total)),
     }
 }

@@ -15,6 +15,7 @@
 //! [`FaultReport`]: tracealign_core::FaultReport
 
 pub mod eval_job;
+pub mod generation;
 pub mod localization;
 pub mod main_job;
 pub mod mutants;

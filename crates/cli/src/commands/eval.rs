@@ -8,12 +8,9 @@ use std::time::Instant;
 
 use anyhow::Result;
 use serde_json::json;
-use tracealign_core::completion::{
-    chat_request, completion_prompt, program_of_chat_reply, program_of_completion, stop_sequences,
-};
-use tracealign_core::formats::samples::SamplesWriter;
-use tracealign_core::{Problem, Sample};
-use tracealign_endpoint::{Api, Endpoint, Request};
+use tracealign_core::Problem;
+use tracealign_endpoint::{Api, Endpoint};
+use tracealign_pipeline::generation::{ServerSamples, ServerSampling};
 use tracealign_pipeline::{
     run_eval, EvalLayout, EvalPrograms, EvalSettings, Generator, Progress, SampleSource, Start,
 };
@@ -21,7 +18,6 @@ use tracealign_train::progress::ProgressEvent;
 use tracealign_train::sampling::{generate_into, problem_prompts};
 
 use crate::args::{ApiArg, EvalArgs};
-use crate::commands::pipeline::print_event;
 use crate::commands::run::trace_mode;
 use crate::commands::workers::exec_settings;
 use crate::printer;
@@ -38,10 +34,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
             let _ = std::fs::remove_file(path);
         }
     }
-    let server = args
-        .endpoint
-        .as_ref()
-        .map(|url| ServerSamples::new(&args, url));
+    let server = (args.endpoint.as_ref()).map(|url| server_samples(&args, url));
     let local = args
         .model
         .as_ref()
@@ -69,7 +62,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         report_programs: 12,
     };
     let bars = printer::Bars::new(args.quiet);
-    let outcome = run_eval(&settings, &layout, &bars, &mut print_event)?;
+    let outcome = run_eval(&settings, &layout, &bars, &mut printer::stage)?;
     if let Some(runs) = &outcome.runs {
         print!("{runs}");
     }
@@ -83,142 +76,23 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     Ok(())
 }
 
-/// Samples from an OpenAI-compatible server.
-struct ServerSamples<'a> {
-    args: &'a EvalArgs,
-    endpoint: Endpoint,
-    api: Api,
-    model: String,
-}
-
-impl ServerSamples<'_> {
-    fn new<'a>(args: &'a EvalArgs, url: &str) -> ServerSamples<'a> {
-        let api = match args.api {
-            ApiArg::Completions => Api::Completions,
-            ApiArg::Chat => Api::Chat,
-        };
-        let model = args.model_name.clone().unwrap_or_default();
-        let endpoint = Endpoint::new(url, &model, api).with_api_key(args.api_key.clone());
-        ServerSamples {
-            args,
-            endpoint,
-            api,
-            model,
-        }
-    }
-
-    fn request(&self, problem: &Problem, seed: u64) -> Request {
-        let args = self.args;
-        Request {
-            prompt: match self.api {
-                Api::Completions => completion_prompt(problem).into(),
-                Api::Chat => chat_request(problem),
-            },
-            max_tokens: args.max_tokens,
-            temperature: args.temperature,
-            top_p: args.top_p,
-            stop: match self.api {
-                Api::Completions => (stop_sequences(problem).iter())
-                    .map(|s| s.to_string())
-                    .collect(),
-                Api::Chat => Vec::new(),
-            },
-            seed: (args.temperature > 0.0).then_some(seed),
-        }
-    }
-}
-
-impl Generator for ServerSamples<'_> {
-    fn settings(&self) -> serde_json::Value {
-        let a = self.args;
-        json!({
-            "url": self.endpoint.url(), "model": self.model, "api": format!("{:?}", a.api),
-            "n": a.samples_per_problem, "temperature": a.temperature, "top_p": a.top_p,
-            "max_tokens": a.max_tokens, "seed": a.seed,
-        })
-    }
-
-    fn command(&self) -> String {
-        let a = self.args;
-        format!(
-            "tracealign eval --endpoint {} --model-name {} --api {:?} -n {} --temperature {} \
-             --top-p {} --max-tokens {} --seed {}",
-            self.endpoint.url(),
-            self.model,
-            a.api,
-            a.samples_per_problem,
-            a.temperature,
-            a.top_p,
-            a.max_tokens,
-            a.seed
-        )
-    }
-
-    /// Every problem `-n` times; what an interrupted call finished is kept.
-    fn generate(
-        &self,
-        problems: &[Problem],
-        path: &Path,
-        start: Start,
-        progress: &dyn Progress,
-    ) -> Result<(), GenerateError> {
-        let args = self.args;
-        let (mut writer, done) = match start {
-            Start::Continue => SamplesWriter::resume(path)?,
-            Start::Fresh => (SamplesWriter::create(path)?, Default::default()),
-        };
-        let wanted: Vec<(&Problem, String, u64)> = problems
-            .iter()
-            .flat_map(|p| (0..args.samples_per_problem as u64).map(move |i| (p, i)))
-            .map(|(p, i)| (p, format!("{}#{i}", p.id), args.seed + i))
-            .filter(|(_, id, _)| !done.contains(id))
-            .collect();
-        let requests: Vec<Request> = (wanted.iter())
-            .map(|(problem, _, seed)| self.request(problem, *seed))
-            .collect();
-        let mut failures = Vec::new();
-        let mut write_error = None;
-        progress.begin("generating", requests.len());
-        self.endpoint
-            .complete_all(&requests, args.concurrency, |index, result| {
-                progress.advance();
-                let (problem, id, _) = &wanted[index];
-                let text = match result {
-                    Ok(text) => text,
-                    Err(error) => return failures.push(error),
-                };
-                let code = match self.api {
-                    Api::Completions => program_of_completion(problem, &text),
-                    Api::Chat => program_of_chat_reply(problem, &text),
-                };
-                let sample = Sample {
-                    problem_id: problem.id.clone(),
-                    sample_id: id.clone(),
-                    code,
-                    model: Some(self.model.clone()),
-                    mutation: None,
-                };
-                if write_error.is_none() {
-                    write_error = writer.write(&sample).err();
-                }
-            });
-        progress.end();
-        if let Some(error) = write_error {
-            return Err(error.into());
-        }
-        match failures.first() {
-            None => Ok(()),
-            Some(first) => Err(format!(
-                "{} of {} requests failed (the {} finished samples are kept in {}; rerun to \
-                 generate the rest): {first}",
-                failures.len(),
-                requests.len(),
-                requests.len() - failures.len(),
-                path.display()
-            )
-            .into()),
-        }
-    }
+/// The server `--endpoint` names, sampled as the flags say.
+fn server_samples(args: &EvalArgs, url: &str) -> ServerSamples {
+    let api = match args.api {
+        ApiArg::Completions => Api::Completions,
+        ApiArg::Chat => Api::Chat,
+    };
+    let model = args.model_name.clone().unwrap_or_default();
+    let endpoint = Endpoint::new(url, &model, api).with_api_key(args.api_key.clone());
+    let sampling = ServerSampling {
+        n: args.samples_per_problem,
+        temperature: args.temperature,
+        top_p: args.top_p,
+        max_tokens: args.max_tokens,
+        seed: args.seed,
+        concurrency: args.concurrency,
+    };
+    ServerSamples::new(endpoint, api, model, sampling)
 }
 
 /// Samples from a local model.

@@ -13,11 +13,10 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::Args;
 use tracealign_experiment::{Config, Layout};
-use tracealign_pipeline::StageEvent;
 
 use crate::args::{ExecArgs, TraceCapArgs};
 use crate::commands::workers::traced_exec_settings;
-use crate::printer::Bars;
+use crate::printer::{self, Bars};
 
 #[derive(Debug, Args)]
 pub struct ExperimentArgs {
@@ -54,7 +53,7 @@ pub fn experiment(args: ExperimentArgs) -> Result<()> {
     });
     let exec = traced_exec_settings(&args.exec, &args.trace_caps)?;
     let bars = Bars::new(args.quiet);
-    let results = tracealign_experiment::run(&config, &out, &exec, &bars, &mut print_event)?;
+    let results = tracealign_experiment::run(&config, &out, &exec, &bars, &mut printer::stage)?;
     print!("{}", results.markdown());
     println!(
         "experiment finished in {:.1}s; results in {}",
@@ -62,21 +61,4 @@ pub fn experiment(args: ExperimentArgs) -> Result<()> {
         Layout::new(&out).results_markdown().display()
     );
     Ok(())
-}
-
-/// `[i/n] name   up to date` or `… done in 12.3s`, one line per stage.
-fn print_event(event: StageEvent<'_>) {
-    let label = |name: &str, index: usize, total: usize| format!("[{}/{total}] {name}", index + 1);
-    match event {
-        StageEvent::UpToDate { name, index, total } => {
-            eprintln!("{:<44} up to date", label(name, index, total));
-        }
-        StageEvent::Started { .. } => {}
-        StageEvent::Finished {
-            name,
-            index,
-            total,
-            seconds,
-        } => eprintln!("{:<44} done in {seconds:>6.1}s", label(name, index, total)),
-    }
 }

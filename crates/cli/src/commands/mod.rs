@@ -1,5 +1,4 @@
 pub mod bench;
-pub mod bench_suite;
 pub mod build;
 pub mod eval;
 pub mod experiment;
@@ -25,7 +24,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Localize(args) => localize::localize(args),
         Command::Show(args) => show::show(args),
         Command::Bench(BenchCommand::Localize(args)) => bench::localize(args),
-        Command::Bench(BenchCommand::Suite(args)) => bench_suite::suite(args),
+        Command::Bench(BenchCommand::Suite(args)) => bench::suite(args),
         Command::Build(command) => build::build(command),
         Command::Pipeline(args) => pipeline::pipeline(args),
         Command::Eval(args) => eval::eval(args),

@@ -4,9 +4,7 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use tracealign_pipeline::{
-    run_pipeline, MutateSettings, PipelineLayout, PipelineSettings, StageEvent, Start,
-};
+use tracealign_pipeline::{run_pipeline, MutateSettings, PipelineLayout, PipelineSettings};
 
 use crate::args::PipelineArgs;
 use crate::commands::workers::traced_exec_settings;
@@ -25,7 +23,7 @@ pub fn pipeline(args: PipelineArgs) -> Result<()> {
     settings.mutation_budget = args.mutation_budget;
     let layout = PipelineLayout::new(&args.out);
     let bars = printer::Bars::new(args.quiet);
-    let outcome = run_pipeline(&settings, &layout, &bars, &mut print_event)?;
+    let outcome = run_pipeline(&settings, &layout, &bars, &mut printer::stage)?;
     print!("{outcome}");
     println!(
         "pipeline finished in {:.1}s; report: {}",
@@ -33,30 +31,4 @@ pub fn pipeline(args: PipelineArgs) -> Result<()> {
         layout.report().display()
     );
     Ok(())
-}
-
-/// One line per stage on stderr: skipped, or how long it took.
-pub fn print_event(event: StageEvent<'_>) {
-    match event {
-        StageEvent::UpToDate { name, index, total } => {
-            eprintln!("[{}/{total}] {name:<28} up to date", index + 1)
-        }
-        StageEvent::Started {
-            name,
-            index,
-            total,
-            start: Start::Continue,
-        } => {
-            eprintln!("[{}/{total}] {name:<28} continuing", index + 1)
-        }
-        StageEvent::Started { .. } => {}
-        StageEvent::Finished {
-            name,
-            index,
-            total,
-            seconds,
-        } => {
-            eprintln!("[{}/{total}] {name:<28} done in {seconds:>6.1}s", index + 1)
-        }
-    }
 }

@@ -70,7 +70,10 @@ fn eval_scores_runs_with_unbiased_pass_at_k_and_failure_categories() {
     // A second call reuses the finished runs instead of running them again.
     let second = ws.run_ok(&args);
     let stderr = String::from_utf8_lossy(&second.stderr);
-    let runs = stderr.lines().find(|l| l.contains(" runs ")).unwrap_or_default();
+    let runs = stderr
+        .lines()
+        .find(|l| l.contains(" runs "))
+        .unwrap_or_default();
     assert!(runs.contains("up to date"), "{stderr}");
     assert_eq!(
         read_json(&ws, "out/eval.json")["categories"],

@@ -66,17 +66,43 @@ fn bad_input_errors_name_the_file_line_and_field() {
     ws.write("runs.jsonl", "{}\n");
     ws.write("held.jsonl", "something\n");
     let cases: &[(&str, &[&str])] = &[
-        ("malformed_json", &["run", "-p", "broken.jsonl", "-o", "r.jsonl"]),
+        (
+            "malformed_json",
+            &["run", "-p", "broken.jsonl", "-o", "r.jsonl"],
+        ),
         ("wrong_type", &["run", "-p", "typed.jsonl", "-o", "r.jsonl"]),
-        ("unknown_format", &["run", "-p", "unknown.jsonl", "-o", "r.jsonl"]),
-        ("missing_file", &["run", "-p", "absent.jsonl", "-o", "r.jsonl"]),
+        (
+            "unknown_format",
+            &["run", "-p", "unknown.jsonl", "-o", "r.jsonl"],
+        ),
+        (
+            "missing_file",
+            &["run", "-p", "absent.jsonl", "-o", "r.jsonl"],
+        ),
         (
             "unknown_problem",
-            &["run", "-p", "problems.jsonl", "-s", "stray.jsonl", "-o", "r.jsonl"],
+            &[
+                "run",
+                "-p",
+                "problems.jsonl",
+                "-s",
+                "stray.jsonl",
+                "-o",
+                "r.jsonl",
+            ],
         ),
-        ("not_a_runs_file", &["localize", "runs.jsonl", "-o", "f.jsonl"]),
-        ("output_exists", &["run", "-p", "problems.jsonl", "-o", "held.jsonl"]),
-        ("build_output_exists", &["build", "sft", "--runs", "runs.jsonl", "-o", "held.jsonl"]),
+        (
+            "not_a_runs_file",
+            &["localize", "runs.jsonl", "-o", "f.jsonl"],
+        ),
+        (
+            "output_exists",
+            &["run", "-p", "problems.jsonl", "-o", "held.jsonl"],
+        ),
+        (
+            "build_output_exists",
+            &["build", "sft", "--runs", "runs.jsonl", "-o", "held.jsonl"],
+        ),
         ("report_of_no_directory", &["report", "."]),
     ];
     for (name, args) in cases {

@@ -168,7 +168,10 @@ fn the_trace_caps_reach_the_samples_and_the_references_alike() {
             .collect();
         assert!(!traces.is_empty(), "{name}");
         for trace in traces {
-            assert!(trace["events"].as_array().unwrap().len() <= 3, "{name}: {trace}");
+            assert!(
+                trace["events"].as_array().unwrap().len() <= 3,
+                "{name}: {trace}"
+            );
             assert_eq!(trace["truncated"], true, "{name}: {trace}");
         }
     }
@@ -196,7 +199,17 @@ fn a_changed_setting_reruns_the_stages_it_reaches() {
     // The mutants run untraced: the caps change the traced stages and what follows them.
     assert_eq!(
         reran(&log),
-        ["runs", "references", "faults", "sft", "dpo", "repair", "rewards", "eval", "report"],
+        [
+            "runs",
+            "references",
+            "faults",
+            "sft",
+            "dpo",
+            "repair",
+            "rewards",
+            "eval",
+            "report"
+        ],
         "{log}"
     );
 }

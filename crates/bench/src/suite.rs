@@ -1,31 +1,47 @@
-//! `tracealign bench suite`: the benchmarks of record in one run, written as one table
-//! (`DIR/bench.md`) and one JSON file (`DIR/bench.json`).
+//! The benchmarks of record in one run, as one table and one JSON value.
 //!
-//! - **Execution throughput**: the problems' reference solutions run by `tracealign run`
-//!   (warm workers, fork per sample) against the usual way — a fresh interpreter per sample
+//! - **Execution throughput**: the problems' reference solutions run by tracealign (warm
+//!   workers, fork per sample) against the usual way — a fresh interpreter per sample
 //!   running the program and its tests (what HumanEval's harness does) — with the same
-//!   parallelism. Median of `--repeats` runs each.
-//! - **Tracing overhead**: the same run with `--trace coverage` and `--trace full`, against
-//!   untraced; line events recorded and bytes stored.
-//! - **Localization**: `bench localize` on killed mutants of the reference solutions.
+//!   parallelism. Median of `repeats` runs each.
+//! - **Tracing overhead**: the same run with coverage and full traces, against untraced;
+//!   line events recorded and bytes stored.
+//! - **Localization**: [`crate::localization`] on killed mutants of the reference solutions.
 //!
 //! Timings on a shared machine are noisy: every ratio compares measurements of this run.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use anyhow::{Context, Result};
 use serde_json::{json, Value as Json};
-use tracealign_core::formats::runs::{read_runs, RunsWriter};
+use tracealign_core::formats::runs::{read_runs, sidecar_path, RunsWriter};
 use tracealign_core::{Args as TestArgs, Problem, Sample, TestKind};
-use tracealign_exec::{resolve_python, TraceMode};
-use tracealign_pipeline::{run_into, NoProgress, RunSummary, Workers};
+use tracealign_exec::TraceMode;
+use tracealign_pipeline::{run_into, MutateSettings, NoProgress, RunSummary, Workers};
 
-use crate::args::{BenchLocalizeArgs, BenchSuiteArgs, ProblemSetArgs};
-use crate::commands::bench;
-use crate::commands::workers::exec_settings;
+use crate::localization::{measure, LocalizationBench};
+use crate::BenchError;
+
+/// What the suite runs.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    /// Where the runs and the fresh interpreter's scripts go.
+    pub out: PathBuf,
+    /// Timed runs of each kind; the median is reported.
+    pub repeats: usize,
+    /// Mutants per problem for the localization benchmark.
+    pub mutants_per_problem: usize,
+    /// Mutants of each failing program run for mutation-based localization.
+    pub mutation_budget: usize,
+}
+
+/// The suite's table (Markdown) and figures (JSON).
+pub struct SuiteReport {
+    pub markdown: String,
+    pub json: Json,
+}
 
 /// One row of the table.
 struct Row {
@@ -37,13 +53,16 @@ struct Row {
     unit: &'static str,
 }
 
-pub fn suite(args: BenchSuiteArgs) -> Result<()> {
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let problems = args.set.load()?;
+/// Runs the suite on `problems` with `workers`' settings.
+pub fn run_suite(
+    suite: &Suite,
+    problems: &[Problem],
+    workers: &Workers,
+) -> Result<SuiteReport, BenchError> {
+    std::fs::create_dir_all(&suite.out).map_err(|source| io(&suite.out, source))?;
     let mut rows = Vec::new();
-    let untraced = timed_runs(&args, &problems, TraceMode::None)?;
-    let fresh = fresh_interpreter_per_sample(&args, &problems)?;
+    let untraced = timed_runs(suite, problems, workers, TraceMode::None)?;
+    let fresh = fresh_interpreter_per_sample(suite, problems, workers)?;
     let samples = problems.len() as f64;
     rows.push(Row {
         benchmark: "execution",
@@ -61,7 +80,7 @@ pub fn suite(args: BenchSuiteArgs) -> Result<()> {
     });
     let mut tracing = json!({});
     for mode in [TraceMode::Coverage, TraceMode::Full] {
-        let traced = timed_runs(&args, &problems, mode)?;
+        let traced = timed_runs(suite, problems, workers, mode)?;
         let name = format!("{mode:?}").to_lowercase();
         rows.push(Row {
             benchmark: "tracing",
@@ -73,7 +92,7 @@ pub fn suite(args: BenchSuiteArgs) -> Result<()> {
         tracing[&name] =
             json!({"run_s": traced.run_s, "events": traced.events, "bytes": traced.bytes});
     }
-    let localization = localization(&args)?;
+    let localization = localization(suite, problems, workers)?;
     for (method, accuracy) in &localization {
         rows.push(Row {
             benchmark: "localization",
@@ -83,26 +102,24 @@ pub fn suite(args: BenchSuiteArgs) -> Result<()> {
             unit: "%",
         });
     }
-    let table = markdown(&rows, &tracing);
-    print!("{table}");
-    std::fs::write(args.out.join("bench.md"), &table)?;
     let json = json!({
         "problems": problems.len(),
-        "repeats": args.repeats,
+        "repeats": suite.repeats,
         "execution": {"untraced": untraced.json(), "fresh_interpreter_s": fresh},
         "tracing": tracing,
         "localization": localization.into_iter().collect::<serde_json::Map<_, _>>(),
     });
-    std::fs::write(
-        args.out.join("bench.json"),
-        serde_json::to_string_pretty(&json)? + "\n",
-    )?;
-    println!(
-        "→ {} and {}",
-        args.out.join("bench.md").display(),
-        args.out.join("bench.json").display()
-    );
-    Ok(())
+    Ok(SuiteReport {
+        markdown: markdown(&rows, &tracing),
+        json,
+    })
+}
+
+fn io(path: &Path, source: std::io::Error) -> BenchError {
+    BenchError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Medians of repeated `tracealign run`s of the reference solutions.
@@ -122,18 +139,17 @@ impl Timed {
 
 /// Medians of repeated runs of the reference solutions (workers started and problems
 /// prepared in each, as `tracealign run` does).
-fn timed_runs(args: &BenchSuiteArgs, problems: &[Problem], trace: TraceMode) -> Result<Timed> {
+fn timed_runs(
+    suite: &Suite,
+    problems: &[Problem],
+    workers: &Workers,
+    trace: TraceMode,
+) -> Result<Timed, BenchError> {
     let name = format!("{trace:?}").to_lowercase();
-    let output = args.out.join(format!("runs-{name}.jsonl"));
-    let mut settings = exec_settings(&args.exec)?;
-    settings.config.trace = trace;
-    let workers = Workers {
-        settings: &settings,
-        progress: &NoProgress,
-    };
+    let output = suite.out.join(format!("runs-{name}.jsonl"));
     let samples: Vec<Sample> = problems.iter().map(Sample::reference).collect();
     let (mut walls, mut runs) = (Vec::new(), Vec::new());
-    for _ in 0..args.repeats.max(1) {
+    for _ in 0..suite.repeats.max(1) {
         let started = Instant::now();
         let executor = workers.start(trace)?;
         let prepared = workers.prepare(&executor, problems)?;
@@ -164,7 +180,7 @@ fn timed_runs(args: &BenchSuiteArgs, problems: &[Problem], trace: TraceMode) -> 
             (None, None) => 0,
         })
         .sum();
-    let sidecar = tracealign_core::formats::runs::sidecar_path(&output);
+    let sidecar = sidecar_path(&output);
     let bytes = [output.as_path(), sidecar.as_path()]
         .iter()
         .filter_map(|p| std::fs::metadata(p).ok())
@@ -180,10 +196,15 @@ fn timed_runs(args: &BenchSuiteArgs, problems: &[Problem], trace: TraceMode) -> 
 
 /// Seconds to run every reference solution and its tests, one fresh `python` process per
 /// problem, as many at once as tracealign has workers. Median of the repeats.
-fn fresh_interpreter_per_sample(args: &BenchSuiteArgs, problems: &[Problem]) -> Result<f64> {
-    let python = resolve_python(args.exec.python.as_deref())?;
-    let dir = args.out.join("fresh-interpreter");
-    std::fs::create_dir_all(&dir)?;
+fn fresh_interpreter_per_sample(
+    suite: &Suite,
+    problems: &[Problem],
+    workers: &Workers,
+) -> Result<f64, BenchError> {
+    let config = &workers.settings.config;
+    let python = &config.python;
+    let dir = suite.out.join("fresh-interpreter");
+    std::fs::create_dir_all(&dir).map_err(|source| io(&dir, source))?;
     let scripts: Vec<PathBuf> = problems
         .iter()
         .enumerate()
@@ -191,20 +212,18 @@ fn fresh_interpreter_per_sample(args: &BenchSuiteArgs, problems: &[Problem]) -> 
             let path = dir.join(format!("{i}.py"));
             std::fs::write(&path, standalone_script(problem)).map(|()| path)
         })
-        .collect::<std::io::Result<_>>()?;
-    let jobs = args
-        .exec
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        .collect::<std::io::Result<_>>()
+        .map_err(|source| io(&dir, source))?;
+    let jobs = config.workers;
     let mut times = Vec::new();
-    for _ in 0..args.repeats.max(1) {
+    for _ in 0..suite.repeats.max(1) {
         let started = Instant::now();
         let next = AtomicUsize::new(0);
         std::thread::scope(|scope| {
             for _ in 0..jobs {
                 scope.spawn(|| {
                     while let Some(script) = scripts.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        let _ = Command::new(&python).arg(script).current_dir(&dir).output();
+                        let _ = Command::new(python).arg(script).current_dir(&dir).output();
                     }
                 });
             }
@@ -250,21 +269,23 @@ fn json_literal(text: &str) -> String {
     serde_json::to_string(text).expect("strings serialize")
 }
 
-/// `bench localize` on mutants, as method → figures.
-fn localization(args: &BenchSuiteArgs) -> Result<Vec<(String, Json)>> {
-    let figures = bench::measure(&BenchLocalizeArgs {
-        set: ProblemSetArgs::clone(&args.set),
+/// The localization benchmark on mutants, as method → figures.
+fn localization(
+    suite: &Suite,
+    problems: &[Problem],
+    workers: &Workers,
+) -> Result<Vec<(String, Json)>, BenchError> {
+    let bench = LocalizationBench {
         samples: None,
-        per_problem: args.mutants_per_problem,
-        seed: 0,
-        json: None,
-        cases: None,
+        mutants: MutateSettings {
+            per_problem: suite.mutants_per_problem,
+            seed: 0,
+        },
+        mutation_budget: suite.mutation_budget,
         fit: false,
-        mutation_budget: args.mutation_budget,
-        exec: args.exec.clone(),
-        quiet: true,
-    })?
-    .json();
+        cases: None,
+    };
+    let figures = measure(&bench, problems, workers)?.table.json();
     let wanted = ["combined", "divergence", "ochiai", "trivial", "random"];
     Ok(wanted
         .iter()
