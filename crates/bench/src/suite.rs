@@ -154,20 +154,16 @@ fn timed_runs(
         let executor = workers.start(trace)?;
         let prepared = workers.prepare(&executor, problems)?;
         let mut writer = RunsWriter::create(&output)?;
-        let mut summary = RunSummary::new(problems.len(), 0);
-        let running = Instant::now();
-        run_into(
+        let summary = RunSummary::new(problems.len(), 0);
+        let summary = run_into(
             &executor,
             &prepared,
             &samples,
             &mut writer,
-            &mut summary,
+            summary,
+            started,
             &NoProgress,
         )?;
-        summary.finish(
-            started.elapsed().as_secs_f64(),
-            running.elapsed().as_secs_f64(),
-        );
         walls.push(summary.wall_s);
         runs.push(summary.run_s);
     }

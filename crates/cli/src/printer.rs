@@ -9,8 +9,14 @@ use tracealign_pipeline::{Progress, StageEvent, Start};
 /// Prints `error: ...`, one `caused by:` line per cause, then a hint when one applies.
 pub fn error(error: &anyhow::Error) {
     eprintln!("error: {error}");
+    let mut said = error.to_string();
     for cause in error.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
+        // Errors that name their source in their own message need not repeat it.
+        let text = cause.to_string();
+        if !said.contains(&text) {
+            eprintln!("  caused by: {text}");
+        }
+        said = text;
     }
     if let Some(hint) = hint_for(error) {
         eprintln!("hint: {hint}");

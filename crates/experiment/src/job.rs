@@ -10,9 +10,10 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::time::Instant;
 
 use tracealign_core::formats::faults::{read_faults, write_faults, Faults};
-use tracealign_core::formats::runs::{finished_samples, read_runs, RunsWriter};
+use tracealign_core::formats::runs::read_runs;
 use tracealign_core::{Execution, Problem, Sample};
 use tracealign_dataset::dpo::DpoOptions;
 use tracealign_dataset::repair::{RepairOptions, Representation};
@@ -25,8 +26,9 @@ use tracealign_localize::Method;
 use tracealign_pipeline::report::{assemble_report, files, ReportInputs};
 use tracealign_pipeline::rows::{dpo_rows, repair_rows, sft_rows};
 use tracealign_pipeline::{
-    load_samples, run_into, run_stages, ExecSettings, Job, LocalizeSettings, ProblemSource,
-    Progress, RowInputs, RunSummary, SampleSource, SftSettings, Stage, StageEvent, Start, Workers,
+    load_samples, open_runs, run_into, run_stages, ExecSettings, Job, LocalizeSettings,
+    ProblemSource, Progress, RowInputs, RunSummary, SampleSource, SftSettings, Stage, StageEvent,
+    Start, Workers,
 };
 use tracealign_train::sampling::{generate_into, problem_prompts, read_prompt_rows};
 use tracealign_train::{train_adapter, ProgressEvent};
@@ -172,16 +174,8 @@ impl<'a> ExperimentJob<'a> {
         trace: TraceMode,
         start: Start,
     ) -> Result<(), StepError> {
-        let (mut writer, done) = match start {
-            Start::Continue => {
-                let done = finished_samples(out)?;
-                (RunsWriter::append(out)?, done)
-            }
-            Start::Fresh => (RunsWriter::create(out)?, HashSet::new()),
-        };
-        let todo: Vec<Sample> = (samples.into_iter())
-            .filter(|s| !done.contains(&s.sample_id))
-            .collect();
+        let mut todo = samples;
+        let (mut writer, done) = open_runs(out, start == Start::Continue, &mut todo)?;
         if todo.is_empty() {
             return Ok(());
         }
@@ -193,14 +187,16 @@ impl<'a> ExperimentJob<'a> {
         let workers = self.workers();
         let executor = workers.start(trace)?;
         let prepared = workers.prepare(&executor, &problems)?;
-        let mut summary = RunSummary::new(problems.len(), done.len());
+        let summary = RunSummary::new(problems.len(), done);
+        let progress = self.progress;
         run_into(
             &executor,
             &prepared,
             &todo,
             &mut writer,
-            &mut summary,
-            self.progress,
+            summary,
+            Instant::now(),
+            progress,
         )?;
         Ok(())
     }

@@ -8,19 +8,21 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use serde_json::json;
 use tracealign_core::formats::faults::read_faults;
-use tracealign_core::formats::runs::{finished_samples, read_runs, RunsWriter};
+use tracealign_core::formats::runs::read_runs;
 use tracealign_core::Problem;
 use tracealign_eval::{Evaluation, LocalizationFigures};
-use tracealign_exec::{ExecError, TraceMode};
+use tracealign_exec::TraceMode;
 
+use crate::job_error::JobError;
 use crate::problem_set::ProblemSource;
 use crate::progress::Progress;
-use crate::report::{self, assemble_report, ReportError, ReportInputs};
-use crate::runs::{holds_runs, load_samples, run_into, RunSummary, SampleSource, SamplesError};
-use crate::stages::{run_stages, Job, Stage, StageError, StageEvent, Start};
+use crate::report::{self, assemble_report, ReportInputs};
+use crate::runs::{holds_runs, load_samples, open_runs, run_into, RunSummary, SampleSource};
+use crate::stages::{run_stages, Job, Stage, StageEvent, Start};
 use crate::workers::{ExecSettings, Workers};
 
 /// Writes samples of every problem into a file (a model, a server).
@@ -99,34 +101,6 @@ pub enum EvalStage {
     Run,
     Score,
     Report,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum EvalError {
-    #[error(transparent)]
-    Stage(#[from] StageError),
-    #[error(transparent)]
-    Format(#[from] tracealign_core::Error),
-    #[error(transparent)]
-    Samples(#[from] SamplesError),
-    #[error(transparent)]
-    Exec(#[from] ExecError),
-    #[error(transparent)]
-    Report(#[from] ReportError),
-    #[error("generating samples: {0}")]
-    Generate(Box<dyn std::error::Error + Send + Sync>),
-    #[error(
-        "{path} holds {what} made with other settings; pass --fresh to discard them, or \
-         choose another --out"
-    )]
-    MadeOtherwise { path: PathBuf, what: &'static str },
-    #[error("--faults needs --samples with mutants (their known faults are the ground truth)")]
-    NoTruth,
-    #[error("cannot write {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
 }
 
 /// The stages, in order (nothing runs).
@@ -224,7 +198,7 @@ pub fn run_eval(
     layout: &EvalLayout,
     progress: &dyn Progress,
     on_event: &mut dyn FnMut(StageEvent<'_>),
-) -> Result<EvalOutcome, EvalError> {
+) -> Result<EvalOutcome, JobError> {
     let stages = plan(settings, layout);
     let mut job = EvalJob {
         problems: settings.problems.load()?,
@@ -250,9 +224,9 @@ struct EvalJob<'a> {
 
 impl Job for EvalJob<'_> {
     type Kind = EvalStage;
-    type Error = EvalError;
+    type Error = JobError;
 
-    fn run_stage(&mut self, stage: &Stage<EvalStage>, start: Start) -> Result<(), EvalError> {
+    fn run_stage(&mut self, stage: &Stage<EvalStage>, start: Start) -> Result<(), JobError> {
         match stage.kind {
             EvalStage::Generate => self.generate(start),
             EvalStage::Run => self.run(start),
@@ -264,19 +238,19 @@ impl Job for EvalJob<'_> {
 
 impl EvalJob<'_> {
     /// Samples from the generator; samples made otherwise are never replaced silently.
-    fn generate(&mut self, start: Start) -> Result<(), EvalError> {
+    fn generate(&mut self, start: Start) -> Result<(), JobError> {
         let EvalPrograms::Generated(generator) = &self.settings.programs else {
             unreachable!("planned with a generator only");
         };
         let path = self.layout.samples();
         if start == Start::Fresh && holds_runs(&path) {
-            return Err(EvalError::MadeOtherwise {
+            return Err(JobError::MadeOtherwise {
                 path,
                 what: "samples",
             });
         }
         (generator.generate(&self.problems, &path, start, self.progress))
-            .map_err(EvalError::Generate)
+            .map_err(JobError::Generate)
     }
 
     fn sample_source(&self) -> SampleSource {
@@ -286,39 +260,28 @@ impl EvalJob<'_> {
         }
     }
 
-    fn run(&mut self, start: Start) -> Result<(), EvalError> {
-        let clock = std::time::Instant::now();
-        let path = self.layout.runs();
+    fn run(&mut self, start: Start) -> Result<(), JobError> {
+        let started = Instant::now();
         let (mut samples, _) = load_samples(&self.sample_source(), &self.problems, false)?;
-        let total = samples.len();
-        let mut writer = match start {
-            Start::Continue => {
-                let finished = finished_samples(&path)?;
-                samples.retain(|s| !finished.contains(&s.sample_id));
-                RunsWriter::append(&path)?
-            }
-            Start::Fresh => RunsWriter::create(&path)?,
-        };
+        let resume = start == Start::Continue;
+        let (mut writer, done) = open_runs(&self.layout.runs(), resume, &mut samples)?;
         let workers = Workers {
             settings: &self.settings.exec,
             progress: self.progress,
         };
         let executor = workers.start(self.settings.exec.config.trace)?;
         let prepared = workers.prepare(&executor, &self.problems)?;
-        let mut summary = RunSummary::new(self.problems.len(), total - samples.len());
-        let running = std::time::Instant::now();
-        run_into(
+        let summary = RunSummary::new(self.problems.len(), done);
+        let progress = self.progress;
+        let summary = run_into(
             &executor,
             &prepared,
             &samples,
             &mut writer,
-            &mut summary,
-            self.progress,
+            summary,
+            started,
+            progress,
         )?;
-        summary.finish(
-            clock.elapsed().as_secs_f64(),
-            running.elapsed().as_secs_f64(),
-        );
         self.run_summary = Some(summary);
         Ok(())
     }
@@ -331,7 +294,7 @@ impl EvalJob<'_> {
     }
 
     /// The mutants' known faulty lines, from the samples file (none without one).
-    fn truth(&self) -> Result<HashMap<String, Vec<u32>>, EvalError> {
+    fn truth(&self) -> Result<HashMap<String, Vec<u32>>, JobError> {
         let samples = match &self.settings.programs {
             EvalPrograms::Runs { samples, .. } => samples.clone(),
             EvalPrograms::Samples(SampleSource::File(path)) => Some(path.clone()),
@@ -344,23 +307,23 @@ impl EvalJob<'_> {
         }
     }
 
-    fn score(&mut self) -> Result<(), EvalError> {
+    fn score(&mut self) -> Result<(), JobError> {
         let executions = read_runs(&self.runs_path())?;
         let mut evaluation = Evaluation::of(&executions, &self.settings.ks);
         if let Some(faults) = &self.settings.faults {
             let truth = self.truth()?;
             if truth.is_empty() {
-                return Err(EvalError::NoTruth);
+                return Err(JobError::NoTruth);
             }
             let reports = read_faults(faults)?.into_reports();
             evaluation.localization = LocalizationFigures::of(&reports, &truth);
         }
         let path = self.layout.eval();
         let text = serde_json::to_string_pretty(&evaluation).expect("evaluations serialize");
-        std::fs::write(&path, text + "\n").map_err(|source| EvalError::Write { path, source })
+        std::fs::write(&path, text + "\n").map_err(|source| JobError::Write { path, source })
     }
 
-    fn report(&mut self) -> Result<(), EvalError> {
+    fn report(&mut self) -> Result<(), JobError> {
         let executions = read_runs(&self.runs_path())?;
         let faults = match &self.settings.faults {
             Some(path) => read_faults(path)?.into_reports(),
@@ -380,12 +343,12 @@ impl EvalJob<'_> {
             programs: self.settings.report_programs,
         };
         let mut report = assemble_report(&inputs)?;
-        report.files = report::files(&self.layout.dir).map_err(|source| EvalError::Write {
+        report.files = report::files(&self.layout.dir).map_err(|source| JobError::Write {
             path: self.layout.dir.clone(),
             source,
         })?;
         let path = self.layout.report();
-        std::fs::write(&path, report.to_html()).map_err(|source| EvalError::Write { path, source })
+        std::fs::write(&path, report.to_html()).map_err(|source| JobError::Write { path, source })
     }
 }
 

@@ -16,6 +16,7 @@
 
 pub mod eval_job;
 pub mod generation;
+pub mod job_error;
 pub mod localization;
 pub mod main_job;
 pub mod mutants;
@@ -28,19 +29,17 @@ pub mod scaffolding;
 pub mod stages;
 pub mod workers;
 
-pub use eval_job::{
-    run_eval, EvalError, EvalLayout, EvalOutcome, EvalPrograms, EvalSettings, Generator,
-};
+pub use eval_job::{run_eval, EvalLayout, EvalOutcome, EvalPrograms, EvalSettings, Generator};
+pub use job_error::JobError;
 pub use localization::{localize, localize_with_references, LocalizeError, LocalizeSettings};
 pub use main_job::{
-    run_pipeline, PipelineError, PipelineLayout, PipelineOutcome, PipelineSettings, PipelineStage,
-    RowKind,
+    run_pipeline, PipelineLayout, PipelineOutcome, PipelineSettings, PipelineStage, RowKind,
 };
 pub use mutants::{kill_mutants, MutateSettings};
 pub use problem_set::ProblemSource;
 pub use progress::{NoProgress, Progress};
 pub use report::{assemble_report, ReportError, ReportInputs};
 pub use rows::{BuildError, Built, RowInputs, SftSettings};
-pub use runs::{load_samples, run_into, RunSummary, SampleSource, SamplesError};
+pub use runs::{load_samples, open_runs, run_into, RunSummary, SampleSource, SamplesError};
 pub use stages::{run_stages, Job, Stage, StageError, StageEvent, Start};
 pub use workers::{evaluate, ExecSettings, Workers};

@@ -10,30 +10,32 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Instant;
 
 use serde_json::json;
 use tracealign_core::formats::faults::{read_faults, write_faults, Faults};
-use tracealign_core::formats::runs::{finished_samples, read_runs, RunsWriter};
+use tracealign_core::formats::runs::{read_runs, RunsWriter};
 use tracealign_core::formats::samples::{read_samples, write_samples};
-use tracealign_core::{embedded, Execution, Problem, Sample};
+use tracealign_core::{Execution, Problem, Sample};
 use tracealign_dataset::dpo::DpoOptions;
 use tracealign_dataset::repair::RepairOptions;
 use tracealign_dataset::rewards::RewardOptions;
 use tracealign_dataset::rows::write_jsonl;
 use tracealign_dataset::sft::SftOptions;
-use tracealign_dataset::{Aligner, DatasetError};
+use tracealign_dataset::Aligner;
 use tracealign_eval::{Evaluation, LocalizationFigures};
-use tracealign_exec::{ExecError, Executor, PreparedProblem, TraceMode};
+use tracealign_exec::{Executor, PreparedProblem, TraceMode};
 use tracealign_localize::Method;
 
-use crate::localization::{localize_with_references, LocalizeError, LocalizeSettings};
+use crate::job_error::JobError;
+use crate::localization::{localize_with_references, LocalizeSettings};
 use crate::mutants::{kill_mutants, MutateSettings};
 use crate::problem_set::ProblemSource;
 use crate::progress::Progress;
-use crate::report::{self, assemble_report, ReportError, ReportInputs};
-use crate::rows::{self, BuildError, RowInputs, SftSettings};
-use crate::runs::{run_into, RunSummary};
-use crate::stages::{run_stages, Job, Stage, StageError, StageEvent, Start};
+use crate::report::{self, assemble_report, ReportInputs};
+use crate::rows::{self, RowInputs, SftSettings};
+use crate::runs::{load_samples, open_runs, run_into, RunSummary, SampleSource};
+use crate::stages::{run_stages, Job, Stage, StageEvent, Start};
 use crate::workers::{ExecSettings, Workers};
 
 /// What the main job does.
@@ -258,38 +260,6 @@ pub fn plan(settings: &PipelineSettings, layout: &PipelineLayout) -> Vec<Stage<P
     stages
 }
 
-/// Why the main job stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum PipelineError {
-    #[error(transparent)]
-    Stage(#[from] StageError),
-    #[error(transparent)]
-    Format(#[from] tracealign_core::Error),
-    #[error(transparent)]
-    Exec(#[from] ExecError),
-    #[error(transparent)]
-    Localize(#[from] LocalizeError),
-    #[error(transparent)]
-    Build(#[from] BuildError),
-    #[error(transparent)]
-    Dataset(#[from] DatasetError),
-    #[error(transparent)]
-    Report(#[from] ReportError),
-    #[error("cannot write {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error(
-        "{path} names problems that are not in the problem set ({count} samples, e.g. `{first}`)"
-    )]
-    UnknownProblems {
-        path: PathBuf,
-        count: usize,
-        first: String,
-    },
-}
-
 /// What the job left in its directory.
 #[derive(Debug)]
 pub struct PipelineOutcome {
@@ -316,7 +286,7 @@ pub fn run_pipeline(
     layout: &PipelineLayout,
     progress: &dyn Progress,
     on_event: &mut dyn FnMut(StageEvent<'_>),
-) -> Result<PipelineOutcome, PipelineError> {
+) -> Result<PipelineOutcome, JobError> {
     let stages = plan(settings, layout);
     let mut job = MainJob {
         problems: settings.problems.load()?,
@@ -330,7 +300,7 @@ pub fn run_pipeline(
         run_summary: None,
     };
     run_stages(&layout.dir, &stages, &mut job, on_event)?;
-    let files = report::files(&layout.dir).map_err(|source| PipelineError::Write {
+    let files = report::files(&layout.dir).map_err(|source| JobError::Write {
         path: layout.dir.clone(),
         source,
     })?;
@@ -357,13 +327,9 @@ struct MainJob<'a> {
 
 impl Job for MainJob<'_> {
     type Kind = PipelineStage;
-    type Error = PipelineError;
+    type Error = JobError;
 
-    fn run_stage(
-        &mut self,
-        stage: &Stage<PipelineStage>,
-        start: Start,
-    ) -> Result<(), PipelineError> {
+    fn run_stage(&mut self, stage: &Stage<PipelineStage>, start: Start) -> Result<(), JobError> {
         match stage.kind {
             PipelineStage::Mutants => self.mutants(),
             PipelineStage::Samples => self.samples(),
@@ -385,7 +351,7 @@ impl MainJob<'_> {
         }
     }
 
-    fn mutants(&mut self) -> Result<(), PipelineError> {
+    fn mutants(&mut self) -> Result<(), JobError> {
         let workers = self.workers();
         let executor = workers.start(TraceMode::None)?;
         let prepared = workers.prepare(&executor, &self.problems)?;
@@ -401,28 +367,19 @@ impl MainJob<'_> {
     }
 
     /// The user's samples (or the embedded ones), then the mutants.
-    fn samples(&mut self) -> Result<(), PipelineError> {
-        let mut samples = match &self.settings.samples {
-            Some(path) => {
-                let file = read_samples(path, &self.problems)?;
-                if let Some((_, first)) = file.unknown.first() {
-                    return Err(PipelineError::UnknownProblems {
-                        path: path.clone(),
-                        count: file.unknown.len(),
-                        first: first.clone(),
-                    });
-                }
-                file.samples
-            }
-            None => embedded::samples()?,
+    fn samples(&mut self) -> Result<(), JobError> {
+        let source = match &self.settings.samples {
+            Some(path) => SampleSource::File(path.clone()),
+            None => SampleSource::Embedded,
         };
+        let (mut samples, _) = load_samples(&source, &self.problems, false)?;
         samples.extend(read_samples(&self.layout.mutants(), &self.problems)?.samples);
         write_samples(&self.layout.samples(), &samples)?;
         Ok(())
     }
 
     /// The traced executor, started and every problem prepared on first use.
-    fn traced(&mut self) -> Result<&(Executor, Vec<PreparedProblem>), PipelineError> {
+    fn traced(&mut self) -> Result<&(Executor, Vec<PreparedProblem>), JobError> {
         if self.traced.is_none() {
             let workers = self.workers();
             let executor = workers.start(TraceMode::Full)?;
@@ -432,44 +389,32 @@ impl MainJob<'_> {
         Ok(self.traced.as_ref().expect("started above"))
     }
 
-    fn runs(&mut self, start: Start) -> Result<(), PipelineError> {
-        let path = self.layout.runs();
+    fn runs(&mut self, start: Start) -> Result<(), JobError> {
+        let started = Instant::now();
         let mut samples = read_samples(&self.layout.samples(), &self.problems)?.samples;
-        let total = samples.len();
-        let mut writer = match start {
-            Start::Continue => {
-                let finished = finished_samples(&path)?;
-                samples.retain(|s| !finished.contains(&s.sample_id));
-                RunsWriter::append(&path)?
-            }
-            Start::Fresh => RunsWriter::create(&path)?,
-        };
-        let clock = std::time::Instant::now();
-        let mut summary = RunSummary::new(self.problems.len(), total - samples.len());
+        let resume = start == Start::Continue;
+        let (mut writer, done) = open_runs(&self.layout.runs(), resume, &mut samples)?;
+        let summary = RunSummary::new(self.problems.len(), done);
         let progress = self.progress;
         let (executor, prepared) = self.traced()?;
-        let running = std::time::Instant::now();
-        run_into(
+        let summary = run_into(
             executor,
             prepared,
             &samples,
             &mut writer,
-            &mut summary,
+            summary,
+            started,
             progress,
         )?;
-        summary.finish(
-            clock.elapsed().as_secs_f64(),
-            running.elapsed().as_secs_f64(),
-        );
         self.run_summary = Some(summary);
         self.runs = None;
         Ok(())
     }
 
-    fn references(&mut self) -> Result<(), PipelineError> {
+    fn references(&mut self) -> Result<(), JobError> {
         let samples: Vec<Sample> = self.problems.iter().map(Sample::reference).collect();
         let mut writer = RunsWriter::create(&self.layout.references())?;
-        let mut summary = RunSummary::new(self.problems.len(), 0);
+        let summary = RunSummary::new(self.problems.len(), 0);
         let progress = self.progress;
         let (executor, prepared) = self.traced()?;
         run_into(
@@ -477,28 +422,23 @@ impl MainJob<'_> {
             prepared,
             &samples,
             &mut writer,
-            &mut summary,
+            summary,
+            Instant::now(),
             progress,
         )?;
         self.references = None;
         Ok(())
     }
 
-    fn loaded_runs(&mut self) -> Result<&[Execution], PipelineError> {
-        if self.runs.is_none() {
-            self.runs = Some(read_runs(&self.layout.runs())?);
-        }
-        Ok(self.runs.as_deref().expect("read above"))
+    fn loaded_runs(&mut self) -> Result<&[Execution], JobError> {
+        loaded(&mut self.runs, &self.layout.runs())
     }
 
-    fn loaded_references(&mut self) -> Result<&[Execution], PipelineError> {
-        if self.references.is_none() {
-            self.references = Some(read_runs(&self.layout.references())?);
-        }
-        Ok(self.references.as_deref().expect("read above"))
+    fn loaded_references(&mut self) -> Result<&[Execution], JobError> {
+        loaded(&mut self.references, &self.layout.references())
     }
 
-    fn loaded_faults(&mut self) -> Result<&Faults, PipelineError> {
+    fn loaded_faults(&mut self) -> Result<&Faults, JobError> {
         if self.faults.is_none() {
             self.faults = Some(read_faults(&self.layout.faults())?);
         }
@@ -506,7 +446,7 @@ impl MainJob<'_> {
     }
 
     /// Fault reports of the runs, the references coming from the references stage.
-    fn faults(&mut self) -> Result<(), PipelineError> {
+    fn faults(&mut self) -> Result<(), JobError> {
         let runs = self.loaded_runs()?.to_vec();
         let references = self.loaded_references()?.to_vec();
         let settings = LocalizeSettings {
@@ -521,7 +461,7 @@ impl MainJob<'_> {
         Ok(())
     }
 
-    fn rows(&mut self, kind: RowKind) -> Result<(), PipelineError> {
+    fn rows(&mut self, kind: RowKind) -> Result<(), JobError> {
         let aligner = match &self.settings.tokenizer {
             Some(path) => Some(Aligner::from_file(path)?),
             None => None,
@@ -565,7 +505,7 @@ impl MainJob<'_> {
     }
 
     /// pass@1 of the runs, and localization against the mutants' known faults.
-    fn eval(&mut self) -> Result<(), PipelineError> {
+    fn eval(&mut self) -> Result<(), JobError> {
         let truth = report::known_faults(&self.layout.samples(), &self.problems)?;
         let mut evaluation = Evaluation::of(self.loaded_runs()?, &[1]);
         let reports = &self.loaded_faults()?.reports;
@@ -573,10 +513,10 @@ impl MainJob<'_> {
         evaluation.localization = LocalizationFigures::of(&reports, &truth);
         let path = self.layout.eval();
         let text = serde_json::to_string_pretty(&evaluation).expect("evaluations serialize");
-        std::fs::write(&path, text + "\n").map_err(|source| PipelineError::Write { path, source })
+        std::fs::write(&path, text + "\n").map_err(|source| JobError::Write { path, source })
     }
 
-    fn report(&mut self) -> Result<(), PipelineError> {
+    fn report(&mut self) -> Result<(), JobError> {
         let truth: HashMap<String, Vec<u32>> =
             report::known_faults(&self.layout.samples(), &self.problems)?;
         let evaluation = report::read_evaluation(&self.layout.eval())?;
@@ -599,14 +539,24 @@ impl MainJob<'_> {
             programs: 12,
         };
         let mut report = assemble_report(&inputs)?;
-        report.files = report::files(&self.layout.dir).map_err(|source| PipelineError::Write {
+        report.files = report::files(&self.layout.dir).map_err(|source| JobError::Write {
             path: self.layout.dir.clone(),
             source,
         })?;
         let path = self.layout.report();
-        std::fs::write(&path, report.to_html())
-            .map_err(|source| PipelineError::Write { path, source })
+        std::fs::write(&path, report.to_html()).map_err(|source| JobError::Write { path, source })
     }
+}
+
+/// The executions in `slot`, read from `path` the first time.
+fn loaded<'a>(
+    slot: &'a mut Option<Vec<Execution>>,
+    path: &std::path::Path,
+) -> Result<&'a [Execution], JobError> {
+    if slot.is_none() {
+        *slot = Some(read_runs(path)?);
+    }
+    Ok(slot.as_deref().expect("read above"))
 }
 
 #[cfg(test)]

@@ -10,7 +10,8 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use tracealign_core::formats::faults::Faults;
-use tracealign_core::{Execution, Problem, ProgramStatus, Sample};
+use tracealign_core::sample::reference_id;
+use tracealign_core::{Execution, Problem, Sample};
 use tracealign_dataset::dpo::{self, DpoOptions, DpoRow, DpoSummary};
 use tracealign_dataset::repair::{self, RepairOptions, RepairRow, RepairSummary, Representation};
 use tracealign_dataset::rewards::{self, RewardOptions, RewardRow, RewardSummary};
@@ -113,25 +114,7 @@ fn missing_references(problems: &[Problem], executions: &[Execution]) -> Vec<Exe
     problems
         .iter()
         .filter(|p| failing.contains(p.id.as_str()) && !passing.contains(p.id.as_str()))
-        .map(|p| {
-            let sample = Sample::reference(p);
-            Execution {
-                problem_id: sample.problem_id,
-                sample_id: sample.sample_id,
-                model: None,
-                code: sample.code,
-                status: ProgramStatus::Ok,
-                passed: true,
-                tests: Vec::new(),
-                duration_ms: 0.0,
-                restarts: 0,
-                stdout: String::new(),
-                stderr: String::new(),
-                stdout_truncated: false,
-                stderr_truncated: false,
-                traces_at: None,
-            }
-        })
+        .map(|p| Execution::with_outcomes(&p.id, &reference_id(&p.id), &p.reference, &[]))
         .collect()
 }
 

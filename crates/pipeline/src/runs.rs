@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
-use tracealign_core::formats::runs::RunsWriter;
+use tracealign_core::formats::runs::{finished_samples, RunsWriter};
 use tracealign_core::formats::samples::read_samples;
 use tracealign_core::{embedded, Execution, Problem, Sample, Verdict};
 use tracealign_exec::{Executor, PreparedProblem};
@@ -72,16 +73,19 @@ pub fn load_samples(
 }
 
 /// Runs `samples` on `executor`, each execution written to `writer` and counted in
-/// `summary` as it ends. The first write error stops the writing (the runs go on) and is
-/// returned.
+/// `summary` as it ends; returns the summary with its timings (`started`: when the step
+/// began, so that starting workers and preparing problems count as preparing). The first
+/// write error stops the writing (the runs go on) and is returned.
 pub fn run_into(
     executor: &Executor,
     prepared: &[PreparedProblem],
     samples: &[Sample],
     writer: &mut RunsWriter,
-    summary: &mut RunSummary,
+    mut summary: RunSummary,
+    started: Instant,
     progress: &dyn Progress,
-) -> tracealign_core::Result<()> {
+) -> tracealign_core::Result<RunSummary> {
+    let running = Instant::now();
     let mut write_error = None;
     progress.begin("samples", samples.len());
     executor.run(prepared, samples, |execution| {
@@ -93,7 +97,31 @@ pub fn run_into(
         progress.advance();
     });
     progress.end();
-    write_error.map_or(Ok(()), Err)
+    if let Some(error) = write_error {
+        return Err(error);
+    }
+    summary.finish(
+        started.elapsed().as_secs_f64(),
+        running.elapsed().as_secs_f64(),
+    );
+    Ok(summary)
+}
+
+/// The runs file to write `samples`' executions to: continued (`resume`: the samples it
+/// already holds are taken out of `samples`, an unfinished last line cut) or created anew.
+/// Returns the writer and how many samples were already done.
+pub fn open_runs(
+    path: &Path,
+    resume: bool,
+    samples: &mut Vec<Sample>,
+) -> tracealign_core::Result<(RunsWriter, usize)> {
+    if !resume {
+        return Ok((RunsWriter::create(path)?, 0));
+    }
+    let finished = finished_samples(path)?;
+    let before = samples.len();
+    samples.retain(|s| !finished.contains(&s.sample_id));
+    Ok((RunsWriter::append(path)?, before - samples.len()))
 }
 
 /// Whether the runs file holds anything: a run into it must continue it or replace it.

@@ -6,10 +6,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use tracealign_core::formats::runs::{finished_samples, RunsWriter};
 use tracealign_core::{Problem, Sample};
 use tracealign_exec::{Executor, TraceMode};
-use tracealign_pipeline::{load_samples, run_into, RunSummary, SampleSource, Workers};
+use tracealign_pipeline::{load_samples, open_runs, run_into, RunSummary, SampleSource, Workers};
 
 use crate::args::{RunArgs, TraceArg};
 use crate::commands::workers::{refuse_to_replace, traced_exec_settings, warn_about_isolation};
@@ -50,20 +49,11 @@ fn run_loaded(
     mut samples: Vec<Sample>,
 ) -> Result<()> {
     let total = samples.len();
-    let mut writer = if args.resume {
-        let finished = finished_samples(&args.output)?;
-        samples.retain(|s| !finished.contains(&s.sample_id));
-        if total > samples.len() {
-            eprintln!(
-                "resuming: {} of {total} samples already in {}",
-                total - samples.len(),
-                args.output.display()
-            );
-        }
-        RunsWriter::append(&args.output)?
-    } else {
-        RunsWriter::create(&args.output)?
-    };
+    let (mut writer, done) = open_runs(&args.output, args.resume, &mut samples)?;
+    if done > 0 {
+        let output = args.output.display();
+        eprintln!("resuming: {done} of {total} samples already in {output}");
+    }
     let needed: HashSet<&str> = samples.iter().map(|s| s.problem_id.as_str()).collect();
     let to_prepare: Vec<Problem> = (problems.iter())
         .filter(|p| needed.contains(p.id.as_str()))
@@ -71,20 +61,17 @@ fn run_loaded(
         .collect();
     warn_about_isolation(&executor);
     let prepared = workers.prepare(&executor, &to_prepare)?;
-    let mut summary = RunSummary::new(problems.len(), total - samples.len());
-    let running = Instant::now();
-    run_into(
+    let summary = RunSummary::new(problems.len(), done);
+    let progress = workers.progress;
+    let summary = run_into(
         &executor,
         &prepared,
         &samples,
         &mut writer,
-        &mut summary,
-        workers.progress,
+        summary,
+        started,
+        progress,
     )?;
-    summary.finish(
-        started.elapsed().as_secs_f64(),
-        running.elapsed().as_secs_f64(),
-    );
     print!("{summary}");
     if let Some(path) = &args.summary_json {
         std::fs::write(path, summary.json())

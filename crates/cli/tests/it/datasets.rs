@@ -132,6 +132,8 @@ fn build(ws: &Workspace, kind: &str, output: &str, extra: &[&str]) -> (Vec<Json>
         "runs.jsonl",
         "-o",
         output,
+        // Tests build into the same file more than once.
+        "--force",
     ];
     args.extend_from_slice(extra);
     let out = ws.run_ok(&args);
@@ -819,4 +821,52 @@ fn datasets_loads_every_output() {
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(stdout.lines().count(), 8, "{stdout}");
+}
+
+/// Runs of failing programs only (no reference run among them): SFT takes each problem's
+/// reference solution as its passing program, and says so; DPO over passing programs only
+/// writes no pair, and says why and what to pass.
+#[test]
+fn builders_fall_back_on_references_and_explain_empty_outputs() {
+    let ws = Workspace::new();
+    setup(&ws);
+    let runs = read_jsonl(&ws.path("runs.jsonl"));
+    let keep = |passed: bool| -> Vec<Json> {
+        let rows = runs.iter().filter(|r| r["passed"] == passed);
+        rows.filter(|r| !r["sample_id"].as_str().unwrap().ends_with("#reference"))
+            .cloned()
+            .collect()
+    };
+    ws.write_jsonl("failing.jsonl", &keep(false));
+    ws.write_jsonl("passing.jsonl", &keep(true));
+    let args = [
+        "build",
+        "sft",
+        "-p",
+        "problems.jsonl",
+        "--runs",
+        "failing.jsonl",
+    ];
+    let out = ws.run_ok(&[&args[..], &["-o", "sft.jsonl", "--mutants", "0"]].concat());
+    let summary = String::from_utf8_lossy(&out.stdout);
+    let rows = read_jsonl(&ws.path("sft.jsonl"));
+    assert_eq!(rows.len(), 1, "{summary}");
+    assert_eq!(rows[0]["sample_id"], "sum#reference");
+    assert!(
+        summary.contains("reference solutions standing in for a passing program: 1"),
+        "{summary}"
+    );
+    let args = [
+        "build",
+        "dpo",
+        "-p",
+        "problems.jsonl",
+        "--runs",
+        "passing.jsonl",
+    ];
+    let out = ws.run_ok(&[&args[..], &["-o", "dpo.jsonl"]].concat());
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(summary.contains("0 DPO pairs"), "{summary}");
+    assert!(summary.contains("the runs hold none"), "{summary}");
+    assert!(summary.contains("hint: pass --runs"), "{summary}");
 }

@@ -32,7 +32,13 @@ fn every_subcommand_explains_itself() {
     for command in SUBCOMMANDS {
         let mut args = command.to_vec();
         args.push("--help");
-        let output = ws.run_ok(&args);
+        // Help shows the environment's values of flags that read one: none are set here.
+        let mut run = ws.command();
+        for name in ["TRACEALIGN_CACHE", "TRACEALIGN_JOBS", "TRACEALIGN_PYTHON"] {
+            run.env_remove(name);
+        }
+        let output = run.args(&args).output().unwrap();
+        assert!(output.status.success(), "{args:?}");
         let name = match command.is_empty() {
             true => "tracealign".to_string(),
             false => command.join("_"),
@@ -65,6 +71,7 @@ fn bad_input_errors_name_the_file_line_and_field() {
     );
     ws.write("runs.jsonl", "{}\n");
     ws.write("held.jsonl", "something\n");
+    std::fs::create_dir(ws.path("empty")).unwrap();
     let cases: &[(&str, &[&str])] = &[
         (
             "malformed_json",
@@ -103,7 +110,7 @@ fn bad_input_errors_name_the_file_line_and_field() {
             "build_output_exists",
             &["build", "sft", "--runs", "runs.jsonl", "-o", "held.jsonl"],
         ),
-        ("report_of_no_directory", &["report", "."]),
+        ("report_of_no_directory", &["report", "empty"]),
     ];
     for (name, args) in cases {
         insta::assert_snapshot!(format!("error_{name}"), error_of(&ws, args));

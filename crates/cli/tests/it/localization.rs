@@ -255,7 +255,13 @@ fn mutate_keeps_killed_mutants_with_their_fault_and_is_deterministic() {
         .runs("mruns.jsonl")
         .values()
         .all(|r| r["passed"] == false));
-    ws.run_ok(&args);
+    // Never replaced silently: a second call needs --force.
+    let refused = ws.run_err(&args);
+    assert!(refused.contains("--force"), "{refused}");
+    assert_eq!(std::fs::read_to_string(ws.path("m.jsonl")).unwrap(), first);
+    let mut again = args.to_vec();
+    again.push("--force");
+    ws.run_ok(&again);
     assert_eq!(
         std::fs::read_to_string(ws.path("m.jsonl")).unwrap(),
         first,

@@ -40,7 +40,12 @@ fn lines(ws: &Workspace, name: &str) -> Vec<Json> {
 }
 
 pub fn pipeline(ws: &Workspace) -> String {
-    let args = [
+    pipeline_with(ws, &["--mutants-per-problem", "2"])
+}
+
+/// The pipeline on the test's problem and samples into `out`, with `extra` flags; its log.
+fn pipeline_with(ws: &Workspace, extra: &[&str]) -> String {
+    let mut args = vec![
         "pipeline",
         "-p",
         "problems.jsonl",
@@ -48,9 +53,8 @@ pub fn pipeline(ws: &Workspace) -> String {
         "samples.jsonl",
         "--out",
         "out",
-        "--mutants-per-problem",
-        "2",
     ];
+    args.extend_from_slice(extra);
     String::from_utf8_lossy(&ws.run_ok(&args).stderr).to_string()
 }
 
@@ -147,18 +151,7 @@ fn pipeline_writes_every_stage_and_reuses_finished_ones() {
 fn the_trace_caps_reach_the_samples_and_the_references_alike() {
     let ws = Workspace::new();
     setup(&ws);
-    let args = [
-        "pipeline",
-        "-p",
-        "problems.jsonl",
-        "-s",
-        "samples.jsonl",
-        "--out",
-        "out",
-        "--trace-max-events",
-        "3",
-    ];
-    ws.run_ok(&args);
+    pipeline_with(&ws, &["--trace-max-events", "3"]);
     for name in ["runs.jsonl", "references.jsonl"] {
         let rows = lines(&ws, name);
         let traces: Vec<&Json> = rows
@@ -182,20 +175,10 @@ fn a_changed_setting_reruns_the_stages_it_reaches() {
     let ws = Workspace::new();
     setup(&ws);
     pipeline(&ws);
-    let args = [
-        "pipeline",
-        "-p",
-        "problems.jsonl",
-        "-s",
-        "samples.jsonl",
-        "--out",
-        "out",
-        "--mutants-per-problem",
-        "2",
-        "--trace-max-events",
-        "50",
-    ];
-    let log = String::from_utf8_lossy(&ws.run_ok(&args).stderr).to_string();
+    let log = pipeline_with(
+        &ws,
+        &["--mutants-per-problem", "2", "--trace-max-events", "50"],
+    );
     // The mutants run untraced: the caps change the traced stages and what follows them.
     assert_eq!(
         reran(&log),

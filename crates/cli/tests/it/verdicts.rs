@@ -476,6 +476,7 @@ fn float_tolerance_only_where_the_format_defines_it() {
             "samples.jsonl",
             "-o",
             "runs.jsonl",
+            "--force",
             "-q",
         ]);
         let expected = if id == "H/0" { "failed" } else { "passed" };
