@@ -284,7 +284,8 @@ impl fmt::Display for Built<RepairRow, RepairReport> {
             .map(|(name, n)| format!("{name} {n}"))
             .collect();
         writeln!(f, "{} repair rows ({})", s.rows, per.join(", "))?;
-        if s.rows == 0 {
+        let seen = s.with_trace + s.without_trace + s.over_budget + s.without_region;
+        if s.rows == 0 && seen + s.without_report == 0 {
             return why_none(
                 f,
                 "rows",
@@ -317,6 +318,18 @@ impl fmt::Display for Built<RepairRow, RepairReport> {
                 f,
                 "  trace prompts: {} with a trace, {} without one, {} over the {}-token budget left out",
                 s.with_trace, s.without_trace, s.over_budget, options.budget
+            )?;
+        }
+        if s.rows == 0 {
+            let hint = match s.over_budget > 0 {
+                true => "raise --budget, or ask for other representations (--repr)",
+                false => "ask for other representations (--repr), or pass --faults for fl-markers",
+            };
+            why_none(
+                f,
+                "rows",
+                "no failing program gave a row in the representations asked for (counts above)",
+                hint,
             )?;
         }
         Ok(())
