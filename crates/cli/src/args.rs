@@ -640,7 +640,8 @@ pub struct PipelineArgs {
     #[command(flatten)]
     pub set: ProblemSetArgs,
 
-    /// Samples to run besides the mutants. Default: the embedded faulty and correct samples.
+    /// Samples to run besides the mutants. Default: the embedded faulty and correct samples
+    /// with the embedded problems; none (the mutants alone) with --problems.
     #[arg(long, short = 's', value_name = "FILE")]
     pub samples: Option<PathBuf>,
 

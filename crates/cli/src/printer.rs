@@ -36,6 +36,30 @@ fn hint_for(error: &anyhow::Error) -> Option<&'static str> {
     }
 }
 
+/// Writes results to stdout. A reader that went away (`tracealign show F | head`) ends the
+/// program quietly, as the end of the output it wanted, instead of an error.
+pub fn out(text: impl std::fmt::Display) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = write!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to stdout: {error}");
+        std::process::exit(2);
+    }
+}
+
+/// [`out`], then a line break.
+pub fn line(text: impl std::fmt::Display) {
+    out(format_args!("{text}\n"));
+}
+
+/// A note on what is happening (resuming, where a result went), on stderr.
+pub fn note(text: impl std::fmt::Display) {
+    eprintln!("{text}");
+}
+
 pub fn warning(message: &str) {
     eprintln!("warning: {message}");
 }

@@ -42,7 +42,8 @@ use crate::workers::{ExecSettings, Workers};
 #[derive(Debug, Clone)]
 pub struct PipelineSettings {
     pub problems: ProblemSource,
-    /// Samples to run besides the mutants; `None`: the embedded samples.
+    /// Samples to run besides the mutants; `None`: the embedded samples with the embedded
+    /// problems, none with a problem file.
     pub samples: Option<PathBuf>,
     pub mutants: MutateSettings,
     /// A tokenizer.json for the rows' token columns.
@@ -183,11 +184,12 @@ pub fn plan(settings: &PipelineSettings, layout: &PipelineLayout) -> Vec<Stage<P
             .reads(problems.reads())
             .settings(&json!({"samples": settings.samples}))
             .command(format!(
-                "cat {} {} > {}",
-                settings
-                    .samples
-                    .as_ref()
-                    .map_or("(embedded samples)".into(), |s| out(s.clone())),
+                "cat {}{} > {}",
+                match (&settings.samples, &problems.path) {
+                    (Some(path), _) => format!("{} ", out(path.clone())),
+                    (None, None) => "(the embedded samples) ".into(),
+                    (None, Some(_)) => String::new(),
+                },
                 out(layout.mutants()),
                 out(layout.samples())
             )),
@@ -367,12 +369,18 @@ impl MainJob<'_> {
     }
 
     /// The user's samples (or the embedded ones), then the mutants.
+    /// The user's samples (the embedded ones with the embedded problems; with a problem
+    /// file and no samples, the mutants alone), then the mutants.
     fn samples(&mut self) -> Result<(), JobError> {
-        let source = match &self.settings.samples {
-            Some(path) => SampleSource::File(path.clone()),
-            None => SampleSource::Embedded,
+        let source = match (&self.settings.samples, &self.settings.problems.path) {
+            (Some(path), _) => Some(SampleSource::File(path.clone())),
+            (None, None) => Some(SampleSource::Embedded),
+            (None, Some(_)) => None,
         };
-        let (mut samples, _) = load_samples(&source, &self.problems, false)?;
+        let mut samples = match source {
+            Some(source) => load_samples(&source, &self.problems, false)?.0,
+            None => Vec::new(),
+        };
         samples.extend(read_samples(&self.layout.mutants(), &self.problems)?.samples);
         write_samples(&self.layout.samples(), &samples)?;
         Ok(())
@@ -391,7 +399,8 @@ impl MainJob<'_> {
 
     fn runs(&mut self, start: Start) -> Result<(), JobError> {
         let started = Instant::now();
-        let mut samples = read_samples(&self.layout.samples(), &self.problems)?.samples;
+        let source = SampleSource::File(self.layout.samples());
+        let (mut samples, _) = load_samples(&source, &self.problems, false)?;
         let resume = start == Start::Continue;
         let (mut writer, done) = open_runs(&self.layout.runs(), resume, &mut samples)?;
         let summary = RunSummary::new(self.problems.len(), done);

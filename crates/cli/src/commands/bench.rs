@@ -29,9 +29,9 @@ pub fn localize(args: BenchLocalizeArgs) -> Result<()> {
     };
     let measured = measure(&bench, &problems, &workers)?;
     for line in &measured.fit {
-        println!("{line}");
+        printer::line(line);
     }
-    print!("{}", measured.table.markdown(args.samples.is_none()));
+    printer::out(measured.table.markdown(args.samples.is_none()));
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_string_pretty(&measured.table.json())?)
             .with_context(|| format!("cannot write {}", path.display()))?;
@@ -53,12 +53,12 @@ pub fn suite(args: BenchSuiteArgs) -> Result<()> {
         mutation_budget: args.mutation_budget,
     };
     let report = run_suite(&suite, &problems, &workers)?;
-    print!("{}", report.markdown);
+    printer::out(&report.markdown);
     let (table, json) = (args.out.join("bench.md"), args.out.join("bench.json"));
     std::fs::write(&table, &report.markdown)
         .with_context(|| format!("cannot write {}", table.display()))?;
     std::fs::write(&json, serde_json::to_string_pretty(&report.json)? + "\n")
         .with_context(|| format!("cannot write {}", json.display()))?;
-    println!("→ {} and {}", table.display(), json.display());
+    printer::line(format_args!("→ {} and {}", table.display(), json.display()));
     Ok(())
 }

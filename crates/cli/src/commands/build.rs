@@ -82,8 +82,8 @@ where
     Built<R, S>: Display,
 {
     write_jsonl(&args.output, &built.rows)?;
-    print!("{built}");
-    println!("  → {}", args.output.display());
+    printer::out(&built);
+    printer::line(format_args!("  → {}", args.output.display()));
     Ok(())
 }
 
@@ -190,7 +190,7 @@ fn build_rewards(args: BuildRewardsArgs) -> Result<()> {
     let built = rows::reward_rows(&inputs.rows(), &options).with_context(|| runs(&args.inputs))?;
     finish(&args.inputs, built)?;
     if inputs.faults.is_none() && args.schemes.is_empty() {
-        println!("  (fault_penalty needs --faults)");
+        printer::line("  (fault_penalty needs --faults)");
     }
     Ok(())
 }

@@ -64,15 +64,15 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     let bars = printer::Bars::new(args.quiet);
     let outcome = run_eval(&settings, &layout, &bars, &mut printer::stage)?;
     if let Some(runs) = &outcome.runs {
-        print!("{runs}");
+        printer::out(runs);
     }
-    print!("{}", outcome.evaluation);
-    println!(
+    printer::out(&outcome.evaluation);
+    printer::line(format_args!(
         "eval finished in {:.1}s → {} (report: {})",
         started.elapsed().as_secs_f64(),
         layout.eval().display(),
         layout.report().display()
-    );
+    ));
     Ok(())
 }
 

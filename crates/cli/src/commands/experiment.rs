@@ -54,11 +54,11 @@ pub fn experiment(args: ExperimentArgs) -> Result<()> {
     let exec = traced_exec_settings(&args.exec, &args.trace_caps)?;
     let bars = Bars::new(args.quiet);
     let results = tracealign_experiment::run(&config, &out, &exec, &bars, &mut printer::stage)?;
-    print!("{}", results.markdown());
-    println!(
+    printer::out(results.markdown());
+    printer::line(format_args!(
         "experiment finished in {:.1}s; results in {}",
         started.elapsed().as_secs_f64(),
         Layout::new(&out).results_markdown().display()
-    );
+    ));
     Ok(())
 }

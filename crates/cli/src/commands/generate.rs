@@ -14,6 +14,7 @@ use tracealign_train::{DecodeWeights, GenerateSettings, SamplingError};
 use crate::args::FormatArg;
 use crate::commands::run::problem_set;
 use crate::commands::train::EventBar;
+use crate::printer;
 
 pub use tracealign_train::sampling::DEFAULT_BATCH;
 
@@ -124,7 +125,7 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
         bar.on(e)
     })?;
     bar.finish();
-    eprintln!("wrote {summary} to {}", args.out.display());
+    printer::note(format_args!("wrote {summary} to {}", args.out.display()));
     Ok(())
 }
 

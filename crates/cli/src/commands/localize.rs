@@ -26,11 +26,11 @@ pub fn localize(args: LocalizeArgs) -> Result<()> {
         .with_context(|| format!("cannot localize {}", args.runs.display()))?;
     let written = write_faults(&args.output, &reports)?;
     let failing = executions.iter().filter(|e| !e.passed).count();
-    println!(
+    printer::line(format_args!(
         "{written} fault reports ({failing} failing programs, method {}) → {}",
         method.name(),
         args.output.display()
-    );
+    ));
     Ok(())
 }
 

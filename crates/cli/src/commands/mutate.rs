@@ -34,14 +34,14 @@ pub fn mutate(args: MutateArgs) -> Result<()> {
     for fault in killed.iter().filter_map(|(s, _)| s.mutation.as_ref()) {
         *per_operator.entry(&fault.operator).or_default() += 1;
     }
-    println!(
+    printer::line(format_args!(
         "{} killed mutants of {} problems → {}",
         killed.len(),
         problems.len(),
         args.output.display()
-    );
+    ));
     for (operator, count) in per_operator {
-        println!("  {operator:<16} {count:>5}");
+        printer::line(format_args!("  {operator:<16} {count:>5}"));
     }
     Ok(())
 }

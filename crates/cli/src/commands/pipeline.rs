@@ -24,11 +24,11 @@ pub fn pipeline(args: PipelineArgs) -> Result<()> {
     let layout = PipelineLayout::new(&args.out);
     let bars = printer::Bars::new(args.quiet);
     let outcome = run_pipeline(&settings, &layout, &bars, &mut printer::stage)?;
-    print!("{outcome}");
-    println!(
+    printer::out(&outcome);
+    printer::line(format_args!(
         "pipeline finished in {:.1}s; report: {}",
         started.elapsed().as_secs_f64(),
         layout.report().display()
-    );
+    ));
     Ok(())
 }

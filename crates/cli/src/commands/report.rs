@@ -5,6 +5,7 @@ use anyhow::{Context, Result};
 use tracealign_pipeline::report::{assemble_report, files, DirContents, ReportInputs};
 
 use crate::args::ReportArgs;
+use crate::printer;
 
 pub fn report(args: ReportArgs) -> Result<()> {
     let problems = args.set.load()?;
@@ -27,6 +28,6 @@ pub fn report(args: ReportArgs) -> Result<()> {
     let output = (args.output.clone()).unwrap_or_else(|| args.dir.join("report.html"));
     std::fs::write(&output, report.to_html())
         .with_context(|| format!("cannot write {}", output.display()))?;
-    println!("report → {}", output.display());
+    printer::line(format_args!("report → {}", output.display()));
     Ok(())
 }

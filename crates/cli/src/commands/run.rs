@@ -52,7 +52,9 @@ fn run_loaded(
     let (mut writer, done) = open_runs(&args.output, args.resume, &mut samples)?;
     if done > 0 {
         let output = args.output.display();
-        eprintln!("resuming: {done} of {total} samples already in {output}");
+        printer::note(format_args!(
+            "resuming: {done} of {total} samples already in {output}"
+        ));
     }
     let needed: HashSet<&str> = samples.iter().map(|s| s.problem_id.as_str()).collect();
     let to_prepare: Vec<Problem> = (problems.iter())
@@ -72,7 +74,7 @@ fn run_loaded(
         started,
         progress,
     )?;
-    print!("{summary}");
+    printer::out(&summary);
     if let Some(path) = &args.summary_json {
         std::fs::write(path, summary.json())
             .with_context(|| format!("cannot write the summary to {}", path.display()))?;

@@ -7,6 +7,7 @@ use tracealign_core::formats::faults::read_faults;
 use tracealign_core::FaultReport;
 
 use crate::args::ShowArgs;
+use crate::printer;
 
 /// Width of the heat bar, in characters.
 const BAR: usize = 8;
@@ -25,7 +26,7 @@ pub fn show(args: ShowArgs) -> Result<()> {
         None => reports.iter().filter(|r| !r.passed).collect(),
     };
     for report in chosen {
-        print!("{}", heat_map(report));
+        printer::out(heat_map(report));
     }
     Ok(())
 }

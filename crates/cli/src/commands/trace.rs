@@ -13,6 +13,7 @@ use tracealign_trace::{divergence::Side, first_divergence};
 
 use crate::args::TraceArgs;
 use crate::commands::workers::traced_exec_settings;
+use crate::printer;
 
 pub fn trace(args: TraceArgs) -> Result<()> {
     let style: Style = args.style.parse().map_err(|_| {
@@ -72,7 +73,7 @@ pub fn trace(args: TraceArgs) -> Result<()> {
             "reference_trace": reference_trace,
             "divergence": divergence,
         });
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        printer::line(serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
     let counter: Box<dyn TokenCounter> = match &args.tokenizer {
@@ -97,9 +98,9 @@ pub fn trace(args: TraceArgs) -> Result<()> {
         ..RenderOptions::default()
     };
     let rendered = render::render(&input, &options, counter.as_ref());
-    print!("{}", rendered.text);
+    printer::out(&rendered.text);
     if !rendered.text.ends_with('\n') {
-        println!();
+        printer::line("");
     }
     Ok(())
 }

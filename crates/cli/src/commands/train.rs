@@ -114,7 +114,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
             args.max_len
         ));
     }
-    eprintln!("wrote the adapter to {}", args.out.display());
+    printer::note(format_args!("wrote the adapter to {}", args.out.display()));
     Ok(())
 }
 

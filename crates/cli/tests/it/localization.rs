@@ -212,6 +212,20 @@ fn show_prints_the_program_with_a_heat_column() {
     insta::assert_snapshot!(String::from_utf8_lossy(&output.stdout));
     let missing = ws.run_err(&["show", "faults.jsonl", "--sample", "nope"]);
     assert!(missing.contains("no report for sample `nope`"), "{missing}");
+
+    // A reader that stops early (`| head`) ends the output quietly, never as an error.
+    let mut child = ws
+        .command()
+        .args(["show", "faults.jsonl"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
 }
 
 #[test]
