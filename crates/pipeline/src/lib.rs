@@ -31,7 +31,7 @@ pub mod workers;
 
 pub use eval_job::{run_eval, EvalLayout, EvalOutcome, EvalPrograms, EvalSettings, Generator};
 pub use job_error::JobError;
-pub use localization::{localize, localize_with_references, LocalizeError, LocalizeSettings};
+pub use localization::{localize, localize_with, LocalizeError, LocalizeInputs, LocalizeSettings};
 pub use main_job::{
     run_pipeline, PipelineLayout, PipelineOutcome, PipelineSettings, PipelineStage, RowKind,
 };

@@ -59,30 +59,54 @@ pub fn localize(
     executions: &[Execution],
     progress: &dyn Progress,
 ) -> Result<Vec<FaultReport>, LocalizeError> {
-    localize_with_references(settings, problems, executions, &[], progress)
+    let inputs = LocalizeInputs {
+        problems,
+        executions,
+        references: &[],
+        traced: None,
+    };
+    localize_with(settings, &inputs, progress)
 }
 
-/// [`localize`], with traced reference runs made elsewhere (a pipeline's `references`
-/// stage): they are used before any in `executions`, and only missing ones are traced.
-pub fn localize_with_references(
+/// What [`localize_with`] reads besides its settings.
+pub struct LocalizeInputs<'a> {
+    pub problems: &'a [Problem],
+    pub executions: &'a [Execution],
+    /// Traced reference runs made elsewhere (a pipeline's `references` stage): used before
+    /// any in `executions`; only missing ones are traced.
+    pub references: &'a [Execution],
+    /// A traced executor the caller holds, with every problem prepared: scaffolding reruns
+    /// and missing references run on it instead of on workers started here.
+    pub traced: Option<(&'a Executor, &'a [PreparedProblem])>,
+}
+
+/// [`localize`] with references and a traced executor from the caller. Scaffolding reruns
+/// and reference runs share one traced executor (the caller's, or one started when needed);
+/// mutant runs (untraced, with a shorter time floor) get their own.
+pub fn localize_with(
     settings: &LocalizeSettings,
-    problems: &[Problem],
-    executions: &[Execution],
-    references: &[Execution],
+    inputs: &LocalizeInputs,
     progress: &dyn Progress,
 ) -> Result<Vec<FaultReport>, LocalizeError> {
+    let (problems, executions) = (inputs.problems, inputs.executions);
     let by_id: HashMap<&str, &Problem> = problems.iter().map(|p| (p.id.as_str(), p)).collect();
     check_inputs(executions, &by_id)?;
     let workers = Workers {
         settings: &settings.exec,
         progress,
     };
-    let reruns = reruns_of_scaffolding_failures(&workers, executions, problems)?;
+    let mut traced = TracedWorkers {
+        workers: &workers,
+        given: inputs.traced,
+        started: None,
+        problems: problems_of(problems, executions.iter().filter(|e| !e.passed)),
+    };
+    let reruns = reruns_of_scaffolding_failures(&mut traced, executions)?;
     let subjects: Vec<&Execution> = executions
         .iter()
         .map(|e| reruns.get(&e.sample_id).unwrap_or(e))
         .collect();
-    let references = reference_runs(&workers, &subjects, references, problems)?;
+    let references = reference_runs(&mut traced, &subjects, inputs.references, problems)?;
     let mutants = mutants_of_failing(&workers, settings, &subjects, problems)?;
     let no_mutants = Vec::new();
     Ok(executions
@@ -108,6 +132,30 @@ pub fn localize_with_references(
             }
         })
         .collect())
+}
+
+/// The traced executor localization runs programs on: the caller's, else one started on
+/// first use with the failing programs' problems prepared.
+struct TracedWorkers<'a> {
+    workers: &'a Workers<'a>,
+    given: Option<(&'a Executor, &'a [PreparedProblem])>,
+    started: Option<(Executor, Vec<PreparedProblem>)>,
+    problems: Vec<Problem>,
+}
+
+impl TracedWorkers<'_> {
+    fn get(&mut self) -> Result<(&Executor, &[PreparedProblem]), ExecError> {
+        if let Some(given) = self.given {
+            return Ok(given);
+        }
+        if self.started.is_none() {
+            let executor = self.workers.start(TraceMode::Full)?;
+            let prepared = self.workers.prepare(&executor, &self.problems)?;
+            self.started = Some((executor, prepared));
+        }
+        let (executor, prepared) = self.started.as_ref().expect("started above");
+        Ok((executor, prepared))
+    }
 }
 
 fn check_inputs(
@@ -147,9 +195,8 @@ fn problems_of<'a>(
 /// Traced reruns, without their scaffolding, of the programs that failed on it (always in
 /// full: such programs are few, and their first run recorded no test at all).
 fn reruns_of_scaffolding_failures(
-    workers: &Workers,
+    traced: &mut TracedWorkers,
     executions: &[Execution],
-    problems: &[Problem],
 ) -> Result<HashMap<String, Execution>, ExecError> {
     let subjects: Vec<&Execution> = executions
         .iter()
@@ -158,44 +205,40 @@ fn reruns_of_scaffolding_failures(
     if subjects.is_empty() {
         return Ok(HashMap::new());
     }
-    let executor = workers.start(TraceMode::Full)?;
-    let prepared = workers.prepare(&executor, &problems_of(problems, subjects.iter().copied()))?;
+    let progress = traced.workers.progress;
+    let (executor, prepared) = traced.get()?;
     Ok(rerun_without_scaffolding(
-        &executor,
-        &prepared,
-        &subjects,
-        workers.progress,
+        executor, prepared, &subjects, progress,
     ))
 }
 
 /// Traced runs of the reference solutions of the problems with a traced failing program:
 /// taken from `executions` when they hold them, else run now, traced in full.
 fn reference_runs(
-    workers: &Workers,
+    traced: &mut TracedWorkers,
     executions: &[&Execution],
     given: &[Execution],
     problems: &[Problem],
 ) -> Result<HashMap<String, Execution>, ExecError> {
-    let traced = |e: &Execution| e.tests.iter().any(|t| t.trace.is_some());
+    let is_traced = |e: &Execution| e.tests.iter().any(|t| t.trace.is_some());
     let mut found: HashMap<String, Execution> = (executions.iter().copied().chain(given))
-        .filter(|e| e.is_reference() && traced(e))
+        .filter(|e| e.is_reference() && is_traced(e))
         .map(|e| (e.problem_id.clone(), e.clone()))
         .collect();
     let wanting = executions
         .iter()
         .copied()
-        .filter(|e| !e.passed && traced(e) && !found.contains_key(&e.problem_id));
+        .filter(|e| !e.passed && is_traced(e) && !found.contains_key(&e.problem_id));
     let needed = problems_of(problems, wanting);
     if needed.is_empty() {
         return Ok(found);
     }
-    let executor = workers.start(TraceMode::Full)?;
-    let prepared = workers.prepare(&executor, &needed)?;
     let samples: Vec<Sample> = needed.iter().map(Sample::reference).collect();
-    let progress = workers.progress;
+    let progress = traced.workers.progress;
+    let (executor, prepared) = traced.get()?;
     evaluate(
-        &executor,
-        &prepared,
+        executor,
+        prepared,
         &samples,
         "tracing references",
         progress,
@@ -313,7 +356,7 @@ pub fn fixes_for<'a>(
     let passing: Vec<&str> = all
         .iter()
         .filter(|e| e.passed && e.problem_id == subject.problem_id)
-        .filter(|e| e.sample_id != subject.sample_id && !is_reference(e))
+        .filter(|e| e.sample_id != subject.sample_id && !e.is_reference())
         .map(|e| e.code.as_str())
         .collect();
     if passing.is_empty() {
@@ -321,9 +364,4 @@ pub fn fixes_for<'a>(
     } else {
         passing
     }
-}
-
-/// Reference solutions run as samples are named `<problem>#reference` ([`Sample::reference`]).
-fn is_reference(execution: &Execution) -> bool {
-    execution.is_reference()
 }

@@ -28,7 +28,7 @@ use tracealign_exec::{Executor, PreparedProblem, TraceMode};
 use tracealign_localize::Method;
 
 use crate::job_error::JobError;
-use crate::localization::{localize_with_references, LocalizeSettings};
+use crate::localization::{localize_with, LocalizeInputs, LocalizeSettings};
 use crate::mutants::{kill_mutants, MutateSettings};
 use crate::problem_set::ProblemSource;
 use crate::progress::Progress;
@@ -454,17 +454,25 @@ impl MainJob<'_> {
         Ok(self.faults.as_ref().expect("read above"))
     }
 
-    /// Fault reports of the runs, the references coming from the references stage.
+    /// Fault reports of the runs, the references coming from the references stage and any
+    /// rerun done on the traced executor the runs had.
     fn faults(&mut self) -> Result<(), JobError> {
-        let runs = self.loaded_runs()?.to_vec();
-        let references = self.loaded_references()?.to_vec();
+        self.traced()?;
+        self.loaded_runs()?;
+        self.loaded_references()?;
         let settings = LocalizeSettings {
             method: self.settings.localization,
             mutation_budget: self.settings.mutation_budget,
             exec: self.settings.exec.clone(),
         };
-        let reports =
-            localize_with_references(&settings, &self.problems, &runs, &references, self.progress)?;
+        let (executor, prepared) = self.traced.as_ref().expect("started above");
+        let inputs = LocalizeInputs {
+            problems: &self.problems,
+            executions: self.runs.as_deref().expect("loaded"),
+            references: self.references.as_deref().expect("loaded"),
+            traced: Some((executor, prepared)),
+        };
+        let reports = localize_with(&settings, &inputs, self.progress)?;
         write_faults(&self.layout.faults(), &reports)?;
         self.faults = None;
         Ok(())
