@@ -1,15 +1,28 @@
-//! tracealign's steps as typed library calls, for every front end (the `tracealign` binary,
-//! and next a service and a Python package): each step takes typed settings, the programs'
-//! data types and a [`Progress`], and returns values. No step reads argv or writes a file.
+//! tracealign's steps as typed library calls, and the jobs built of them, for every front end
+//! (the `tracealign` binary, and next a service and a Python package). A step takes typed
+//! settings, the programs' data types, an executor (or the [`Workers`] to start one) and a
+//! [`Progress`], and returns values; only a job writes files, into a layout of its own.
 //!
-//! - [`Workers`]: starting executors from one [`ExecSettings`] and preparing problems
-//!   through the prepared cache.
-//! - [`evaluate`]: run samples against problems, each [`Execution`] handed over as it ends.
-//! - [`localize`]: a [`FaultReport`] for every execution of a runs set, with the evidence
-//!   each method needs gathered on the way (reruns of programs that failed on their own test
-//!   code, traced reference solutions, mutant runs).
+//! Steps:
+//! - [`Workers`]: executors from one [`ExecSettings`], problems prepared through the cache.
+//! - [`evaluate`] and [`run_into`]: samples run, each [`Execution`] handed over (or written
+//!   to a runs file, counted in a [`RunSummary`]) as it ends; [`load_samples`] reads them.
+//! - [`kill_mutants`]: single-fault mutants of the reference solutions that a test catches.
+//! - [`localize`] / [`localize_with`]: a [`FaultReport`] for every execution, with the
+//!   evidence each method needs gathered on the way (scaffolding reruns, traced references,
+//!   mutant runs).
+//! - [`rows`]: SFT, DPO, repair and reward rows, each with a summary that says why when
+//!   there are none; [`assemble_report`]: the HTML report of what a job made.
 //!
-//! See `examples/evaluate_and_localize.rs` for the whole round trip without a command line.
+//! Jobs, on the stage graph of [`stages`] (fingerprints of serialized settings and inputs,
+//! resume, manifests with the equivalent command line):
+//! - [`main_job`]: `tracealign pipeline` ([`run_pipeline`], [`PipelineLayout`]);
+//! - [`eval_job`]: `tracealign eval` ([`run_eval`]; generation through a [`Generator`] such
+//!   as [`generation::ServerSamples`]).
+//!
+//! The experiment's job lives beside this crate (`tracealign-experiment`): it needs the
+//! model code, which a service or a Python package calling these steps does not.
+//! See `examples/evaluate_and_localize.rs` for a round trip without a command line.
 //!
 //! [`Execution`]: tracealign_core::Execution
 //! [`FaultReport`]: tracealign_core::FaultReport
