@@ -154,14 +154,13 @@ fn timed_runs(
         let executor = workers.start(trace)?;
         let prepared = workers.prepare(&executor, problems)?;
         let mut writer = RunsWriter::create(&output)?;
-        let summary = RunSummary::new(problems.len(), 0);
+        let summary = RunSummary::new(problems.len(), 0).since(started);
         let summary = run_into(
             &executor,
             &prepared,
             &samples,
             &mut writer,
             summary,
-            started,
             &NoProgress,
         )?;
         walls.push(summary.wall_s);

@@ -10,7 +10,6 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::time::Instant;
 
 use tracealign_core::formats::faults::{read_faults, write_faults, Faults};
 use tracealign_core::formats::runs::read_runs;
@@ -189,15 +188,7 @@ impl<'a> ExperimentJob<'a> {
         let prepared = workers.prepare(&executor, &problems)?;
         let summary = RunSummary::new(problems.len(), done);
         let progress = self.progress;
-        run_into(
-            &executor,
-            &prepared,
-            &todo,
-            &mut writer,
-            summary,
-            Instant::now(),
-            progress,
-        )?;
+        run_into(&executor, &prepared, &todo, &mut writer, summary, progress)?;
         Ok(())
     }
 

@@ -20,7 +20,7 @@ use tracealign_exec::TraceMode;
 use crate::job_error::JobError;
 use crate::problem_set::ProblemSource;
 use crate::progress::Progress;
-use crate::report::{self, assemble_report, ReportInputs};
+use crate::report::{self, write_report, ReportInputs};
 use crate::runs::{holds_runs, load_samples, open_runs, run_into, RunSummary, SampleSource};
 use crate::stages::{run_stages, Job, Stage, StageEvent, Start};
 use crate::workers::{ExecSettings, Workers};
@@ -31,15 +31,20 @@ pub trait Generator {
     fn settings(&self) -> serde_json::Value;
     /// The equivalent command line, for people.
     fn command(&self) -> String;
-    /// Writes the samples to `path`, continuing what an interrupted call wrote there when
-    /// `start` says so.
-    fn generate(
-        &self,
-        problems: &[Problem],
-        path: &Path,
-        start: Start,
-        progress: &dyn Progress,
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
+    /// Writes samples of `to.problems` to `to.path`, continuing what an interrupted call
+    /// wrote there when `to.start` says so.
+    fn generate(&self, to: &Generation) -> Result<(), GenerateError>;
+}
+
+/// Why a [`Generator`] failed (its own error type, boxed).
+pub type GenerateError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What a [`Generator`] is asked to make.
+pub struct Generation<'a> {
+    pub problems: &'a [Problem],
+    pub path: &'a Path,
+    pub start: Start,
+    pub progress: &'a dyn Progress,
 }
 
 /// Where the evaluated programs come from.
@@ -249,8 +254,13 @@ impl EvalJob<'_> {
                 what: "samples",
             });
         }
-        (generator.generate(&self.problems, &path, start, self.progress))
-            .map_err(JobError::Generate)
+        let to = Generation {
+            problems: &self.problems,
+            path: &path,
+            start,
+            progress: self.progress,
+        };
+        generator.generate(&to).map_err(JobError::Generate)
     }
 
     fn sample_source(&self) -> SampleSource {
@@ -271,7 +281,7 @@ impl EvalJob<'_> {
         };
         let executor = workers.start(self.settings.exec.config.trace)?;
         let prepared = workers.prepare(&executor, &self.problems)?;
-        let summary = RunSummary::new(self.problems.len(), done);
+        let summary = RunSummary::new(self.problems.len(), done).since(started);
         let progress = self.progress;
         let summary = run_into(
             &executor,
@@ -279,7 +289,6 @@ impl EvalJob<'_> {
             &samples,
             &mut writer,
             summary,
-            started,
             progress,
         )?;
         self.run_summary = Some(summary);
@@ -342,13 +351,11 @@ impl EvalJob<'_> {
             sft_rows: None,
             programs: self.settings.report_programs,
         };
-        let mut report = assemble_report(&inputs)?;
-        report.files = report::files(&self.layout.dir).map_err(|source| JobError::Write {
-            path: self.layout.dir.clone(),
-            source,
-        })?;
-        let path = self.layout.report();
-        std::fs::write(&path, report.to_html()).map_err(|source| JobError::Write { path, source })
+        Ok(write_report(
+            &inputs,
+            &self.layout.dir,
+            &self.layout.report(),
+        )?)
     }
 }
 

@@ -2,8 +2,6 @@
 //! [`Generator`] for the evaluation job: every problem `n` times, completions continued from
 //! the prompt or chat replies' code blocks, written as they arrive.
 
-use std::path::Path;
-
 use serde_json::json;
 use tracealign_core::completion::{
     chat_request, completion_prompt, program_of_chat_reply, program_of_completion, stop_sequences,
@@ -12,11 +10,8 @@ use tracealign_core::formats::samples::SamplesWriter;
 use tracealign_core::{Problem, Sample};
 use tracealign_endpoint::{Api, Endpoint, Request};
 
-use crate::eval_job::Generator;
-use crate::progress::Progress;
+use crate::eval_job::{GenerateError, Generation, Generator};
 use crate::stages::Start;
-
-type GenerateError = Box<dyn std::error::Error + Send + Sync>;
 
 /// How a server is sampled.
 #[derive(Debug, Clone)]
@@ -105,20 +100,13 @@ impl Generator for ServerSamples {
     }
 
     /// Every problem `n` times; what an interrupted call finished is kept.
-    fn generate(
-        &self,
-        problems: &[Problem],
-        path: &Path,
-        start: Start,
-        progress: &dyn Progress,
-    ) -> Result<(), GenerateError> {
-        let s = &self.sampling;
-        let (mut writer, done) = match start {
+    fn generate(&self, to: &Generation) -> Result<(), GenerateError> {
+        let (s, path, progress) = (&self.sampling, to.path, to.progress);
+        let (mut writer, done) = match to.start {
             Start::Continue => SamplesWriter::resume(path)?,
             Start::Fresh => (SamplesWriter::create(path)?, Default::default()),
         };
-        let wanted: Vec<(&Problem, String, u64)> = problems
-            .iter()
+        let wanted: Vec<(&Problem, String, u64)> = (to.problems.iter())
             .flat_map(|p| (0..s.n as u64).map(move |i| (p, i)))
             .map(|(p, i)| (p, format!("{}#{i}", p.id), s.seed + i))
             .filter(|(_, id, _)| !done.contains(id))

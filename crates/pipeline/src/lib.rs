@@ -42,7 +42,10 @@ pub mod scaffolding;
 pub mod stages;
 pub mod workers;
 
-pub use eval_job::{run_eval, EvalLayout, EvalOutcome, EvalPrograms, EvalSettings, Generator};
+pub use eval_job::{
+    run_eval, EvalLayout, EvalOutcome, EvalPrograms, EvalSettings, GenerateError, Generation,
+    Generator,
+};
 pub use job_error::JobError;
 pub use localization::{localize, localize_with, LocalizeError, LocalizeInputs, LocalizeSettings};
 pub use main_job::{

@@ -32,7 +32,7 @@ use crate::localization::{localize_with, LocalizeInputs, LocalizeSettings};
 use crate::mutants::{kill_mutants, MutateSettings};
 use crate::problem_set::ProblemSource;
 use crate::progress::Progress;
-use crate::report::{self, assemble_report, ReportInputs};
+use crate::report::{self, write_report, ReportInputs};
 use crate::rows::{self, RowInputs, SftSettings};
 use crate::runs::{load_samples, open_runs, run_into, RunSummary, SampleSource};
 use crate::stages::{run_stages, Job, Stage, StageEvent, Start};
@@ -403,18 +403,10 @@ impl MainJob<'_> {
         let (mut samples, _) = load_samples(&source, &self.problems, false)?;
         let resume = start == Start::Continue;
         let (mut writer, done) = open_runs(&self.layout.runs(), resume, &mut samples)?;
-        let summary = RunSummary::new(self.problems.len(), done);
+        let summary = RunSummary::new(self.problems.len(), done).since(started);
         let progress = self.progress;
         let (executor, prepared) = self.traced()?;
-        let summary = run_into(
-            executor,
-            prepared,
-            &samples,
-            &mut writer,
-            summary,
-            started,
-            progress,
-        )?;
+        let summary = run_into(executor, prepared, &samples, &mut writer, summary, progress)?;
         self.run_summary = Some(summary);
         self.runs = None;
         Ok(())
@@ -426,15 +418,7 @@ impl MainJob<'_> {
         let summary = RunSummary::new(self.problems.len(), 0);
         let progress = self.progress;
         let (executor, prepared) = self.traced()?;
-        run_into(
-            executor,
-            prepared,
-            &samples,
-            &mut writer,
-            summary,
-            Instant::now(),
-            progress,
-        )?;
+        run_into(executor, prepared, &samples, &mut writer, summary, progress)?;
         self.references = None;
         Ok(())
     }
@@ -555,13 +539,11 @@ impl MainJob<'_> {
             sft_rows: Some(&sft),
             programs: 12,
         };
-        let mut report = assemble_report(&inputs)?;
-        report.files = report::files(&self.layout.dir).map_err(|source| JobError::Write {
-            path: self.layout.dir.clone(),
-            source,
-        })?;
-        let path = self.layout.report();
-        std::fs::write(&path, report.to_html()).map_err(|source| JobError::Write { path, source })
+        Ok(write_report(
+            &inputs,
+            &self.layout.dir,
+            &self.layout.report(),
+        )?)
     }
 }
 

@@ -52,8 +52,25 @@ pub enum ReportError {
         line: usize,
         message: String,
     },
+    #[error("cannot read or write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Format(#[from] tracealign_core::Error),
+}
+
+/// The report of what `inputs` hold, listing the JSON Lines files of `dir`, written to
+/// `output` as one self-contained HTML file.
+pub fn write_report(inputs: &ReportInputs, dir: &Path, output: &Path) -> Result<(), ReportError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ReportError::Io { path, source }
+    };
+    let mut report = assemble_report(inputs)?;
+    report.files = files(dir).map_err(io(dir))?;
+    std::fs::write(output, report.to_html()).map_err(io(output))
 }
 
 /// The report of what `inputs` hold.

@@ -73,7 +73,7 @@ pub fn load_samples(
 }
 
 /// Runs `samples` on `executor`, each execution written to `writer` and counted in
-/// `summary` as it ends; returns the summary with its timings (`started`: when the step
+/// `summary` as it ends; returns the summary with its timings (from when the summary's step
 /// began, so that starting workers and preparing problems count as preparing). The first
 /// write error stops the writing (the runs go on) and is returned.
 pub fn run_into(
@@ -82,7 +82,6 @@ pub fn run_into(
     samples: &[Sample],
     writer: &mut RunsWriter,
     mut summary: RunSummary,
-    started: Instant,
     progress: &dyn Progress,
 ) -> tracealign_core::Result<RunSummary> {
     let running = Instant::now();
@@ -100,10 +99,7 @@ pub fn run_into(
     if let Some(error) = write_error {
         return Err(error);
     }
-    summary.finish(
-        started.elapsed().as_secs_f64(),
-        running.elapsed().as_secs_f64(),
-    );
+    summary.finish(running.elapsed().as_secs_f64());
     Ok(summary)
 }
 
@@ -154,6 +150,9 @@ pub struct RunSummary {
     pub run_s: f64,
     /// `samples / run_s`.
     pub run_samples_per_s: f64,
+    /// When the step began.
+    #[serde(skip)]
+    started: Instant,
 }
 
 impl RunSummary {
@@ -173,7 +172,13 @@ impl RunSummary {
             prepare_s: 0.0,
             run_s: 0.0,
             run_samples_per_s: 0.0,
+            started: Instant::now(),
         }
+    }
+
+    /// The same, its step having begun at `started` (before reading inputs, say).
+    pub fn since(self, started: Instant) -> RunSummary {
+        RunSummary { started, ..self }
     }
 
     pub fn add(&mut self, execution: &Execution) {
@@ -190,7 +195,9 @@ impl RunSummary {
         }
     }
 
-    pub fn finish(&mut self, wall_s: f64, run_s: f64) {
+    /// Sets the timings: `run_s` spent running the samples, the rest since the step began.
+    pub fn finish(&mut self, run_s: f64) {
+        let wall_s = self.started.elapsed().as_secs_f64();
         let rate = |seconds: f64| match seconds > 0.0 {
             true => self.samples as f64 / seconds,
             false => 0.0,

@@ -3,20 +3,14 @@
 
 use anyhow::{Context, Result};
 use tracealign_bench::{measure, run_suite, LocalizationBench, Suite};
-use tracealign_pipeline::{MutateSettings, Workers};
+use tracealign_pipeline::MutateSettings;
 
 use crate::args::{BenchLocalizeArgs, BenchSuiteArgs};
-use crate::commands::workers::exec_settings;
+use crate::commands::workers::with_workers;
 use crate::printer;
 
 pub fn localize(args: BenchLocalizeArgs) -> Result<()> {
     let problems = args.set.load()?;
-    let settings = exec_settings(&args.exec)?;
-    let bars = printer::Bars::new(args.quiet);
-    let workers = Workers {
-        settings: &settings,
-        progress: &bars,
-    };
     let bench = LocalizationBench {
         samples: args.samples.clone(),
         mutants: MutateSettings {
@@ -27,7 +21,9 @@ pub fn localize(args: BenchLocalizeArgs) -> Result<()> {
         fit: args.fit,
         cases: args.cases.clone(),
     };
-    let measured = measure(&bench, &problems, &workers)?;
+    let measured = with_workers(&args.exec, args.quiet, |workers| {
+        Ok(measure(&bench, &problems, workers)?)
+    })?;
     for line in &measured.fit {
         printer::line(line);
     }
@@ -41,18 +37,16 @@ pub fn localize(args: BenchLocalizeArgs) -> Result<()> {
 
 pub fn suite(args: BenchSuiteArgs) -> Result<()> {
     let problems = args.set.load()?;
-    let settings = exec_settings(&args.exec)?;
-    let workers = Workers {
-        settings: &settings,
-        progress: &tracealign_pipeline::NoProgress,
-    };
     let suite = Suite {
         out: args.out.clone(),
         repeats: args.repeats,
         mutants_per_problem: args.mutants_per_problem,
         mutation_budget: args.mutation_budget,
     };
-    let report = run_suite(&suite, &problems, &workers)?;
+    // Quiet: progress bars would be timed with the runs.
+    let report = with_workers(&args.exec, true, |workers| {
+        Ok(run_suite(&suite, &problems, workers)?)
+    })?;
     printer::out(&report.markdown);
     let (table, json) = (args.out.join("bench.md"), args.out.join("bench.json"));
     std::fs::write(&table, &report.markdown)

@@ -18,14 +18,14 @@ use tracealign_dataset::rows::write_jsonl;
 use tracealign_dataset::sft::SftOptions;
 use tracealign_dataset::{Aligner, SensitiveWeights};
 use tracealign_pipeline::rows::{self, RowInputs};
-use tracealign_pipeline::{Built, SftSettings, Workers};
+use tracealign_pipeline::{Built, SftSettings};
 use tracealign_trace::render::Style;
 
 use crate::args::{
     BuildCommand, BuildDpoArgs, BuildInputs, BuildRepairArgs, BuildRewardsArgs, BuildSftArgs,
     ContrastArg, FaitArgs, PairingArg, ReprArg, SchemeArg,
 };
-use crate::commands::workers::{exec_settings, refuse_to_replace};
+use crate::commands::workers::{refuse_to_replace, with_workers};
 use crate::printer;
 
 pub fn build(command: BuildCommand) -> Result<()> {
@@ -99,14 +99,10 @@ fn build_sft(args: BuildSftArgs) -> Result<()> {
         run_mutants: !args.no_run_mutants,
         seed: args.seed,
     };
-    let exec = exec_settings(&args.exec)?;
-    let bars = printer::Bars::new(args.inputs.quiet);
-    let workers = Workers {
-        settings: &exec,
-        progress: &bars,
-    };
-    let built =
-        rows::sft_rows(&inputs.rows(), &settings, &workers).with_context(|| runs(&args.inputs))?;
+    let built = with_workers(&args.exec, args.inputs.quiet, |workers| {
+        Ok(rows::sft_rows(&inputs.rows(), &settings, workers)?)
+    })
+    .with_context(|| runs(&args.inputs))?;
     finish(&args.inputs, built)
 }
 

@@ -8,11 +8,11 @@ use std::time::Instant;
 
 use anyhow::Result;
 use serde_json::json;
-use tracealign_core::Problem;
 use tracealign_endpoint::{Api, Endpoint};
 use tracealign_pipeline::generation::{ServerSamples, ServerSampling};
 use tracealign_pipeline::{
-    run_eval, EvalLayout, EvalPrograms, EvalSettings, Generator, Progress, SampleSource, Start,
+    run_eval, EvalLayout, EvalPrograms, EvalSettings, GenerateError, Generation, Generator,
+    SampleSource, Start,
 };
 use tracealign_train::progress::ProgressEvent;
 use tracealign_train::sampling::{generate_into, problem_prompts};
@@ -21,8 +21,6 @@ use crate::args::{ApiArg, EvalArgs};
 use crate::commands::run::trace_mode;
 use crate::commands::workers::exec_settings;
 use crate::printer;
-
-type GenerateError = Box<dyn std::error::Error + Send + Sync>;
 
 pub fn eval(args: EvalArgs) -> Result<()> {
     let started = Instant::now();
@@ -145,31 +143,23 @@ impl Generator for LocalSamples<'_> {
         )
     }
 
-    fn generate(
-        &self,
-        problems: &[Problem],
-        path: &Path,
-        start: Start,
-        progress: &dyn Progress,
-    ) -> Result<(), GenerateError> {
-        let prompts = problem_prompts(problems);
-        let resume = start == Start::Continue;
-        let result =
-            generate_into(
-                &self.settings(),
-                &prompts,
-                path,
-                resume,
-                &mut |event| match event {
-                    ProgressEvent::Begin { total, done } => {
-                        progress.begin("generating", total - done)
-                    }
-                    ProgressEvent::Advance { status } => {
-                        progress.message(&status);
-                        progress.advance()
-                    }
-                },
-            );
+    fn generate(&self, to: &Generation) -> Result<(), GenerateError> {
+        let (prompts, progress) = (problem_prompts(to.problems), to.progress);
+        let resume = to.start == Start::Continue;
+        let mut on_progress = |event| match event {
+            ProgressEvent::Begin { total, done } => progress.begin("generating", total - done),
+            ProgressEvent::Advance { status } => {
+                progress.message(&status);
+                progress.advance()
+            }
+        };
+        let result = generate_into(
+            &self.settings(),
+            &prompts,
+            to.path,
+            resume,
+            &mut on_progress,
+        );
         progress.end();
         result.map(|_| ()).map_err(Into::into)
     }

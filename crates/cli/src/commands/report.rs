@@ -1,8 +1,8 @@
 //! `tracealign report DIR`: the HTML report of a pipeline or eval directory (the library's
 //! `assemble_report` over what the directory holds).
 
-use anyhow::{Context, Result};
-use tracealign_pipeline::report::{assemble_report, files, DirContents, ReportInputs};
+use anyhow::Result;
+use tracealign_pipeline::report::{write_report, DirContents, ReportInputs};
 
 use crate::args::ReportArgs;
 use crate::printer;
@@ -22,12 +22,8 @@ pub fn report(args: ReportArgs) -> Result<()> {
         sft_rows: contents.sft_rows.as_deref(),
         programs: args.programs,
     };
-    let mut report = assemble_report(&inputs)?;
-    report.files =
-        files(&args.dir).with_context(|| format!("cannot list {}", args.dir.display()))?;
     let output = (args.output.clone()).unwrap_or_else(|| args.dir.join("report.html"));
-    std::fs::write(&output, report.to_html())
-        .with_context(|| format!("cannot write {}", output.display()))?;
+    write_report(&inputs, &args.dir, &output)?;
     printer::line(format_args!("report → {}", output.display()));
     Ok(())
 }

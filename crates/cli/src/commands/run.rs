@@ -63,7 +63,7 @@ fn run_loaded(
         .collect();
     warn_about_isolation(&executor);
     let prepared = workers.prepare(&executor, &to_prepare)?;
-    let summary = RunSummary::new(problems.len(), done);
+    let summary = RunSummary::new(problems.len(), done).since(started);
     let progress = workers.progress;
     let summary = run_into(
         &executor,
@@ -71,7 +71,6 @@ fn run_loaded(
         &samples,
         &mut writer,
         summary,
-        started,
         progress,
     )?;
     printer::out(&summary);

@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use tracealign_core::formats::problems::ProblemFormat;
 use tracealign_core::Problem;
 use tracealign_exec::{resolve_python, ExecConfig, Executor, Limits, PreparedCache, TraceMode};
-use tracealign_pipeline::{ExecSettings, ProblemSource};
+use tracealign_pipeline::{ExecSettings, ProblemSource, Workers};
 
 use crate::args::{ExecArgs, FormatArg, ProblemSetArgs, TraceCapArgs};
 use crate::printer;
@@ -80,6 +80,20 @@ pub fn exec_settings(args: &ExecArgs) -> Result<ExecSettings> {
     Ok(ExecSettings {
         config: exec_config(args, TraceMode::None)?,
         cache_dir: cache_dir(args),
+    })
+}
+
+/// Runs `work` with [`Workers`] from the flags, drawing progress bars unless `quiet`.
+pub fn with_workers<T>(
+    args: &ExecArgs,
+    quiet: bool,
+    work: impl FnOnce(&Workers) -> Result<T>,
+) -> Result<T> {
+    let settings = exec_settings(args)?;
+    let bars = printer::Bars::new(quiet);
+    work(&Workers {
+        settings: &settings,
+        progress: &bars,
     })
 }
 

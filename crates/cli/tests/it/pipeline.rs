@@ -58,6 +58,21 @@ fn pipeline_with(ws: &Workspace, extra: &[&str]) -> String {
     String::from_utf8_lossy(&ws.run_ok(&args).stderr).to_string()
 }
 
+/// Every stage of the main job, in order.
+const ALL_STAGES: [&str; 11] = [
+    "mutants",
+    "samples",
+    "runs",
+    "references",
+    "faults",
+    "sft",
+    "dpo",
+    "repair",
+    "rewards",
+    "eval",
+    "report",
+];
+
 /// The stages that ran, from lines such as `[3/11] runs   done in 1.2s`.
 fn reran(log: &str) -> Vec<&str> {
     log.lines()
@@ -71,19 +86,7 @@ fn pipeline_writes_every_stage_and_reuses_finished_ones() {
     let ws = Workspace::new();
     setup(&ws);
     let first = pipeline(&ws);
-    let all = [
-        "mutants",
-        "samples",
-        "runs",
-        "references",
-        "faults",
-        "sft",
-        "dpo",
-        "repair",
-        "rewards",
-        "eval",
-        "report",
-    ];
+    let all = ALL_STAGES;
     assert_eq!(reran(&first), all, "{first}");
     // Consistent outputs: 2 samples + 2 mutants, one run and one report each.
     assert_eq!(lines(&ws, "mutants.jsonl").len(), 2);
@@ -140,11 +143,7 @@ fn pipeline_writes_every_stage_and_reuses_finished_ones() {
 
     std::fs::remove_file(ws.path("out").join("faults.jsonl")).unwrap();
     let third = pipeline(&ws);
-    assert_eq!(
-        reran(&third),
-        ["faults", "sft", "dpo", "repair", "rewards", "eval", "report"],
-        "{third}"
-    );
+    assert_eq!(reran(&third), ALL_STAGES[4..], "{third}");
 }
 
 #[test]
@@ -180,19 +179,5 @@ fn a_changed_setting_reruns_the_stages_it_reaches() {
         &["--mutants-per-problem", "2", "--trace-max-events", "50"],
     );
     // The mutants run untraced: the caps change the traced stages and what follows them.
-    assert_eq!(
-        reran(&log),
-        [
-            "runs",
-            "references",
-            "faults",
-            "sft",
-            "dpo",
-            "repair",
-            "rewards",
-            "eval",
-            "report"
-        ],
-        "{log}"
-    );
+    assert_eq!(reran(&log), ALL_STAGES[2..], "{log}");
 }
