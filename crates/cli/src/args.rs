@@ -239,6 +239,9 @@ pub struct BenchLocalizeArgs {
     #[command(flatten)]
     pub exec: ExecArgs,
 
+    #[command(flatten)]
+    pub trace_caps: TraceCapArgs,
+
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -791,6 +794,9 @@ pub struct EvalArgs {
 
     #[command(flatten)]
     pub exec: ExecArgs,
+
+    #[command(flatten)]
+    pub trace_caps: TraceCapArgs,
 
     /// No progress bar.
     #[arg(long, short = 'q')]

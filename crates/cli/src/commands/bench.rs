@@ -6,7 +6,7 @@ use tracealign_bench::{measure, run_suite, LocalizationBench, Suite};
 use tracealign_pipeline::MutateSettings;
 
 use crate::args::{BenchLocalizeArgs, BenchSuiteArgs};
-use crate::commands::workers::with_workers;
+use crate::commands::workers::{with_traced_workers, with_workers};
 use crate::printer;
 
 pub fn localize(args: BenchLocalizeArgs) -> Result<()> {
@@ -21,7 +21,7 @@ pub fn localize(args: BenchLocalizeArgs) -> Result<()> {
         fit: args.fit,
         cases: args.cases.clone(),
     };
-    let measured = with_workers(&args.exec, args.quiet, |workers| {
+    let measured = with_traced_workers(&args.exec, &args.trace_caps, args.quiet, |workers| {
         Ok(measure(&bench, &problems, workers)?)
     })?;
     for line in &measured.fit {

@@ -19,7 +19,7 @@ use tracealign_train::sampling::{generate_into, problem_prompts};
 
 use crate::args::{ApiArg, EvalArgs};
 use crate::commands::run::trace_mode;
-use crate::commands::workers::exec_settings;
+use crate::commands::workers::traced_exec_settings;
 use crate::printer;
 
 pub fn eval(args: EvalArgs) -> Result<()> {
@@ -49,7 +49,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
             _ => SampleSource::Embedded,
         }),
     };
-    let mut exec = exec_settings(&args.exec)?;
+    let mut exec = traced_exec_settings(&args.exec, &args.trace_caps)?;
     exec.config.trace = trace_mode(args.trace);
     let settings = EvalSettings {
         problems: args.set.source(),

@@ -11,9 +11,9 @@ use clap::Args;
 use tracealign_train::sampling::{generate_into, problem_prompts, read_prompt_rows};
 use tracealign_train::{DecodeWeights, GenerateSettings, SamplingError};
 
-use crate::args::FormatArg;
-use crate::commands::run::problem_set;
+use crate::args::ProblemSetArgs;
 use crate::commands::train::EventBar;
+use crate::commands::workers::refuse_to_replace;
 use crate::printer;
 
 pub use tracealign_train::sampling::DEFAULT_BATCH;
@@ -26,12 +26,8 @@ pub struct GenerateArgs {
     /// A trained adapter (PEFT layout, e.g. the OUT of `tracealign train`).
     #[arg(long, value_name = "DIR")]
     pub adapter: Option<PathBuf>,
-    /// Problems whose prompts are completed. Default: the embedded problem set.
-    #[arg(long, short = 'p', value_name = "FILE")]
-    pub problems: Option<PathBuf>,
-    /// The problems' format (default: detected).
-    #[arg(long, value_enum)]
-    pub format: Option<FormatArg>,
+    #[command(flatten)]
+    pub set: ProblemSetArgs,
     /// Samples per problem.
     #[arg(short = 'n', long, default_value_t = 1)]
     pub samples: usize,
@@ -81,8 +77,11 @@ pub struct GenerateArgs {
     )]
     pub out: PathBuf,
     /// Keep the samples already in the output file and generate only what is missing.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "force")]
     pub resume: bool,
+    /// Replace an output file that already holds samples.
+    #[arg(long)]
+    pub force: bool,
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -106,7 +105,10 @@ impl From<DecodeWeightsArg> for DecodeWeights {
 }
 
 pub fn generate(args: GenerateArgs) -> Result<()> {
-    let problems = problem_set(args.problems.as_deref(), args.format)?;
+    if !args.resume {
+        refuse_to_replace(&args.out, args.force, Some("--resume"))?;
+    }
+    let problems = args.set.load()?;
     let mut prompts = match &args.prompts {
         Some(path) => read_prompt_rows(path, &problems).map_err(|error| match error {
             SamplingError::UnknownProblem { .. } => {

@@ -106,16 +106,3 @@ pub fn trace_mode(trace: TraceArg) -> TraceMode {
         TraceArg::Full => TraceMode::Full,
     }
 }
-
-/// The problems in `path`, or the embedded problem set (for commands not yet on
-/// [`crate::args::ProblemSetArgs`]).
-pub fn problem_set(
-    path: Option<&Path>,
-    format: Option<crate::args::FormatArg>,
-) -> Result<Vec<Problem>> {
-    crate::args::ProblemSetArgs {
-        problems: path.map(Path::to_path_buf),
-        format,
-    }
-    .load()
-}

@@ -15,6 +15,7 @@ use indicatif::ProgressBar;
 use tracealign_train::training::Objective;
 use tracealign_train::{train_adapter, ProgressEvent, TrainSettings};
 
+use crate::commands::workers::refuse_to_replace;
 use crate::printer;
 
 /// What to optimize.
@@ -85,8 +86,11 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0)]
     pub save_every: usize,
     /// Continue from OUT/checkpoint.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "force")]
     pub resume: bool,
+    /// Replace an adapter already in OUT.
+    #[arg(long)]
+    pub force: bool,
     /// Also write OUT/merged: full weights with the adapter merged in.
     #[arg(long)]
     pub merge: bool,
@@ -100,6 +104,10 @@ pub struct TrainArgs {
 }
 
 pub fn train(args: TrainArgs) -> Result<()> {
+    if !args.resume {
+        let adapter = args.out.join("adapter_model.safetensors");
+        refuse_to_replace(&adapter, args.force, Some("--resume"))?;
+    }
     let settings = settings(&args);
     let mut bar = EventBar::new("training", args.quiet);
     let summary = train_adapter(&settings, &args.data, &args.out, args.resume, &mut |e| {

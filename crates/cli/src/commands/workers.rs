@@ -89,7 +89,17 @@ pub fn with_workers<T>(
     quiet: bool,
     work: impl FnOnce(&Workers) -> Result<T>,
 ) -> Result<T> {
-    let settings = exec_settings(args)?;
+    with_traced_workers(args, &TraceCapArgs::default(), quiet, work)
+}
+
+/// [`with_workers`] with the trace caps, for commands that trace.
+pub fn with_traced_workers<T>(
+    args: &ExecArgs,
+    caps: &TraceCapArgs,
+    quiet: bool,
+    work: impl FnOnce(&Workers) -> Result<T>,
+) -> Result<T> {
+    let settings = traced_exec_settings(args, caps)?;
     let bars = printer::Bars::new(quiet);
     work(&Workers {
         settings: &settings,

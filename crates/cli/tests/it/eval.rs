@@ -384,6 +384,8 @@ fn generate_answers_prompt_rows_with_programs_run_can_judge() {
         "problems.jsonl",
         "--prompts",
         "bad.jsonl",
+        "-o",
+        "not_written.jsonl",
     ];
     let error = ws.run_err(&bad);
     assert!(
