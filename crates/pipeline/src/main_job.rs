@@ -368,7 +368,6 @@ impl MainJob<'_> {
         Ok(())
     }
 
-    /// The user's samples (or the embedded ones), then the mutants.
     /// The user's samples (the embedded ones with the embedded problems; with a problem
     /// file and no samples, the mutants alone), then the mutants.
     fn samples(&mut self) -> Result<(), JobError> {
@@ -439,9 +438,9 @@ impl MainJob<'_> {
     }
 
     /// Fault reports of the runs, the references coming from the references stage and any
-    /// rerun done on the traced executor the runs had.
+    /// rerun done on the traced executor of the runs when this call started one (else
+    /// localization starts one only if something needs running).
     fn faults(&mut self) -> Result<(), JobError> {
-        self.traced()?;
         self.loaded_runs()?;
         self.loaded_references()?;
         let settings = LocalizeSettings {
@@ -449,12 +448,11 @@ impl MainJob<'_> {
             mutation_budget: self.settings.mutation_budget,
             exec: self.settings.exec.clone(),
         };
-        let (executor, prepared) = self.traced.as_ref().expect("started above");
         let inputs = LocalizeInputs {
             problems: &self.problems,
             executions: self.runs.as_deref().expect("loaded"),
             references: self.references.as_deref().expect("loaded"),
-            traced: Some((executor, prepared)),
+            traced: (self.traced.as_ref()).map(|(executor, prepared)| (executor, &prepared[..])),
         };
         let reports = localize_with(&settings, &inputs, self.progress)?;
         write_faults(&self.layout.faults(), &reports)?;
