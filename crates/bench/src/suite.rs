@@ -43,6 +43,17 @@ pub struct SuiteReport {
     pub json: Json,
 }
 
+impl SuiteReport {
+    /// Writes `DIR/bench.md` and `DIR/bench.json`; returns their paths.
+    pub fn write(&self, dir: &Path) -> Result<[PathBuf; 2], BenchError> {
+        let (table, json) = (dir.join("bench.md"), dir.join("bench.json"));
+        let text = serde_json::to_string_pretty(&self.json).expect("figures serialize") + "\n";
+        std::fs::write(&table, &self.markdown).map_err(|source| io(&table, source))?;
+        std::fs::write(&json, text).map_err(|source| io(&json, source))?;
+        Ok([table, json])
+    }
+}
+
 /// One row of the table.
 struct Row {
     benchmark: &'static str,

@@ -18,6 +18,7 @@ use tracealign_eval::{Evaluation, LocalizationFigures};
 use tracealign_exec::TraceMode;
 
 use crate::job_error::JobError;
+use crate::layout::OutputLayout;
 use crate::problem_set::ProblemSource;
 use crate::progress::Progress;
 use crate::report::{self, write_report, ReportInputs};
@@ -75,31 +76,6 @@ pub struct EvalSettings<'a> {
     pub report_programs: usize,
 }
 
-/// Where the evaluation job's outputs are.
-#[derive(Debug, Clone)]
-pub struct EvalLayout {
-    pub dir: PathBuf,
-}
-
-impl EvalLayout {
-    pub fn samples(&self) -> PathBuf {
-        self.dir.join("samples.jsonl")
-    }
-    pub fn runs(&self) -> PathBuf {
-        self.dir.join("runs.jsonl")
-    }
-    pub fn eval(&self) -> PathBuf {
-        self.dir.join("eval.json")
-    }
-    pub fn report(&self) -> PathBuf {
-        self.dir.join("report.html")
-    }
-    /// What `--fresh` discards.
-    pub fn made_here(&self) -> [PathBuf; 2] {
-        [self.samples(), self.runs()]
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum EvalStage {
     Generate,
@@ -109,7 +85,7 @@ pub enum EvalStage {
 }
 
 /// The stages, in order (nothing runs).
-pub fn plan(settings: &EvalSettings, layout: &EvalLayout) -> Vec<Stage<EvalStage>> {
+pub fn plan(settings: &EvalSettings, layout: &OutputLayout) -> Vec<Stage<EvalStage>> {
     let problems = &settings.problems;
     let p = problems.arguments();
     let mut stages = Vec::new();
@@ -200,7 +176,7 @@ pub struct EvalOutcome {
 /// Runs the evaluation job into `layout`, keeping what an earlier call made the same way.
 pub fn run_eval(
     settings: &EvalSettings,
-    layout: &EvalLayout,
+    layout: &OutputLayout,
     progress: &dyn Progress,
     on_event: &mut dyn FnMut(StageEvent<'_>),
 ) -> Result<EvalOutcome, JobError> {
@@ -221,7 +197,7 @@ pub fn run_eval(
 
 struct EvalJob<'a> {
     settings: &'a EvalSettings<'a>,
-    layout: &'a EvalLayout,
+    layout: &'a OutputLayout,
     progress: &'a dyn Progress,
     problems: Vec<Problem>,
     run_summary: Option<RunSummary>,
@@ -392,7 +368,7 @@ mod tests {
 
     #[test]
     fn the_evaluation_job_plans_its_stages() {
-        let layout = EvalLayout { dir: "OUT".into() };
+        let layout = OutputLayout::new("OUT");
         let samples = settings(EvalPrograms::Samples(SampleSource::File("s.jsonl".into())));
         let runs = settings(EvalPrograms::Runs {
             runs: "runs.jsonl".into(),

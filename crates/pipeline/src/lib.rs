@@ -16,7 +16,7 @@
 //!
 //! Jobs, on the stage graph of [`stages`] (fingerprints of serialized settings and inputs,
 //! resume, manifests with the equivalent command line):
-//! - [`main_job`]: `tracealign pipeline` ([`run_pipeline`], [`PipelineLayout`]);
+//! - [`main_job`]: `tracealign pipeline` ([`run_pipeline`]), both writing an [`OutputLayout`];
 //! - [`eval_job`]: `tracealign eval` ([`run_eval`]; generation through a [`Generator`] such
 //!   as [`generation::ServerSamples`]).
 //!
@@ -30,6 +30,7 @@
 pub mod eval_job;
 pub mod generation;
 pub mod job_error;
+pub mod layout;
 pub mod localization;
 pub mod main_job;
 pub mod mutants;
@@ -43,14 +44,12 @@ pub mod stages;
 pub mod workers;
 
 pub use eval_job::{
-    run_eval, EvalLayout, EvalOutcome, EvalPrograms, EvalSettings, GenerateError, Generation,
-    Generator,
+    run_eval, EvalOutcome, EvalPrograms, EvalSettings, GenerateError, Generation, Generator,
 };
 pub use job_error::JobError;
+pub use layout::{OutputLayout, RowKind};
 pub use localization::{localize, localize_with, LocalizeError, LocalizeInputs, LocalizeSettings};
-pub use main_job::{
-    run_pipeline, PipelineLayout, PipelineOutcome, PipelineSettings, PipelineStage, RowKind,
-};
+pub use main_job::{run_pipeline, PipelineOutcome, PipelineSettings, PipelineStage};
 pub use mutants::{kill_mutants, MutateSettings};
 pub use problem_set::ProblemSource;
 pub use progress::{NoProgress, Progress};

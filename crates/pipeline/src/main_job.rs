@@ -28,6 +28,7 @@ use tracealign_exec::{Executor, PreparedProblem, TraceMode};
 use tracealign_localize::Method;
 
 use crate::job_error::JobError;
+use crate::layout::{OutputLayout, RowKind};
 use crate::localization::{localize_with, LocalizeInputs, LocalizeSettings};
 use crate::mutants::{kill_mutants, MutateSettings};
 use crate::problem_set::ProblemSource;
@@ -74,74 +75,6 @@ impl PipelineSettings {
     }
 }
 
-/// The kinds of training rows the job builds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum RowKind {
-    Sft,
-    Dpo,
-    Repair,
-    Rewards,
-}
-
-impl RowKind {
-    pub const ALL: [RowKind; 4] = [
-        RowKind::Sft,
-        RowKind::Dpo,
-        RowKind::Repair,
-        RowKind::Rewards,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            RowKind::Sft => "sft",
-            RowKind::Dpo => "dpo",
-            RowKind::Repair => "repair",
-            RowKind::Rewards => "rewards",
-        }
-    }
-}
-
-/// Where the main job's outputs are.
-#[derive(Debug, Clone)]
-pub struct PipelineLayout {
-    pub dir: PathBuf,
-}
-
-impl PipelineLayout {
-    pub fn new(dir: impl Into<PathBuf>) -> PipelineLayout {
-        PipelineLayout { dir: dir.into() }
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
-    }
-
-    pub fn mutants(&self) -> PathBuf {
-        self.file("mutants.jsonl")
-    }
-    pub fn samples(&self) -> PathBuf {
-        self.file("samples.jsonl")
-    }
-    pub fn runs(&self) -> PathBuf {
-        self.file("runs.jsonl")
-    }
-    pub fn references(&self) -> PathBuf {
-        self.file("references.jsonl")
-    }
-    pub fn faults(&self) -> PathBuf {
-        self.file("faults.jsonl")
-    }
-    pub fn rows(&self, kind: RowKind) -> PathBuf {
-        self.file(&format!("{}.jsonl", kind.name()))
-    }
-    pub fn eval(&self) -> PathBuf {
-        self.file("eval.json")
-    }
-    pub fn report(&self) -> PathBuf {
-        self.file("report.html")
-    }
-}
-
 /// The main job's stages.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum PipelineStage {
@@ -156,7 +89,7 @@ pub enum PipelineStage {
 }
 
 /// The stages, in order, with what each reads and writes (nothing runs).
-pub fn plan(settings: &PipelineSettings, layout: &PipelineLayout) -> Vec<Stage<PipelineStage>> {
+pub fn plan(settings: &PipelineSettings, layout: &OutputLayout) -> Vec<Stage<PipelineStage>> {
     let problems = &settings.problems;
     let p = problems.arguments();
     let exec = settings.exec.fingerprint();
@@ -285,7 +218,7 @@ impl fmt::Display for PipelineOutcome {
 /// Runs the main job into `layout`, resuming where an earlier call stopped.
 pub fn run_pipeline(
     settings: &PipelineSettings,
-    layout: &PipelineLayout,
+    layout: &OutputLayout,
     progress: &dyn Progress,
     on_event: &mut dyn FnMut(StageEvent<'_>),
 ) -> Result<PipelineOutcome, JobError> {
@@ -316,7 +249,7 @@ pub fn run_pipeline(
 /// The job's state: what stages made or read, kept for the stages after them.
 struct MainJob<'a> {
     settings: &'a PipelineSettings,
-    layout: &'a PipelineLayout,
+    layout: &'a OutputLayout,
     progress: &'a dyn Progress,
     problems: Vec<Problem>,
     /// The traced executor with every problem prepared (samples and references share it).
@@ -574,6 +507,6 @@ mod tests {
         settings.problems = ProblemSource::file("HumanEval.jsonl.gz");
         settings.samples = Some("samples.jsonl".into());
         settings.exec.config.trace_limits.max_events = 20_000;
-        insta::assert_snapshot!(listing(&plan(&settings, &PipelineLayout::new("OUT"))));
+        insta::assert_snapshot!(listing(&plan(&settings, &OutputLayout::new("OUT"))));
     }
 }

@@ -17,6 +17,8 @@ use tracealign_report::{Figure, LocalizationRow, ProgramSection, Report, Weighte
 use tracealign_trace::divergence::{first_divergence, Divergence, Side};
 use tracealign_trace::render::{self, CharsPerToken, RenderInput, RenderOptions, TestContext};
 
+use crate::layout::{OutputLayout, RowKind};
+
 /// Tokens (characters / 4) a program's rendered trace may take in the report.
 const TRACE_BUDGET: usize = 700;
 
@@ -42,8 +44,8 @@ pub struct ReportInputs<'a> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("{dir} is not a pipeline or eval directory: it holds no {runs}")]
-    NotADirectory { dir: PathBuf, runs: &'static str },
+    #[error("{dir} is not a pipeline or eval directory: it holds no {}", runs.display())]
+    NotADirectory { dir: PathBuf, runs: PathBuf },
     #[error("{path} is not an evaluation: {message}")]
     Evaluation { path: PathBuf, message: String },
     #[error("{path}:{line}: not JSON: {message}")]
@@ -150,30 +152,31 @@ pub struct DirContents {
 
 impl DirContents {
     pub fn read(dir: &Path, problems: &[Problem]) -> Result<DirContents, ReportError> {
-        let runs = dir.join("runs.jsonl");
+        let layout = OutputLayout::new(dir);
+        let runs = layout.runs();
         if !runs.exists() {
             return Err(ReportError::NotADirectory {
                 dir: dir.to_path_buf(),
-                runs: "runs.jsonl",
+                runs,
             });
         }
-        let existing = |name: &str| Some(dir.join(name)).filter(|p| p.exists());
-        let evaluation = match existing("eval.json") {
+        let existing = |path: PathBuf| Some(path).filter(|p| p.exists());
+        let evaluation = match existing(layout.eval()) {
             Some(path) => Some(read_evaluation(&path)?),
             None => None,
         };
         Ok(DirContents {
             executions: read_runs(&runs)?,
-            references: existing("references.jsonl").map_or(Ok(Vec::new()), |p| read_runs(&p))?,
-            faults: existing("faults.jsonl").map_or(Ok(Vec::new()), |p| {
+            references: existing(layout.references()).map_or(Ok(Vec::new()), |p| read_runs(&p))?,
+            faults: existing(layout.faults()).map_or(Ok(Vec::new()), |p| {
                 read_faults(&p).map(|f| f.into_reports())
             })?,
-            truth: match existing("samples.jsonl") {
+            truth: match existing(layout.samples()) {
                 Some(path) => known_faults(&path, problems)?,
                 None => HashMap::new(),
             },
             evaluation,
-            sft_rows: existing("sft.jsonl"),
+            sft_rows: existing(layout.rows(RowKind::Sft)),
         })
     }
 }

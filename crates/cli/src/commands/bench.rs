@@ -48,11 +48,7 @@ pub fn suite(args: BenchSuiteArgs) -> Result<()> {
         Ok(run_suite(&suite, &problems, workers)?)
     })?;
     printer::out(&report.markdown);
-    let (table, json) = (args.out.join("bench.md"), args.out.join("bench.json"));
-    std::fs::write(&table, &report.markdown)
-        .with_context(|| format!("cannot write {}", table.display()))?;
-    std::fs::write(&json, serde_json::to_string_pretty(&report.json)? + "\n")
-        .with_context(|| format!("cannot write {}", json.display()))?;
+    let [table, json] = report.write(&args.out)?;
     printer::line(format_args!("→ {} and {}", table.display(), json.display()));
     Ok(())
 }

@@ -11,7 +11,7 @@ use serde_json::json;
 use tracealign_endpoint::{Api, Endpoint};
 use tracealign_pipeline::generation::{ServerSamples, ServerSampling};
 use tracealign_pipeline::{
-    run_eval, EvalLayout, EvalPrograms, EvalSettings, GenerateError, Generation, Generator,
+    run_eval, EvalPrograms, EvalSettings, GenerateError, Generation, Generator, OutputLayout,
     SampleSource, Start,
 };
 use tracealign_train::progress::ProgressEvent;
@@ -24,11 +24,9 @@ use crate::printer;
 
 pub fn eval(args: EvalArgs) -> Result<()> {
     let started = Instant::now();
-    let layout = EvalLayout {
-        dir: args.out.clone(),
-    };
+    let layout = OutputLayout::new(&args.out);
     if args.fresh {
-        for path in layout.made_here() {
+        for path in layout.made_by_eval() {
             let _ = std::fs::remove_file(path);
         }
     }

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use tracealign_pipeline::{run_pipeline, MutateSettings, PipelineLayout, PipelineSettings};
+use tracealign_pipeline::{run_pipeline, MutateSettings, OutputLayout, PipelineSettings};
 
 use crate::args::PipelineArgs;
 use crate::commands::workers::traced_exec_settings;
@@ -21,7 +21,7 @@ pub fn pipeline(args: PipelineArgs) -> Result<()> {
         seed: 0,
     };
     settings.mutation_budget = args.mutation_budget;
-    let layout = PipelineLayout::new(&args.out);
+    let layout = OutputLayout::new(&args.out);
     let bars = printer::Bars::new(args.quiet);
     let outcome = run_pipeline(&settings, &layout, &bars, &mut printer::stage)?;
     printer::out(&outcome);

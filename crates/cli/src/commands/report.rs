@@ -3,6 +3,7 @@
 
 use anyhow::Result;
 use tracealign_pipeline::report::{write_report, DirContents, ReportInputs};
+use tracealign_pipeline::OutputLayout;
 
 use crate::args::ReportArgs;
 use crate::printer;
@@ -22,7 +23,7 @@ pub fn report(args: ReportArgs) -> Result<()> {
         sft_rows: contents.sft_rows.as_deref(),
         programs: args.programs,
     };
-    let output = (args.output.clone()).unwrap_or_else(|| args.dir.join("report.html"));
+    let output = (args.output.clone()).unwrap_or_else(|| OutputLayout::new(&args.dir).report());
     write_report(&inputs, &args.dir, &output)?;
     printer::line(format_args!("report → {}", output.display()));
     Ok(())
