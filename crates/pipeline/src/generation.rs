@@ -114,25 +114,40 @@ impl Generator for ServerSamples {
         let requests: Vec<Request> = (wanted.iter())
             .map(|(problem, _, seed)| self.request(problem, *seed))
             .collect();
+        let sample = |index: usize, reply: &str| {
+            let (problem, id, _) = &wanted[index];
+            Sample {
+                problem_id: problem.id.clone(),
+                sample_id: id.clone(),
+                code: self.program(problem, reply),
+                model: Some(self.model.clone()),
+                mutation: None,
+            }
+        };
+        let Some(first) = requests.first() else {
+            return Ok(());
+        };
+        progress.begin("generating", requests.len());
+        // One request alone first: a server that is not there fails in seconds, instead of
+        // every request of the batch retrying in turn.
+        let reply = self
+            .endpoint
+            .complete(first)
+            .inspect_err(|_| progress.end())?;
+        writer.write(&sample(0, &reply))?;
+        progress.advance();
         let mut failures = Vec::new();
         let mut write_error = None;
-        progress.begin("generating", requests.len());
+        let rest = &requests[1..];
         self.endpoint
-            .complete_all(&requests, s.concurrency, |index, result| {
+            .complete_all(rest, s.concurrency, |index, result| {
                 progress.advance();
-                let (problem, id, _) = &wanted[index];
-                let sample = match result {
-                    Ok(reply) => Sample {
-                        problem_id: problem.id.clone(),
-                        sample_id: id.clone(),
-                        code: self.program(problem, &reply),
-                        model: Some(self.model.clone()),
-                        mutation: None,
-                    },
-                    Err(error) => return failures.push(error),
-                };
-                if write_error.is_none() {
-                    write_error = writer.write(&sample).err();
+                match result {
+                    Ok(reply) if write_error.is_none() => {
+                        write_error = writer.write(&sample(index + 1, &reply)).err();
+                    }
+                    Ok(_) => {}
+                    Err(error) => failures.push(error),
                 }
             });
         progress.end();

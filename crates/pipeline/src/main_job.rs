@@ -437,9 +437,12 @@ impl MainJob<'_> {
     }
 
     /// pass@1 of the runs, and localization against the mutants' known faults.
+    /// pass@1 of the user's programs (the mutants are synthetic: counting them would report
+    /// the pass rate of our faults, not the model's), and localization against the mutants'
+    /// known faults.
     fn eval(&mut self) -> Result<(), JobError> {
         let truth = report::known_faults(&self.layout.samples(), &self.problems)?;
-        let mut evaluation = Evaluation::of(self.loaded_runs()?, &[1]);
+        let mut evaluation = Evaluation::of(&report::without(self.loaded_runs()?, &truth), &[1]);
         let reports = &self.loaded_faults()?.reports;
         let reports: Vec<_> = reports.iter().map(|(_, r)| r.clone()).collect();
         evaluation.localization = LocalizationFigures::of(&reports, &truth);

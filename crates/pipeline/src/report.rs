@@ -78,7 +78,7 @@ pub fn write_report(inputs: &ReportInputs, dir: &Path, output: &Path) -> Result<
 /// The report of what `inputs` hold.
 pub fn assemble_report(inputs: &ReportInputs) -> Result<Report, ReportError> {
     let evaluation = (inputs.evaluation.clone())
-        .unwrap_or_else(|| Evaluation::of(inputs.executions, &[1, 5, 10]));
+        .unwrap_or_else(|| Evaluation::of(&without(inputs.executions, inputs.truth), &[1, 5, 10]));
     let localization = LocalizationFigures::of(inputs.faults, inputs.truth);
     let mut report = Report {
         title: inputs.title.clone(),
@@ -87,7 +87,7 @@ pub fn assemble_report(inputs: &ReportInputs) -> Result<Report, ReportError> {
             inputs.place,
             subtitle(inputs.executions, inputs.faults)
         ),
-        figures: figures(&evaluation, localization.as_ref(), inputs.faults),
+        figures: figures(&evaluation, localization.as_ref(), inputs),
         evaluation: Some(evaluation),
         ..Report::default()
     };
@@ -202,31 +202,42 @@ fn subtitle(executions: &[Execution], faults: &[FaultReport]) -> String {
 fn figures(
     evaluation: &Evaluation,
     localization: Option<&LocalizationFigures>,
-    faults: &[FaultReport],
+    inputs: &ReportInputs,
 ) -> Vec<Figure> {
     let figure = |label: &str, value: String| Figure {
         label: label.into(),
         value,
     };
     let mut figures = vec![
-        figure("programs run", evaluation.samples.to_string()),
+        figure("programs scored", evaluation.samples.to_string()),
         figure("problems", evaluation.problems.to_string()),
         figure("passed every test", format!("{}", evaluation.passed)),
     ];
     if let Some(one) = evaluation.pass_at(1) {
         figures.push(figure("pass@1", format!("{:.1}%", one.mean * 100.0)));
     }
-    figures.push(figure(
-        "fault reports",
-        faults.iter().filter(|f| !f.passed).count().to_string(),
-    ));
+    let failing = inputs.faults.iter().filter(|f| !f.passed).count();
+    figures.push(figure("fault reports", failing.to_string()));
+    if !inputs.truth.is_empty() {
+        // Synthetic faults with known lines: not in pass@1, only in the localization figure.
+        let mutants = inputs.truth.len().to_string();
+        figures.push(figure("mutants (synthetic, not scored)", mutants));
+    }
     if let Some(l) = localization {
         figures.push(figure(
-            "top-1 localization",
+            "top-1 localization on mutants (an upper bound: see below)",
             format!("{:.1}%", l.accuracy.top1 * 100.0),
         ));
     }
     figures
+}
+
+/// The executions that are not mutants (`truth` holds the mutants' known faults).
+pub fn without(executions: &[Execution], truth: &HashMap<String, Vec<u32>>) -> Vec<Execution> {
+    (executions.iter())
+        .filter(|e| !truth.contains_key(&e.sample_id))
+        .cloned()
+        .collect()
 }
 
 /// Known faulty lines by sample id, from a samples file's mutants (none without the file).

@@ -21,11 +21,21 @@ pub fn localize(args: LocalizeArgs) -> Result<()> {
         mutation_budget: args.mutation_budget,
         exec: traced_exec_settings(&args.exec, &args.trace_caps)?,
     };
+    let failing = executions.iter().filter(|e| !e.passed).count();
+    if settings.mutation_budget > 0
+        && failing > 0
+        && matches!(method, Method::Mutation | Method::Combined)
+    {
+        printer::note(format_args!(
+            "running up to {} mutants of each of {failing} failing programs for mutation-based \
+             evidence (the slow part; --mutation-budget 0 skips it)",
+            settings.mutation_budget
+        ));
+    }
     let bars = printer::Bars::new(args.quiet);
     let reports = tracealign_pipeline::localize(&settings, &problems, &executions, &bars)
         .with_context(|| format!("cannot localize {}", args.runs.display()))?;
     let written = write_faults(&args.output, &reports)?;
-    let failing = executions.iter().filter(|e| !e.passed).count();
     printer::line(format_args!(
         "{written} fault reports ({failing} failing programs, method {}) → {}",
         method.name(),

@@ -44,7 +44,13 @@ pub fn trace(args: TraceArgs) -> Result<()> {
     let one = only_test(&prepared, index);
     let candidate = run_one(&executor, &one, &sample)?;
     let candidate_trace = candidate.tests[0].trace.clone().unwrap_or_default();
-    let (reference_trace, divergence) = if args.against_reference {
+    // A program that passes the test may compute its answer another way: a difference from
+    // the reference there is no fault, so no divergence is reported for it.
+    let passed = candidate.tests[0].outcome.is_passed();
+    if args.against_reference && passed {
+        printer::note("the program passes this test: no divergence from the reference to show");
+    }
+    let (reference_trace, divergence) = if args.against_reference && !passed {
         let reference = run_one(&executor, &one, &Sample::reference(problem))?;
         let reference_trace = reference.tests[0].trace.clone().unwrap_or_default();
         let divergence = first_divergence(
@@ -134,15 +140,37 @@ fn pick_sample(args: &TraceArgs, problems: &[Problem]) -> Result<Sample> {
         .sample
         .as_deref()
         .expect("clap requires --code or --sample");
-    let samples = match &args.samples {
+    let mut samples = match &args.samples {
         Some(path) => read_samples(path, problems)?.samples,
         None if args.set.problems.is_none() => embedded::samples()?,
         None => bail!("--sample needs --samples when --problems is given"),
     };
-    samples
-        .into_iter()
-        .find(|s| s.sample_id == id)
-        .ok_or_else(|| anyhow!("no sample `{id}` in the samples"))
+    if let Some(found) = samples.iter().position(|s| s.sample_id == id) {
+        return Ok(samples.swap_remove(found));
+    }
+    bail!(
+        "no sample `{id}` in the samples{}",
+        suggestion(id, &samples)
+    )
+}
+
+/// `; did you mean …?` with the sample ids that start with `id` (a problem's id names its
+/// samples `<problem>#<n>`), else those that contain it; empty when none does.
+fn suggestion(id: &str, samples: &[Sample]) -> String {
+    let ids = |keep: &dyn Fn(&str) -> bool| -> Vec<&str> {
+        (samples.iter().map(|s| s.sample_id.as_str()))
+            .filter(|s| keep(s))
+            .take(5)
+            .collect()
+    };
+    let mut near = ids(&|s| s.starts_with(id));
+    if near.is_empty() {
+        near = ids(&|s| s.contains(id));
+    }
+    match near.is_empty() {
+        true => String::new(),
+        false => format!("; did you mean `{}`?", near.join("`, `")),
+    }
 }
 
 fn pick_test(args: &TraceArgs, problem: &Problem, run: &Execution) -> Result<usize> {

@@ -400,3 +400,40 @@ fn generate_answers_prompt_rows_with_programs_run_can_judge() {
         "{error}"
     );
 }
+
+/// A server that is not there: one probe request fails (after its retries) and the eval
+/// stops with the address, before the batch; nothing is written as samples.
+#[test]
+fn an_unreachable_server_fails_before_the_batch() {
+    let ws = Workspace::new();
+    ws.write_jsonl("problems.jsonl", &[increment_problem()]);
+    // A port that was free a moment ago: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let args = [
+        "eval",
+        "-p",
+        "problems.jsonl",
+        "--endpoint",
+        &url,
+        "--model-name",
+        "m",
+        "-n",
+        "20",
+        "-o",
+        "out",
+    ];
+    let error = ws.run_err(&args);
+    assert!(error.contains(&format!("127.0.0.1:{port}")), "{error}");
+    assert!(error.contains("attempt"), "{error}");
+    assert!(
+        !error.contains("requests failed"),
+        "the batch never started: {error}"
+    );
+    let samples = std::fs::read_to_string(ws.path("out/samples.jsonl")).unwrap_or_default();
+    assert!(samples.is_empty(), "{samples}");
+}

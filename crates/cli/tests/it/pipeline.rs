@@ -123,15 +123,21 @@ fn pipeline_writes_every_stage_and_reuses_finished_ones() {
     );
     let eval: Json =
         serde_json::from_str(&std::fs::read_to_string(ws.path("out/eval.json")).unwrap()).unwrap();
+    // pass@k scores the user's two programs; the mutants count only for localization.
     assert_eq!(
         (eval["samples"].as_u64(), eval["passed"].as_u64()),
-        (Some(4), Some(1))
+        (Some(2), Some(1))
     );
+    assert_eq!(eval["pass_at_k"][0]["mean"], 0.5);
     assert_eq!(
         eval["localization"]["accuracy"]["cases"], 2,
         "the two mutants"
     );
     let report = std::fs::read_to_string(ws.path("out/report.html")).unwrap();
+    assert!(
+        report.contains("mutants (synthetic, not scored)"),
+        "{report}"
+    );
     assert!(
         report.contains("bug") && report.contains("<svg"),
         "{report}"

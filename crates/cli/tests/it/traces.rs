@@ -655,3 +655,37 @@ fn traced_runs_get_time_limits_from_the_traced_reference() {
         assert!(times[0].as_f64().unwrap() > 0.0, "{entry}");
     }
 }
+
+/// A passing program has no fault to diverge at: `--against-reference` says so instead of
+/// reporting a difference; a sample id that names only the problem is answered with the
+/// problem's samples.
+#[test]
+fn passing_programs_show_no_divergence_and_near_miss_ids_get_suggestions() {
+    let ws = Workspace::new();
+    sum_problem(&ws);
+    let correct = "def total(xs):\n    result = 0\n    for x in reversed(xs):\n        result = result + x\n    return result\n";
+    ws.write("correct.py", correct);
+    let output =
+        ws.run_line("trace -p problems.jsonl --code correct.py --against-reference --json");
+    let report: Json = serde_json::from_slice(&output.stdout).expect("JSON report");
+    assert_eq!(report["outcome"]["outcome"], "passed");
+    assert_eq!(report["divergence"], Json::Null, "{report}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("passes this test"), "{stderr}");
+
+    ws.write_jsonl(
+        "samples.jsonl",
+        &[json!({"problem_id": "sum", "sample_id": "sum#0", "code": SUM_OFF_BY_ONE})],
+    );
+    let args = [
+        "trace",
+        "-p",
+        "problems.jsonl",
+        "-s",
+        "samples.jsonl",
+        "--sample",
+        "sum",
+    ];
+    let error = ws.run_err(&args);
+    assert!(error.contains("did you mean `sum#0`?"), "{error}");
+}
