@@ -91,7 +91,8 @@ pub struct BenchSuiteArgs {
 
     /// Where the table, the JSON and the runs go.
     #[arg(
-        long,
+        long = "output",
+        visible_alias = "out",
         short = 'o',
         value_name = "DIR",
         default_value = "tracealign-bench"
@@ -649,7 +650,13 @@ pub struct PipelineArgs {
     pub samples: Option<PathBuf>,
 
     /// Where every stage's output goes.
-    #[arg(long, value_name = "DIR", default_value = "tracealign-out")]
+    #[arg(
+        long = "output",
+        short = 'o',
+        visible_alias = "out",
+        value_name = "DIR",
+        default_value = "tracealign-out"
+    )]
     pub out: PathBuf,
 
     /// A Hugging Face tokenizer.json for the training rows' token columns.
@@ -776,7 +783,8 @@ pub struct EvalArgs {
 
     /// Output directory.
     #[arg(
-        long,
+        long = "output",
+        visible_alias = "out",
         short = 'o',
         value_name = "DIR",
         default_value = "tracealign-eval"

@@ -71,11 +71,9 @@ pub fn progress(len: usize, what: &str, quiet: bool) -> ProgressBar {
     }
     let bar = ProgressBar::new(len as u64);
     bar.set_style(
-        ProgressStyle::with_template(
-            "{prefix:>10} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
+        ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} eta {eta} {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
     );
     bar.set_prefix(what.to_string());
     bar

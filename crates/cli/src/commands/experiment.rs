@@ -28,7 +28,12 @@ pub struct ExperimentArgs {
     pub quick: bool,
     /// Output directory. Default: tracealign-experiment (tracealign-experiment-quick with
     /// --quick, so a smoke run never invalidates the full run's stages).
-    #[arg(long, short = 'o', value_name = "DIR")]
+    #[arg(
+        long = "output",
+        visible_alias = "out",
+        short = 'o',
+        value_name = "DIR"
+    )]
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub exec: ExecArgs,

@@ -70,7 +70,8 @@ pub struct GenerateArgs {
     pub decode_weights: DecodeWeightsArg,
     /// Output samples file.
     #[arg(
-        long,
+        long = "output",
+        visible_alias = "out",
         short = 'o',
         value_name = "FILE",
         default_value = "samples.jsonl"

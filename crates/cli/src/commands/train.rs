@@ -41,7 +41,12 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value = "auto")]
     pub objective: ObjectiveArg,
     /// Output directory.
-    #[arg(long, short = 'o', value_name = "DIR")]
+    #[arg(
+        long = "output",
+        visible_alias = "out",
+        short = 'o',
+        value_name = "DIR"
+    )]
     pub out: PathBuf,
     /// Optimizer steps.
     #[arg(long, default_value_t = 100)]

@@ -143,6 +143,13 @@ fn pipeline_writes_every_stage_and_reuses_finished_ones() {
         "{report}"
     );
 
+    // Reported against other problems (here the embedded set), nothing would show: refused.
+    let refused = ws.run_err(&["report", "out"]);
+    assert!(
+        refused.contains("pass the problems they were run with (--problems)"),
+        "{refused}"
+    );
+
     let second = pipeline(&ws);
     assert!(reran(&second).is_empty(), "{second}");
     assert_eq!(second.matches("up to date").count(), all.len());
