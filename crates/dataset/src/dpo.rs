@@ -97,6 +97,9 @@ pub struct DpoSummary {
     pub without_report: usize,
     /// The mean share of rejected characters (or tokens) under the diff mask.
     pub mean_rejected_masked: f64,
+    /// Pairs with a side that restated the prompt as a whole program: both sides are cut
+    /// after the prompt, so neither is preferred for its format.
+    pub restated: usize,
 }
 
 /// A program that can be paired.
@@ -168,6 +171,9 @@ pub fn build(
                 options,
                 aligner,
             )?;
+            let prompt = &group.problem.prompt;
+            let restated = |side: &Side| Split::of(prompt, side.code).restated(prompt);
+            summary.restated += usize::from(restated(&chosen[c]) || restated(&rejected[r]));
             summary.with_reference += usize::from(group.passing.is_empty());
             summary.without_report +=
                 usize::from(corpus.has_faults() && rejected[r].fault.is_none());

@@ -12,7 +12,7 @@
 //! itself, when the caller supplies them (`mutation.origin` is the program's sample id), and
 //! otherwise kept with uniform weights: it is still a correct program to train on.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 use tracealign_core::{Execution, Sample};
@@ -66,6 +66,11 @@ pub struct SftSummary {
     pub uniform: usize,
     /// The mean of the rows' `up_weighted`.
     pub mean_up_weighted: f64,
+    /// Rows of whole programs that restated the prompt, cut after the restatement.
+    pub restated: usize,
+    /// Passing programs left out because an earlier one of the same problem had the same
+    /// completion.
+    pub duplicates: usize,
 }
 
 /// The passing programs that have no similar failing program, with up to `count` mutant
@@ -113,6 +118,7 @@ pub fn build(
     }
     let mut rows = Vec::new();
     let mut summary = SftSummary::default();
+    let mut seen: HashSet<(&str, &str)> = HashSet::new();
     for group in &corpus.groups {
         for passing in &group.passing {
             let mut found = against_failing(passing, group, options);
@@ -130,6 +136,12 @@ pub fn build(
                     "mutants"
                 };
             }
+            let split = Split::of(&group.problem.prompt, &passing.code);
+            if !seen.insert((group.problem.id.as_str(), split.completion)) {
+                summary.duplicates += 1;
+                continue;
+            }
+            summary.restated += usize::from(split.restated(&group.problem.prompt));
             let row = row(group, passing, found, source, options, aligner)?;
             match row.contrast {
                 "failing" => summary.from_failing += 1,

@@ -235,6 +235,13 @@ impl fmt::Display for Built<SftRow, SftSummary> {
             "  weighted against failing programs {}, against killed mutants {}, uniform {}",
             s.from_failing, s.from_mutants, s.uniform
         )?;
+        if s.restated + s.duplicates > 0 {
+            writeln!(
+                f,
+                "  whole programs that restated the prompt, cut after it: {}; duplicates left out: {}",
+                s.restated, s.duplicates
+            )?;
+        }
         if self.references_added > 0 {
             writeln!(
                 f,
@@ -268,6 +275,13 @@ impl fmt::Display for Built<DpoRow, DpoSummary> {
             "  chosen is the reference solution (no sample passed) in {}; rejected without a fault report {}",
             s.with_reference, s.without_report
         )?;
+        if s.restated > 0 {
+            writeln!(
+                f,
+                "  pairs with a whole program that restated the prompt (both sides cut after it): {}",
+                s.restated
+            )?;
+        }
         writeln!(
             f,
             "  diff mask: {:.1}% of rejected {} on average",
