@@ -112,9 +112,10 @@ pub fn localization(rows: &[LocalizationRow], note: Option<&str>) -> String {
 
 pub fn programs(programs: &[ProgramSection]) -> String {
     let mut html = String::from(
-        "<h2 id=\"programs\">Failing programs</h2>\n<p class=\"legend\">Each line is shaded by its fault \
-         suspiciousness (white: none, red: the most suspicious line of the program); \
-         ▶ marks a line known to be faulty.</p>\n",
+        "<h2 id=\"programs\">Failing programs</h2>\n<p class=\"legend\">Each line is shaded by the rank of its \
+         fault suspiciousness within the program (red: the most suspicious line, then four \
+         lighter shades, white: the rest; the number is the score); ▶ marks a line known \
+         to be faulty.</p>\n",
     );
     for (i, program) in programs.iter().enumerate() {
         html.push_str(&program_section(program, i == 0));
@@ -156,23 +157,37 @@ fn program_section(program: &ProgramSection, open: bool) -> String {
     html
 }
 
-/// The program, a row per line, shaded by score relative to the program's top score.
+/// The program, a row per line, shaded by the rank of its score within the program: the most
+/// suspicious line darkest, then the next four lighter, the rest plain. Raw scores sit close
+/// together in a program with much evidence (1.16–1.32 on every line of one), so shading by
+/// score painted nearly every line alike.
 fn code_heat_map(program: &ProgramSection) -> String {
-    let top = program.scores.iter().map(|s| s.1).fold(0.0_f64, f64::max);
+    let mut distinct: Vec<f64> = program
+        .scores
+        .iter()
+        .map(|s| s.1)
+        .filter(|s| *s > 0.0)
+        .collect();
+    distinct.sort_by(|a, b| b.total_cmp(a));
+    distinct.dedup();
     let score_of = |line: u32| program.scores.iter().find(|s| s.0 == line).map(|s| s.1);
     let mut html = String::from("<div class=\"code\">\n");
     for (i, text) in program.code.lines().enumerate() {
         let line = i as u32 + 1;
         let score = score_of(line);
-        let shade = match score {
-            Some(s) if top > 0.0 => heat(s / top),
-            _ => "transparent".to_string(),
+        let rank = score.and_then(|s| distinct.iter().position(|d| *d == s));
+        let strength = rank.map_or(0.0, |r| (1.0 - r as f64 / HEAT_RANKS).max(0.0));
+        let shade = match strength > 0.0 {
+            true => heat(strength),
+            false => "transparent".to_string(),
         };
-        let class = if program.faulty_lines.contains(&line) {
-            "row faulty"
-        } else {
-            "row"
-        };
+        let mut class = String::from("row");
+        if program.faulty_lines.contains(&line) {
+            class.push_str(" faulty");
+        }
+        if strength >= 0.6 {
+            class.push_str(" hot");
+        }
         let _ = writeln!(
             html,
             "<div class=\"{class}\" style=\"background:{shade}\"><span class=\"no\">{line}</span><span class=\"score\">{}</span><span class=\"src\">{}</span></div>",
@@ -183,6 +198,9 @@ fn code_heat_map(program: &ProgramSection) -> String {
     html.push_str("</div>\n");
     html
 }
+
+/// How many of a program's most suspicious scores are shaded (by rank).
+const HEAT_RANKS: f64 = 5.0;
 
 pub fn weighted_rows(rows: &[WeightedText]) -> String {
     let mut html = String::from(
@@ -230,5 +248,40 @@ pub fn files(files: &[(String, usize)]) -> String {
 fn chart(html: &mut String, svg: &str) {
     if !svg.is_empty() {
         let _ = writeln!(html, "<div class=\"chart\">{svg}</div>");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Scores close together (as on a program with much evidence) still shade by rank: the
+    /// top line hot, the sixth and later plain.
+    #[test]
+    fn heat_maps_shade_by_rank_within_the_program() {
+        let code: String = (1..=7).map(|i| format!("x{i} = {i}\n")).collect();
+        let program = ProgramSection {
+            code,
+            scores: (1..=7)
+                .map(|line| (line, 1.32 - 0.02 * line as f64))
+                .collect(),
+            faulty_lines: vec![1],
+            ..ProgramSection::default()
+        };
+        let html = code_heat_map(&program);
+        let rows: Vec<&str> = html
+            .lines()
+            .filter(|l| l.starts_with("<div class=\"row"))
+            .collect();
+        assert_eq!(rows.len(), 7);
+        assert!(
+            rows[0].starts_with("<div class=\"row faulty hot\""),
+            "{}",
+            rows[0]
+        );
+        assert!(rows[0].contains(&heat(1.0)), "{}", rows[0]);
+        assert!(!rows[4].contains("transparent"), "{}", rows[4]);
+        assert!(rows[5].contains("background:transparent"), "{}", rows[5]);
+        assert!(rows[6].contains("background:transparent"), "{}", rows[6]);
     }
 }
