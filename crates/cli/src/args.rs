@@ -778,8 +778,13 @@ pub struct EvalArgs {
 
     /// Fault reports (`tracealign localize`) to score against the known faults of the
     /// samples' mutants (needs --samples with mutants, e.g. from `tracealign mutate`).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "localize")]
     pub faults: Option<PathBuf>,
+
+    /// Localize the failing programs' faults into OUT/faults.jsonl: the report shows each
+    /// program's heat map (best with --trace full), and mutants' known faults are scored.
+    #[arg(long)]
+    pub localize: bool,
 
     /// Output directory.
     #[arg(

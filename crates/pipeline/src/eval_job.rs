@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde_json::json;
-use tracealign_core::formats::faults::read_faults;
+use tracealign_core::formats::faults::{read_faults, write_faults};
 use tracealign_core::formats::runs::read_runs;
 use tracealign_core::Problem;
 use tracealign_eval::{Evaluation, LocalizationFigures};
@@ -19,6 +19,7 @@ use tracealign_exec::TraceMode;
 
 use crate::job_error::JobError;
 use crate::layout::OutputLayout;
+use crate::localization::{localize, LocalizeSettings};
 use crate::problem_set::ProblemSource;
 use crate::progress::Progress;
 use crate::report::{self, write_report, ReportInputs};
@@ -70,6 +71,9 @@ pub struct EvalSettings<'a> {
     pub ks: Vec<usize>,
     /// Fault reports to score against the samples' known faults (mutants').
     pub faults: Option<PathBuf>,
+    /// Localize the runs' failures into `OUT/faults.jsonl` (the report's heat maps, and
+    /// localization figures when the samples have known faults).
+    pub localize: Option<LocalizeSettings>,
     /// How programs run; `config.trace` is what the runs record.
     pub exec: ExecSettings,
     /// Failing programs the report shows.
@@ -80,6 +84,7 @@ pub struct EvalSettings<'a> {
 pub enum EvalStage {
     Generate,
     Run,
+    Localize,
     Score,
     Report,
 }
@@ -130,23 +135,45 @@ pub fn plan(settings: &EvalSettings, layout: &OutputLayout) -> Vec<Stage<EvalSta
                 )),
         );
     }
-    let scored: &[&str] = match settings.programs {
-        EvalPrograms::Runs { .. } => &[],
-        _ => &["runs"],
+    let mut scored: Vec<&str> = match settings.programs {
+        EvalPrograms::Runs { .. } => vec![],
+        _ => vec!["runs"],
     };
     let mut external = vec![];
     if scored.is_empty() {
         external.push(runs.clone());
     }
+    if let Some(localize) = &settings.localize {
+        stages.push(
+            Stage::new("faults", EvalStage::Localize)
+                .after(&scored)
+                .output(layout.faults())
+                .reads(problems.reads())
+                .reads(external.clone())
+                .settings(&json!({
+                    "method": localize.method.name(),
+                    "mutation_budget": localize.mutation_budget,
+                    "exec": localize.exec.traced_fingerprint(),
+                }))
+                .command(format!(
+                    "tracealign localize {}{p} --mutation-budget {} -o {}",
+                    runs.display(),
+                    localize.mutation_budget,
+                    layout.faults().display()
+                )),
+        );
+        scored.push("faults");
+    }
     external.extend(settings.faults.clone());
-    external.extend(samples.clone().filter(|_| settings.faults.is_some()));
+    let with_faults = settings.faults.is_some() || settings.localize.is_some();
+    external.extend(samples.clone().filter(|_| with_faults));
     let ks: Vec<String> = settings.ks.iter().map(|k| k.to_string()).collect();
     stages.push(
         Stage::new("eval", EvalStage::Score)
-            .after(scored)
+            .after(&scored)
             .output(layout.eval())
             .reads(external)
-            .settings(&json!({"k": settings.ks, "faults": settings.faults}))
+            .settings(&json!({"k": settings.ks, "faults": settings.faults, "localize": settings.localize.is_some()}))
             .command(format!(
                 "tracealign eval{p} --runs {} -k {} -o {}",
                 runs.display(),
@@ -211,6 +238,7 @@ impl Job for EvalJob<'_> {
         match stage.kind {
             EvalStage::Generate => self.generate(start),
             EvalStage::Run => self.run(start),
+            EvalStage::Localize => self.localize(),
             EvalStage::Score => self.score(),
             EvalStage::Report => self.report(),
         }
@@ -292,15 +320,39 @@ impl EvalJob<'_> {
         }
     }
 
+    /// The fault reports: the user's (`--faults`), or those localized here.
+    fn faults_path(&self) -> Option<PathBuf> {
+        let localized = self
+            .settings
+            .localize
+            .as_ref()
+            .map(|_| self.layout.faults());
+        self.settings.faults.clone().or(localized)
+    }
+
+    fn localize(&mut self) -> Result<(), JobError> {
+        let settings = self
+            .settings
+            .localize
+            .as_ref()
+            .expect("planned with settings");
+        let executions = read_runs(&self.runs_path())?;
+        let reports = localize(settings, &self.problems, &executions, self.progress)?;
+        write_faults(&self.layout.faults(), &reports)?;
+        Ok(())
+    }
+
     fn score(&mut self) -> Result<(), JobError> {
         let executions = read_runs(&self.runs_path())?;
         let mut evaluation = Evaluation::of(&executions, &self.settings.ks);
-        if let Some(faults) = &self.settings.faults {
+        if let Some(faults) = self.faults_path() {
             let truth = self.truth()?;
-            if truth.is_empty() {
+            // Reports the user brought are for scoring: they need known faults. Reports
+            // made here serve the report too, with or without them.
+            if truth.is_empty() && self.settings.faults.is_some() {
                 return Err(JobError::NoTruth);
             }
-            let reports = read_faults(faults)?.into_reports();
+            let reports = read_faults(&faults)?.into_reports();
             evaluation.localization = LocalizationFigures::of(&reports, &truth);
         }
         let path = self.layout.eval();
@@ -310,8 +362,8 @@ impl EvalJob<'_> {
 
     fn report(&mut self) -> Result<(), JobError> {
         let executions = read_runs(&self.runs_path())?;
-        let faults = match &self.settings.faults {
-            Some(path) => read_faults(path)?.into_reports(),
+        let faults = match self.faults_path() {
+            Some(path) => read_faults(&path)?.into_reports(),
             None => Vec::new(),
         };
         let truth = self.truth()?;
@@ -361,6 +413,7 @@ mod tests {
             programs,
             ks: vec![1, 10],
             faults: None,
+            localize: None,
             exec: ExecSettings::new("python3".into()),
             report_programs: 12,
         }

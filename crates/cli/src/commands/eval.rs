@@ -9,10 +9,11 @@ use std::time::Instant;
 use anyhow::Result;
 use serde_json::json;
 use tracealign_endpoint::{Api, Endpoint};
+use tracealign_localize::Method;
 use tracealign_pipeline::generation::{ServerSamples, ServerSampling};
 use tracealign_pipeline::{
-    run_eval, EvalPrograms, EvalSettings, GenerateError, Generation, Generator, OutputLayout,
-    SampleSource, Start,
+    run_eval, EvalPrograms, EvalSettings, GenerateError, Generation, Generator, LocalizeSettings,
+    OutputLayout, SampleSource, Start,
 };
 use tracealign_train::progress::ProgressEvent;
 use tracealign_train::sampling::{generate_into, problem_prompts};
@@ -54,6 +55,11 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         programs,
         ks: args.k.clone(),
         faults: args.faults.clone(),
+        localize: args.localize.then(|| LocalizeSettings {
+            method: Method::Combined,
+            mutation_budget: 0,
+            exec: exec.clone(),
+        }),
         exec,
         report_programs: 12,
     };

@@ -437,3 +437,52 @@ fn an_unreachable_server_fails_before_the_batch() {
     let samples = std::fs::read_to_string(ws.path("out/samples.jsonl")).unwrap_or_default();
     assert!(samples.is_empty(), "{samples}");
 }
+
+/// `eval --localize` localizes the failing programs into OUT/faults.jsonl and the report
+/// shows their heat maps, with no file copied in by hand; a second call reuses them.
+#[test]
+fn eval_localizes_on_request_and_the_report_shows_heat_maps() {
+    let ws = Workspace::new();
+    ws.write_jsonl("problems.jsonl", &[increment_problem()]);
+    ws.write_jsonl(
+        "samples.jsonl",
+        &[
+            sample("ok", "def f(x):\n    return x + 1\n"),
+            sample("wrong", "def f(x):\n    return x + 2\n"),
+        ],
+    );
+    let args = [
+        "eval",
+        "-p",
+        "problems.jsonl",
+        "-s",
+        "samples.jsonl",
+        "-k",
+        "1",
+        "--trace",
+        "full",
+        "--localize",
+        "-o",
+        "out",
+    ];
+    ws.run_ok(&args);
+    let faults = std::fs::read_to_string(ws.path("out/faults.jsonl")).unwrap();
+    let reports: Vec<Json> = faults
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let wrong = reports
+        .iter()
+        .find(|r| r["sample_id"] == "wrong")
+        .expect("a report");
+    assert_eq!(wrong["lines"][0]["line"], 2, "{wrong}");
+    let report = std::fs::read_to_string(ws.path("out/report.html")).unwrap();
+    assert!(report.contains("row hot"), "the failing program's heat map");
+    let again = ws.run_ok(&args);
+    let log = String::from_utf8_lossy(&again.stderr);
+    let faults_line = log
+        .lines()
+        .find(|l| l.contains(" faults "))
+        .unwrap_or_default();
+    assert!(faults_line.contains("up to date"), "{log}");
+}
