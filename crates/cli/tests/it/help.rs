@@ -116,3 +116,104 @@ fn bad_input_errors_name_the_file_line_and_field() {
         insta::assert_snapshot!(format!("error_{name}"), error_of(&ws, args));
     }
 }
+
+/// What the main commands print, on a small problem (timings and the test's directory
+/// filtered): the run table, the evaluation, localization and each builder's summary.
+#[test]
+fn the_main_commands_print_their_summaries() {
+    let ws = Workspace::new();
+    ws.write_jsonl("problems.jsonl", &[increment_problem()]);
+    ws.write_jsonl(
+        "samples.jsonl",
+        &[
+            crate::workspace::sample("ok", "def f(x):\n    return x + 1\n"),
+            crate::workspace::sample("wrong", "def f(x):\n    return x + 2\n"),
+        ],
+    );
+    let steps: &[(&str, &[&str])] = &[
+        (
+            "run",
+            &[
+                "run",
+                "-p",
+                "problems.jsonl",
+                "-s",
+                "samples.jsonl",
+                "--trace",
+                "full",
+                "-q",
+            ],
+        ),
+        (
+            "localize",
+            &["localize", "runs.jsonl", "-p", "problems.jsonl", "-q"],
+        ),
+        (
+            "build_sft",
+            &[
+                "build",
+                "sft",
+                "-p",
+                "problems.jsonl",
+                "--runs",
+                "runs.jsonl",
+                "--faults",
+                "faults.jsonl",
+                "-o",
+                "sft.jsonl",
+                "--mutants",
+                "0",
+            ],
+        ),
+        (
+            "build_dpo",
+            &[
+                "build",
+                "dpo",
+                "-p",
+                "problems.jsonl",
+                "--runs",
+                "runs.jsonl",
+                "--faults",
+                "faults.jsonl",
+                "-o",
+                "dpo.jsonl",
+            ],
+        ),
+        (
+            "eval",
+            &[
+                "eval",
+                "-p",
+                "problems.jsonl",
+                "--runs",
+                "runs.jsonl",
+                "-k",
+                "1",
+                "-o",
+                "ev",
+                "-q",
+            ],
+        ),
+    ];
+    let dir = ws.dir.path().to_str().unwrap().to_string();
+    for (name, args) in steps {
+        let output = ws.run_ok(args);
+        let text = String::from_utf8_lossy(&output.stdout).replace(&dir, "[DIR]");
+        insta::assert_snapshot!(format!("stdout_{name}"), without_timings(&text));
+    }
+}
+
+/// Lines that carry timings, reduced to their label.
+fn without_timings(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            let timed = ["wall time", "samples/s", "finished in"];
+            match timed.iter().find(|label| line.contains(*label)) {
+                Some(label) => format!("{label} [timing]"),
+                None => line.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
