@@ -85,6 +85,20 @@ impl<'a> Corpus<'a> {
         Ok(Corpus { groups, faults })
     }
 
+    /// The corpus with `extra` passing programs in the groups of their problems (reference
+    /// solutions standing in for a passing sample), kept in sample-id order; programs of
+    /// problems without a group are left out.
+    pub fn with_passing(mut self, extra: &'a [Execution]) -> Corpus<'a> {
+        for execution in extra {
+            let group = (self.groups.iter_mut()).find(|g| g.problem.id == execution.problem_id);
+            if let Some(group) = group {
+                group.passing.push(execution);
+                group.passing.sort_by(|a, b| a.sample_id.cmp(&b.sample_id));
+            }
+        }
+        self
+    }
+
     /// The fault report of a program, when one was given.
     pub fn fault(&self, execution: &Execution) -> Option<&'a FaultReport> {
         self.faults

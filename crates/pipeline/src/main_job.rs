@@ -232,6 +232,8 @@ pub fn run_pipeline(
         runs: None,
         references: None,
         faults: None,
+        truth: None,
+        aligner: None,
         run_summary: None,
     };
     run_stages(&layout.dir, &stages, &mut job, on_event)?;
@@ -257,6 +259,10 @@ struct MainJob<'a> {
     runs: Option<Vec<Execution>>,
     references: Option<Vec<Execution>>,
     faults: Option<Faults>,
+    /// The mutants' known faulty lines by sample id, read from the samples once.
+    truth: Option<HashMap<String, Vec<u32>>>,
+    /// The tokenizer every row kind aligns with, read once.
+    aligner: Option<Option<Aligner>>,
     run_summary: Option<RunSummary>,
 }
 
@@ -315,6 +321,7 @@ impl MainJob<'_> {
         };
         samples.extend(read_samples(&self.layout.mutants(), &self.problems)?.samples);
         write_samples(&self.layout.samples(), &samples)?;
+        self.truth = None;
         Ok(())
     }
 
@@ -393,18 +400,26 @@ impl MainJob<'_> {
         Ok(())
     }
 
+    fn loaded_truth(&mut self) -> Result<&HashMap<String, Vec<u32>>, JobError> {
+        if self.truth.is_none() {
+            let samples = self.layout.samples();
+            self.truth = Some(report::known_faults(&samples, &self.problems)?);
+        }
+        Ok(self.truth.as_ref().expect("read above"))
+    }
+
     fn rows(&mut self, kind: RowKind) -> Result<(), JobError> {
-        let aligner = match &self.settings.tokenizer {
-            Some(path) => Some(Aligner::from_file(path)?),
-            None => None,
-        };
+        if self.aligner.is_none() {
+            let tokenizer = self.settings.tokenizer.as_deref();
+            self.aligner = Some(tokenizer.map(Aligner::from_file).transpose()?);
+        }
         self.loaded_runs()?;
         self.loaded_faults()?;
         let inputs = RowInputs {
             problems: &self.problems,
             executions: self.runs.as_deref().expect("loaded"),
             faults: self.faults.as_ref(),
-            aligner: aligner.as_ref(),
+            aligner: self.aligner.as_ref().expect("read above").as_ref(),
         };
         let path = self.layout.rows(kind);
         match kind {
@@ -436,24 +451,26 @@ impl MainJob<'_> {
         Ok(())
     }
 
-    /// pass@1 of the runs, and localization against the mutants' known faults.
     /// pass@1 of the user's programs (the mutants are synthetic: counting them would report
     /// the pass rate of our faults, not the model's), and localization against the mutants'
     /// known faults.
     fn eval(&mut self) -> Result<(), JobError> {
-        let truth = report::known_faults(&self.layout.samples(), &self.problems)?;
-        let mut evaluation = Evaluation::of(&report::without(self.loaded_runs()?, &truth), &[1]);
-        let reports = &self.loaded_faults()?.reports;
+        self.loaded_truth()?;
+        self.loaded_runs()?;
+        self.loaded_faults()?;
+        let truth = self.truth.as_ref().expect("read above");
+        let runs = self.runs.as_deref().expect("read above");
+        let mut evaluation = Evaluation::of(&report::without(runs, truth), &[1]);
+        let reports = &self.faults.as_ref().expect("read above").reports;
         let reports: Vec<_> = reports.iter().map(|(_, r)| r.clone()).collect();
-        evaluation.localization = LocalizationFigures::of(&reports, &truth);
+        evaluation.localization = LocalizationFigures::of(&reports, truth);
         let path = self.layout.eval();
         let text = serde_json::to_string_pretty(&evaluation).expect("evaluations serialize");
         std::fs::write(&path, text + "\n").map_err(|source| JobError::Write { path, source })
     }
 
     fn report(&mut self) -> Result<(), JobError> {
-        let truth: HashMap<String, Vec<u32>> =
-            report::known_faults(&self.layout.samples(), &self.problems)?;
+        self.loaded_truth()?;
         let evaluation = report::read_evaluation(&self.layout.eval())?;
         self.loaded_runs()?;
         self.loaded_references()?;
@@ -468,7 +485,7 @@ impl MainJob<'_> {
             executions: self.runs.as_deref().expect("loaded"),
             references: self.references.as_deref().expect("loaded"),
             faults: &faults,
-            truth: &truth,
+            truth: self.truth.as_ref().expect("read above"),
             evaluation: Some(evaluation),
             sft_rows: Some(&sft),
             programs: 12,

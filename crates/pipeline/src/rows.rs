@@ -77,13 +77,8 @@ pub fn sft_rows(
     workers: &Workers,
 ) -> Result<Built<SftRow, SftSummary>, BuildError> {
     let references = missing_references(inputs.problems, inputs.executions);
-    let executions: Vec<Execution> = inputs
-        .executions
-        .iter()
-        .cloned()
-        .chain(references.iter().cloned())
-        .collect();
-    let corpus = Corpus::new(inputs.problems, &executions, inputs.faults)?;
+    let corpus =
+        Corpus::new(inputs.problems, inputs.executions, inputs.faults)?.with_passing(&references);
     let options = &settings.options;
     let mutants = match (settings.mutants, settings.run_mutants) {
         (0, _) => Vec::new(),
