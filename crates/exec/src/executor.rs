@@ -17,6 +17,7 @@ use crate::cache::PreparedCache;
 use crate::error::ExecError;
 use crate::limits::{Limits, TraceLimits, TraceMode};
 use crate::plan::{apply_analysis, apply_reference, initial_plan, judge, PreparedProblem};
+use crate::script::{script_request, script_run, Script, ScriptRun};
 use crate::worker::{Isolation, Worker};
 
 /// How to execute: which interpreter, how many workers, how isolated, what limits.
@@ -59,6 +60,8 @@ pub struct Executor {
     config: ExecConfig,
     slots: Vec<Slot>,
     isolation: Isolation,
+    /// Whose turn it is when every worker is busy (see [`Executor::run_script`]).
+    turn: AtomicUsize,
 }
 
 impl Executor {
@@ -92,6 +95,7 @@ impl Executor {
             config,
             slots,
             isolation,
+            turn: AtomicUsize::new(0),
         })
     }
 
@@ -255,6 +259,28 @@ impl Executor {
             },
             |_, execution| done(execution),
         );
+    }
+
+    /// Runs one whole program as a script (see [`crate::script`]) on a free worker, or, all
+    /// busy, on the next in turn. Never traced.
+    pub fn run_script(&self, script: &Script) -> Result<ScriptRun, ExecError> {
+        let budget = script.timeout_s + 1.0;
+        let request = script_request(script, self.config.limits.wire(budget));
+        let slot = self.free_slot();
+        let response = self.call(slot, &request)?;
+        Ok(script_run(script, &response))
+    }
+
+    /// A slot whose worker is idle now, else the next one in turn.
+    fn free_slot(&self) -> &Slot {
+        let idle = self
+            .slots
+            .iter()
+            .find(|slot| slot.try_lock().map(|guard| drop(guard)).is_ok());
+        idle.unwrap_or_else(|| {
+            let turn = self.turn.fetch_add(1, Ordering::Relaxed);
+            &self.slots[turn % self.slots.len()]
+        })
     }
 
     /// A sample's run request, with the trace settings when tracing.

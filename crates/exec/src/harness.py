@@ -337,6 +337,8 @@ def compile_job(job):
 
 
 def child_main(job, compiled, start, result_fd, sandbox, token):
+    if job.get("script") is not None:
+        script_main(job, compiled, result_fd, sandbox, token)
     _enter_job_sandbox(job, result_fd, sandbox)
     send = lambda msg: _send(result_fd, token, msg)  # noqa: E731
     if compiled is None:  # the worker could not compile it (a RecursionError, say)
@@ -367,6 +369,69 @@ def child_main(job, compiled, start, result_fd, sandbox, token):
         send(result)
     send({"done": True})
     os._exit(0)
+
+
+def script_main(job, compiled, result_fd, sandbox, token):
+    """Runs the program as a script (`__name__ == "__main__"`), SandboxFusion's way: its
+    files written into the work directory first, `stdin` as its standard input; one
+    result (`r: "exit"`, the exit code, the fetched files as hex) for the job's one test,
+    whose clock starts before the program loads."""
+    _enter_job_sandbox(job, result_fd, sandbox)
+    send = lambda msg: _send(result_fd, token, msg)  # noqa: E731
+    script = job["script"]
+    for path, data in script["files"].items():
+        folder = os.path.dirname(path)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        with open(path, "wb") as file:
+            file.write(_BYTES_FROMHEX(data))
+    stdin = os.memfd_create("stdin", 0)
+    _os_write(stdin, script["stdin"].encode("utf-8"))
+    os.lseek(stdin, 0, os.SEEK_SET)
+    os.dup2(stdin, 0)
+    os.close(stdin)
+    send({"loaded": True})
+    started = _perf_counter()
+    code = _run_script(job, compiled)
+    _flush_stdio()
+    elapsed = _perf_counter() - started
+    send({"i": 0, "r": "exit", "code": code, "t": elapsed,
+          "files": _fetch_files(script["fetch_files"])})
+    os._exit(0)
+
+
+def _run_script(job, compiled):
+    """The program's exit code, as `python3 program.py` would end: 0, SystemExit's code,
+    or 1 after printing the traceback of what it raised (or of its syntax error)."""
+    import traceback
+    try:
+        program = compiled[0] if compiled is not None else compile_job(job)[0]
+        exec(program, {"__name__": "__main__", "__builtins__": builtins})
+    except SystemExit as exc:
+        if exc.code is None:
+            return 0
+        if _type(exc.code) is int:
+            return exc.code & 0xFF
+        _flush_stdio()
+        sys.stderr.write("%s\n" % (exc.code,))
+        return 1
+    except BaseException as exc:
+        _flush_stdio()
+        traceback.print_exception(_type(exc), exc, exc.__traceback__)
+        return 1
+    return 0
+
+
+def _fetch_files(paths):
+    """The named files of the work directory as hex; None for one that cannot be read."""
+    fetched = {}
+    for path in paths:
+        try:
+            with open(path, "rb") as file:
+                fetched[path] = _BYTES_HEX(file.read())
+        except OSError:
+            fetched[path] = None
+    return fetched
 
 
 def _enter_job_sandbox(job, result_fd, sandbox):

@@ -19,6 +19,7 @@ pub mod executor;
 pub mod limits;
 pub mod plan;
 pub mod python;
+pub mod script;
 pub mod worker;
 
 pub use cache::PreparedCache;
@@ -27,4 +28,5 @@ pub use executor::{ExecConfig, Executor};
 pub use limits::{Limits, TraceLimits, TraceMode};
 pub use plan::PreparedProblem;
 pub use python::resolve_python;
+pub use script::{Script, ScriptEnd, ScriptRun};
 pub use worker::Isolation;
