@@ -32,7 +32,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = error.path().to_string();
         let inner = error.into_inner();
         let field = match path.as_str() {
-            "." | "" => "body".to_string(),
+            "." | "" | "?" => "body".to_string(),
             _ => path,
         };
         ApiError::invalid(&field, inner)

@@ -190,6 +190,9 @@ fn program_input(input: &RewardInput) -> ProgramInput {
     }
 }
 
+/// Per-token rewards, and the server's token ids when it encoded the completion itself.
+type TokenRewards = (Option<Vec<f64>>, Option<Vec<u32>>);
+
 /// How a completion's tokens are known.
 enum Tokens {
     Spans(Vec<Range<usize>>),
@@ -342,7 +345,7 @@ impl Job<'_> {
         completion: &str,
         chars: &[f64],
         tokens: &Tokens,
-    ) -> Result<(Option<Vec<f64>>, Option<Vec<u32>>), ApiError> {
+    ) -> Result<TokenRewards, ApiError> {
         let field = format!("completions[{k}].token_ids");
         match (tokens, self.aligner) {
             (Tokens::Spans(spans), _) => Ok((Some(token_values(spans, chars, 0.0)), None)),

@@ -1,0 +1,59 @@
+//! Hostile programs mixed into concurrent load change no other request's verdict.
+
+use serde_json::json;
+
+use crate::harness::start;
+
+const HOSTILE: [(&str, &str); 5] = [
+    ("fork bomb", "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"),
+    ("memory bomb", "blocks = []\nwhile True:\n    blocks.append(bytearray(64 << 20))\n"),
+    ("infinite output", "while True:\n    print('x' * 4096)\n"),
+    ("parent killer", "import os, signal\nfor pid in (os.getppid(), 1):\n    try:\n        os.kill(pid, signal.SIGKILL)\n    except OSError:\n        pass\nos.killpg(0, signal.SIGKILL)\n"),
+    ("fd and disk filler", "fs = [open('f%d' % i, 'w') for i in range(10000)]\n"),
+];
+
+#[test]
+fn hostile_programs_in_a_concurrent_mix_change_no_other_verdict() {
+    let server = start(|_| {});
+    let honest = |i: u64| {
+        let code = format!("import sys\nn = int(sys.stdin.read())\nprint(sum(range(n)) + {i})\n");
+        let request = json!({"code": code, "language": "python", "stdin": format!("{}", i * 1000), "run_timeout": 10});
+        let expected = format!("{}\n", (0..i * 1000).sum::<u64>() + i);
+        (request, expected)
+    };
+    std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        for round in 0..2 {
+            for (name, code) in HOSTILE {
+                let server = &server;
+                handles.push(scope.spawn(move || {
+                    let request = json!({"code": code, "language": "python", "run_timeout": 3, "memory_limit_MB": 512});
+                    let answer = server.post("/run_code", &request);
+                    assert_eq!(answer.status, 200, "{name} (round {round}): {}", answer.body);
+                    assert_ne!(answer.body["status"], "Success", "{name}: {}", answer.body);
+                    assert_ne!(answer.body["status"], "SandboxError", "{name}: {}", answer.body);
+                }));
+            }
+            for i in 0..6 {
+                let server = &server;
+                let (request, expected) = honest(round * 6 + i);
+                handles.push(scope.spawn(move || {
+                    let answer = server.post("/run_code", &request);
+                    assert_eq!(answer.body["status"], "Success", "{}", answer.body);
+                    assert_eq!(
+                        answer.body["run_result"]["stdout"].as_str(),
+                        Some(expected.as_str())
+                    );
+                }));
+            }
+        }
+        for handle in handles {
+            handle.join().expect("every verdict as expected");
+        }
+    });
+    let (status, _) = server.get("/health");
+    assert_eq!(status, 200);
+    let evaluate =
+        json!({"samples": [{"problem_id": "t/add", "code": "def add(a, b):\n    return a + b\n"}]});
+    assert_eq!(server.post("/v1/evaluate", &evaluate).body["passed"], 1);
+}
