@@ -59,6 +59,10 @@ pub enum Command {
     /// build FAIT/uniform SFT and DPO rows, train one adapter per arm with the same budget,
     /// and evaluate the base model and every adapter (OUT/results.json, OUT/results.md).
     Experiment(crate::commands::experiment::ExperimentArgs),
+    /// The execution and dense-reward HTTP service for RL loops: SandboxFusion-compatible
+    /// /run_code and /submit, /v1/evaluate, /v1/reward (per-token rewards), /health,
+    /// /metrics, /openapi.json. Loopback only by default.
+    Serve(crate::commands::serve::ServeArgs),
 }
 
 impl Command {

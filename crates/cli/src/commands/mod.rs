@@ -8,6 +8,7 @@ pub mod mutate;
 pub mod pipeline;
 pub mod report;
 pub mod run;
+pub mod serve;
 pub mod show;
 pub mod trace;
 pub mod train;
@@ -32,5 +33,6 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Train(args) => train::train(args),
         Command::Generate(args) => generate::generate(args),
         Command::Experiment(args) => experiment::experiment(args),
+        Command::Serve(args) => serve::serve(args),
     }
 }

@@ -24,6 +24,7 @@ const SUBCOMMANDS: &[&[&str]] = &[
     &["train"],
     &["generate"],
     &["experiment"],
+    &["serve"],
 ];
 
 #[test]

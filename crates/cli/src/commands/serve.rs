@@ -1,0 +1,113 @@
+//! `tracealign serve`: the execution and dense-reward HTTP service (the `tracealign-serve`
+//! library's server), from flags to settings, started, then waited on until SIGTERM or
+//! SIGINT stops it gracefully.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use tracealign_core::Problem;
+use tracealign_pipeline::ProblemSource;
+use tracealign_serve::{ServeSettings, Server};
+
+use crate::args::{ExecArgs, FormatArg, TraceCapArgs};
+use crate::commands::workers::{problem_format, traced_exec_settings};
+use crate::printer;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where to listen. Anything but loopback should also get --token-file.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+
+    /// Problems prepared at start and addressed by id (repeatable; any problem-file format).
+    /// Default: the embedded problem set. Requests may also send problems inline.
+    #[arg(long, short = 'p', value_name = "FILE")]
+    pub problems: Vec<PathBuf>,
+
+    /// The problems' format, when detection guesses wrong.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+
+    /// A `tokenizer.json`: /v1/reward then takes token ids, and tokenizes completions sent
+    /// without tokens.
+    #[arg(long, value_name = "FILE")]
+    pub tokenizer: Option<PathBuf>,
+
+    /// Requests held at once, running or waiting; past it the server answers 429 with
+    /// Retry-After. Default: 64 per worker.
+    #[arg(long, value_name = "N")]
+    pub queue: Option<usize>,
+
+    /// A file holding a bearer token that every route but /health then requires
+    /// (`Authorization: Bearer TOKEN`).
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub exec: ExecArgs,
+
+    #[command(flatten)]
+    pub trace_caps: TraceCapArgs,
+}
+
+pub fn serve(args: ServeArgs) -> Result<()> {
+    let mut settings = ServeSettings::new(traced_exec_settings(&args.exec, &args.trace_caps)?);
+    settings.addr = args.addr;
+    settings.problems = problems(&args)?;
+    settings.tokenizer = args.tokenizer.clone();
+    settings.token = token(args.token_file.as_deref())?;
+    settings.signals = true;
+    if let Some(queue) = args.queue {
+        if queue == 0 {
+            bail!("--queue must be at least 1");
+        }
+        settings.queue = queue;
+    }
+    if !args.addr.ip().is_loopback() && settings.token.is_none() {
+        printer::warning(&format!(
+            "listening on {} without --token-file: anyone who reaches it can run programs",
+            args.addr
+        ));
+    }
+    let (count, workers) = (settings.problems.len(), settings.exec.config.workers);
+    printer::note(format_args!(
+        "preparing {count} problems on {workers} workers (references run and traced once)"
+    ));
+    let server = Server::start(settings)?;
+    printer::out(format_args!(
+        "listening on http://{} ({count} problems, {workers} workers); SIGTERM or Ctrl-C stops it",
+        server.addr
+    ));
+    server.wait()?;
+    printer::note("stopped");
+    Ok(())
+}
+
+fn problems(args: &ServeArgs) -> Result<Vec<Problem>> {
+    let format = args.format.map(problem_format);
+    if args.problems.is_empty() {
+        return Ok(ProblemSource::default().load()?);
+    }
+    let mut problems = Vec::new();
+    for path in &args.problems {
+        let source = ProblemSource {
+            path: Some(path.clone()),
+            format,
+        };
+        problems.extend(source.load()?);
+    }
+    Ok(problems)
+}
+
+fn token(path: Option<&std::path::Path>) -> Result<Option<String>> {
+    let Some(path) = path else { return Ok(None) };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the token file {}", path.display()))?;
+    let token = text.trim();
+    if token.is_empty() {
+        bail!("the token file {} is empty", path.display());
+    }
+    Ok(Some(token.to_string()))
+}
