@@ -875,9 +875,10 @@ pub struct ReportArgs {
     #[command(flatten)]
     pub set: ProblemSetArgs,
 
-    /// Failing programs shown with their heat map and trace.
-    #[arg(long, value_name = "N", default_value_t = 12)]
-    pub programs: usize,
+    /// Failing programs shown with their heat map and trace, at most. Default: every one
+    /// (the page pages and filters them).
+    #[arg(long, value_name = "N")]
+    pub programs: Option<usize>,
 
     /// The report's title.
     #[arg(long, default_value = "tracealign report")]

@@ -314,7 +314,7 @@ impl<'a> ExperimentJob<'a> {
             truth: &HashMap::new(),
             evaluation: Some(evaluation),
             sft_rows: None,
-            programs: 12,
+            programs: None,
         })?;
         report.files = files(dir).map_err(|source| StepError::Write {
             path: dir.to_path_buf(),

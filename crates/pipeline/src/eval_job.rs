@@ -77,7 +77,7 @@ pub struct EvalSettings<'a> {
     /// How programs run; `config.trace` is what the runs record.
     pub exec: ExecSettings,
     /// Failing programs the report shows.
-    pub report_programs: usize,
+    pub report_programs: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -415,7 +415,7 @@ mod tests {
             faults: None,
             localize: None,
             exec: ExecSettings::new("python3".into()),
-            report_programs: 12,
+            report_programs: None,
         }
     }
 

@@ -488,7 +488,7 @@ impl MainJob<'_> {
             truth: self.truth.as_ref().expect("read above"),
             evaluation: Some(evaluation),
             sft_rows: Some(&sft),
-            programs: 12,
+            programs: None,
         };
         Ok(write_report(
             &inputs,

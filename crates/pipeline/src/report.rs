@@ -3,7 +3,7 @@
 //! SFT rows, the evaluation. Nothing is run: first divergences compare with traced reference
 //! runs given alongside.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
@@ -13,7 +13,9 @@ use tracealign_core::formats::samples::read_samples;
 use tracealign_core::{Execution, FaultReport, Problem};
 use tracealign_dataset::feedback::Failure;
 use tracealign_eval::{Category, Evaluation, LocalizationFigures};
-use tracealign_report::{Figure, LocalizationRow, ProgramSection, Report, WeightedText};
+use tracealign_report::{
+    Figure, LocalizationRow, ModelRow, ProblemRow, ProgramSection, Report, TopLine, WeightedText,
+};
 use tracealign_trace::divergence::{first_divergence, Divergence, Side};
 use tracealign_trace::render::{self, CharsPerToken, RenderInput, RenderOptions, TestContext};
 
@@ -38,8 +40,8 @@ pub struct ReportInputs<'a> {
     pub evaluation: Option<Evaluation>,
     /// An SFT rows file whose weighted rows are shown, when there is one.
     pub sft_rows: Option<&'a Path>,
-    /// Failing programs shown at most.
-    pub programs: usize,
+    /// Failing programs shown at most (`None`: every one).
+    pub programs: Option<usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,14 +111,17 @@ pub fn assemble_report(inputs: &ReportInputs) -> Result<Report, ReportError> {
             .filter(|e| e.is_reference())
             .cloned(),
     );
-    report.programs = programs(
-        inputs.executions,
-        &references,
-        inputs.faults,
-        inputs.truth,
-        inputs.problems,
-        inputs.programs,
-    );
+    let context = Context::new(inputs, &references);
+    let (mutants, programs): (Vec<&Execution>, Vec<&Execution>) = context
+        .failing(inputs.executions)
+        .into_iter()
+        .take(inputs.programs.unwrap_or(usize::MAX))
+        .partition(|e| inputs.truth.contains_key(&e.sample_id));
+    report.programs = programs.iter().map(|e| context.section(e)).collect();
+    report.mutants = mutants.iter().map(|e| context.section(e)).collect();
+    let scored = without(inputs.executions, inputs.truth);
+    report.models = models(&scored, report.evaluation.as_ref());
+    report.problems = problem_rows(&scored, &report.programs, &report.models);
     if let Some(path) = inputs.sft_rows {
         report.weighted_rows = weighted_rows(path, 3)?;
     }
@@ -253,57 +258,200 @@ pub fn known_faults(
         .collect())
 }
 
-/// Up to `limit` failing programs: those with a fault report first, and of those the
-/// model-written (not mutants) first.
-fn programs(
-    executions: &[Execution],
-    references: &[Execution],
-    faults: &[FaultReport],
-    truth: &HashMap<String, Vec<u32>>,
-    problems: &[Problem],
-    limit: usize,
-) -> Vec<ProgramSection> {
-    let by_problem: HashMap<&str, &Problem> = problems.iter().map(|p| (p.id.as_str(), p)).collect();
-    let reports: HashMap<&str, &FaultReport> =
-        faults.iter().map(|f| (f.sample_id.as_str(), f)).collect();
-    let references: HashMap<&str, &Execution> = references
-        .iter()
-        .map(|e| (e.problem_id.as_str(), e))
-        .collect();
-    let mut failing: Vec<&Execution> = executions
-        .iter()
-        .filter(|e| !e.passed)
-        .filter(|e| by_problem.contains_key(e.problem_id.as_str()))
-        .collect();
-    failing.sort_by_key(|e| {
-        let reported = reports.contains_key(e.sample_id.as_str());
-        (!reported, truth.contains_key(&e.sample_id))
-    });
-    failing
-        .into_iter()
-        .take(limit)
-        .map(|e| {
-            let problem = by_problem[e.problem_id.as_str()];
-            let mut section = ProgramSection {
-                problem_id: e.problem_id.clone(),
-                sample_id: e.sample_id.clone(),
-                verdict: Category::of(e).to_string(),
-                code: e.code.clone(),
-                scores: reports.get(e.sample_id.as_str()).map_or(Vec::new(), |r| {
+/// What every program's section is made from, by id.
+struct Context<'a> {
+    problems: HashMap<&'a str, &'a Problem>,
+    reports: HashMap<&'a str, &'a FaultReport>,
+    references: HashMap<&'a str, &'a Execution>,
+    truth: &'a HashMap<String, Vec<u32>>,
+}
+
+impl<'a> Context<'a> {
+    fn new(inputs: &'a ReportInputs, references: &'a [Execution]) -> Context<'a> {
+        Context {
+            problems: inputs.problems.iter().map(|p| (p.id.as_str(), p)).collect(),
+            reports: (inputs.faults.iter())
+                .map(|f| (f.sample_id.as_str(), f))
+                .collect(),
+            references: (references.iter())
+                .map(|e| (e.problem_id.as_str(), e))
+                .collect(),
+            truth: inputs.truth,
+        }
+    }
+
+    /// The failing programs of known problems, by problem then sample (numbers in ids in
+    /// numeric order: HumanEval/2 before HumanEval/10).
+    fn failing(&self, executions: &'a [Execution]) -> Vec<&'a Execution> {
+        let mut failing: Vec<&Execution> = (executions.iter())
+            .filter(|e| !e.passed && !e.is_reference())
+            .filter(|e| self.problems.contains_key(e.problem_id.as_str()))
+            .collect();
+        failing.sort_by_cached_key(|e| (natural(&e.problem_id), natural(&e.sample_id)));
+        failing
+    }
+
+    fn section(&self, e: &Execution) -> ProgramSection {
+        let problem = self.problems[e.problem_id.as_str()];
+        let mut section = ProgramSection {
+            problem_id: e.problem_id.clone(),
+            sample_id: e.sample_id.clone(),
+            model: e.model.clone(),
+            verdict: Category::of(e).to_string(),
+            code: e.code.clone(),
+            scores: self
+                .reports
+                .get(e.sample_id.as_str())
+                .map_or(Vec::new(), |r| {
                     r.lines.iter().map(|l| (l.line, l.score)).collect()
                 }),
-                faulty_lines: truth.get(&e.sample_id).cloned().unwrap_or_default(),
-                ..ProgramSection::default()
-            };
-            if let Some(failure) = Failure::first(problem, e) {
-                section.failing_test = Some(failure.code.clone().unwrap_or(failure.name.clone()));
-                section.outcome = Some(failure.outcome.clone());
-                let reference = references.get(e.problem_id.as_str()).copied();
-                trace_of(&mut section, e, reference, problem, &failure);
-            }
-            section
+            faulty_lines: self.truth.get(&e.sample_id).cloned().unwrap_or_default(),
+            ..ProgramSection::default()
+        };
+        if let Some(failure) = Failure::first(problem, e) {
+            section.failing_test = Some(failure.code.clone().unwrap_or(failure.name.clone()));
+            section.outcome = Some(failure.outcome.clone());
+            let reference = self.references.get(e.problem_id.as_str()).copied();
+            trace_of(&mut section, e, reference, problem, &failure);
+        }
+        section
+    }
+}
+
+/// `id` cut into text and numbers, so that ids sort as people count.
+fn natural(id: &str) -> Vec<(String, u64)> {
+    let mut parts = Vec::new();
+    let mut rest = id;
+    while !rest.is_empty() {
+        let text_end = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let (text, tail) = rest.split_at(text_end);
+        let digits_end = tail
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(tail.len());
+        let (digits, tail) = tail.split_at(digits_end);
+        parts.push((text.to_string(), digits.parse().unwrap_or(u64::MAX)));
+        rest = tail;
+    }
+    parts
+}
+
+/// Each model's evaluation when the programs come from several (with the ks of `overall`).
+fn models(executions: &[Execution], overall: Option<&Evaluation>) -> Vec<ModelRow> {
+    let name = |e: &Execution| e.model.clone().unwrap_or_else(|| "(no model)".into());
+    let mut by_model: BTreeMap<String, Vec<Execution>> = BTreeMap::new();
+    for e in executions.iter().filter(|e| !e.is_reference()) {
+        by_model.entry(name(e)).or_default().push(e.clone());
+    }
+    if by_model.len() < 2 {
+        return Vec::new();
+    }
+    let mut ks: Vec<usize> = overall.map_or(vec![1], |o| {
+        o.pass_at_k
+            .iter()
+            .map(|p| p.k)
+            .chain(o.skipped_k.iter().copied())
+            .collect()
+    });
+    ks.sort_unstable();
+    let solved: BTreeMap<&str, HashSet<&str>> = (by_model.iter())
+        .map(|(model, runs)| {
+            let passed = runs.iter().filter(|e| e.passed);
+            (
+                model.as_str(),
+                passed.map(|e| e.problem_id.as_str()).collect(),
+            )
+        })
+        .collect();
+    let alone = |model: &str| {
+        let others = solved.iter().filter(|(m, _)| **m != model);
+        let by_others: HashSet<&str> = others.flat_map(|(_, s)| s.iter().copied()).collect();
+        solved[model].difference(&by_others).count()
+    };
+    (by_model.iter())
+        .map(|(model, runs)| ModelRow {
+            model: model.clone(),
+            evaluation: Evaluation::of(runs, &ks),
+            solved_alone: alone(model),
         })
         .collect()
+}
+
+/// A row per problem of the scored programs, in natural order; `programs` are the sections
+/// shown (their index is the link target), `models` the comparison's columns.
+fn problem_rows(
+    executions: &[Execution],
+    programs: &[ProgramSection],
+    models: &[ModelRow],
+) -> Vec<ProblemRow> {
+    let mut by_problem: BTreeMap<Vec<(String, u64)>, Vec<&Execution>> = BTreeMap::new();
+    for e in executions.iter().filter(|e| !e.is_reference()) {
+        by_problem
+            .entry(natural(&e.problem_id))
+            .or_default()
+            .push(e);
+    }
+    (by_problem.into_values())
+        .map(|runs| problem_row(&runs, programs, models))
+        .collect()
+}
+
+fn problem_row(
+    runs: &[&Execution],
+    programs: &[ProgramSection],
+    models: &[ModelRow],
+) -> ProblemRow {
+    let problem_id = runs[0].problem_id.clone();
+    let mut failures: BTreeMap<String, usize> = BTreeMap::new();
+    for e in runs.iter().filter(|e| !e.passed) {
+        *failures.entry(Category::of(e).to_string()).or_default() += 1;
+    }
+    let mut failures: Vec<(String, usize)> = failures.into_iter().collect();
+    failures.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let by_model = (models.iter())
+        .map(|m| {
+            let of_model = runs
+                .iter()
+                .filter(|e| e.model.as_deref().unwrap_or("(no model)") == m.model);
+            let (passed, samples) =
+                of_model.fold((0, 0), |(p, n), e| (p + e.passed as usize, n + 1));
+            (passed, samples)
+        })
+        .collect();
+    let shown: Vec<usize> = (programs.iter().enumerate())
+        .filter(|(_, p)| p.problem_id == problem_id)
+        .map(|(i, _)| i)
+        .collect();
+    let top_line = shown
+        .iter()
+        .find_map(|&i| top_line(&programs[i]).map(|t| (i, t)));
+    ProblemRow {
+        samples: runs.len(),
+        passed: runs.iter().filter(|e| e.passed).count(),
+        failures,
+        by_model,
+        first_program: top_line.as_ref().map(|t| t.0).or(shown.first().copied()),
+        top_line: top_line.map(|t| t.1),
+        problem_id,
+    }
+}
+
+/// A program's most suspicious line (the first of equals), when its fault report scored any.
+fn top_line(program: &ProgramSection) -> Option<TopLine> {
+    let (line, score) = (program.scores.iter()).filter(|s| s.1 > 0.0).fold(
+        None,
+        |best: Option<(u32, f64)>, &(line, score)| match best {
+            Some(b) if b.1 >= score => Some(b),
+            _ => Some((line, score)),
+        },
+    )?;
+    Some(TopLine {
+        sample_id: program.sample_id.clone(),
+        line,
+        text: program.code.lines().nth(line as usize - 1)?.to_string(),
+        score,
+    })
 }
 
 /// The failing test's first divergence and rendered trace, when it was traced.

@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use tracealign_eval::Evaluation;
 
 use crate::charts;
-use crate::markup::{escape, heat};
-use crate::{Figure, LocalizationRow, ProgramSection, Report, WeightedText};
+use crate::markup::{escape, weight_shade};
+use crate::{Figure, LocalizationRow, ModelRow, Report, WeightedText};
 
 pub fn header(report: &Report) -> String {
     format!(
@@ -50,12 +50,6 @@ pub fn evaluation(evaluation: &Evaluation) -> String {
         );
     }
     html.push_str("</table>\n");
-    let mut categories: Vec<(String, f64)> = evaluation
-        .categories
-        .iter()
-        .map(|(name, &n)| (name.clone(), n as f64))
-        .collect();
-    categories.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     let bars: Vec<(usize, f64, f64, f64)> = evaluation
         .pass_at_k
         .iter()
@@ -65,12 +59,150 @@ pub fn evaluation(evaluation: &Evaluation) -> String {
     if !bars.is_empty() {
         chart(&mut html, &charts::pass_at_k(&bars));
     }
+    html.push_str("</div>\n");
+    html
+}
+
+/// The failing samples by category (exception types apart), with their share of failures.
+pub fn failure_categories(evaluation: &Evaluation) -> String {
+    let failures = failure_counts(evaluation);
+    let total: usize = failures.iter().map(|f| f.1).sum();
+    if total == 0 {
+        return String::new();
+    }
+    let mut html = format!(
+        "<h2 id=\"categories\">Failure categories</h2>\n<p>Why the {total} failing samples failed: \
+         the first test that did not pass decides (a program that does not compile is a \
+         syntax error).</p>\n<div class=\"charts\">\n<table><tr><th>category</th><th>samples</th><th>share of failures</th></tr>\n"
+    );
+    for (name, n) in &failures {
+        let _ = writeln!(
+            html,
+            "<tr><td>{}</td><td>{n}</td><td>{:.1}%</td></tr>",
+            escape(name),
+            100.0 * *n as f64 / total as f64
+        );
+    }
+    html.push_str("</table>\n");
+    let bars: Vec<(String, f64)> = failures
+        .iter()
+        .map(|(n, c)| (n.clone(), *c as f64))
+        .collect();
     chart(
         &mut html,
-        &charts::horizontal_bars("Outcome of each sample", &categories, "samples"),
+        &charts::horizontal_bars("Failing samples by category", &bars, "samples"),
     );
     html.push_str("</div>\n");
     html
+}
+
+/// Failing samples per category, most first (`passed` is not a failure).
+fn failure_counts(evaluation: &Evaluation) -> Vec<(String, usize)> {
+    let mut failures: Vec<(String, usize)> = (evaluation.categories.iter())
+        .filter(|(name, _)| name.as_str() != "passed")
+        .map(|(name, &n)| (name.clone(), n))
+        .collect();
+    failures.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    failures
+}
+
+/// The models side by side: pass@k, passes, and each one's commonest failure.
+pub fn models(models: &[ModelRow]) -> String {
+    let ks: Vec<usize> = (models[0].evaluation.pass_at_k.iter())
+        .map(|p| p.k)
+        .filter(|k| models.iter().all(|m| m.evaluation.pass_at(*k).is_some()))
+        .collect();
+    let mut html = String::from(
+        "<h2 id=\"models\">Models compared</h2>\n<p>The same problems, each model's samples scored \
+         apart (95% bootstrap intervals over problems); a problem is solved when one of its \
+         samples passes.</p>\n<table><tr><th>model</th><th>samples</th><th>passed</th>",
+    );
+    for k in &ks {
+        let _ = write!(html, "<th>pass@{k}</th>");
+    }
+    html.push_str("<th>solved by it alone</th><th>commonest failure</th></tr>\n");
+    for row in models {
+        let e = &row.evaluation;
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td>",
+            escape(&row.model),
+            e.samples,
+            e.passed
+        );
+        for k in &ks {
+            if let Some(i) = e.pass_at(*k) {
+                let _ = write!(
+                    html,
+                    "<td>{:.1}% <span class=\"ci\">({:.1}–{:.1})</span></td>",
+                    i.mean * 100.0,
+                    i.low * 100.0,
+                    i.high * 100.0
+                );
+            }
+        }
+        let commonest = failure_counts(e).into_iter().next();
+        let _ = writeln!(
+            html,
+            "<td>{}</td><td>{}</td></tr>",
+            row.solved_alone,
+            commonest.map_or("—".into(), |(name, n)| format!("{} ({n})", escape(&name)))
+        );
+    }
+    html.push_str("</table>\n<div class=\"charts\">\n");
+    if let Some(k) = ks.first() {
+        let bars: Vec<(String, f64)> = (models.iter())
+            .filter_map(|m| Some((m.model.clone(), m.evaluation.pass_at(*k)?.mean * 100.0)))
+            .collect();
+        chart(
+            &mut html,
+            &charts::horizontal_bars(&format!("pass@{k} by model"), &bars, "%"),
+        );
+    }
+    html.push_str("</div>\n");
+    html
+}
+
+/// Links to the sections the page has.
+pub fn contents(report: &Report) -> String {
+    let mut links = Vec::new();
+    let mut link = |present: bool, id: &str, label: String| {
+        if present {
+            links.push(format!("<a href=\"#{id}\">{}</a>", escape(&label)));
+        }
+    };
+    let evaluation = report.evaluation.as_ref();
+    link(evaluation.is_some(), "evaluation", "Evaluation".into());
+    let failing = evaluation.map_or(0, |e| e.samples - e.passed);
+    link(failing > 0, "categories", "Failure categories".into());
+    link(report.models.len() > 1, "models", "Models compared".into());
+    link(
+        !report.problems.is_empty(),
+        "problems",
+        format!("Problems ({})", report.problems.len()),
+    );
+    link(
+        !report.programs.is_empty(),
+        "programs",
+        format!("Failing programs ({})", report.programs.len()),
+    );
+    link(
+        !report.localization.is_empty(),
+        "localization",
+        "Localization".into(),
+    );
+    link(
+        !report.mutants.is_empty(),
+        "mutants",
+        format!("Mutants ({})", report.mutants.len()),
+    );
+    link(
+        !report.weighted_rows.is_empty(),
+        "weights",
+        "Training weights".into(),
+    );
+    link(!report.files.is_empty(), "files", "Files".into());
+    format!("<nav class=\"contents\">{}</nav>\n", links.join(""))
 }
 
 pub fn localization(rows: &[LocalizationRow], note: Option<&str>) -> String {
@@ -110,104 +242,12 @@ pub fn localization(rows: &[LocalizationRow], note: Option<&str>) -> String {
     html
 }
 
-pub fn programs(programs: &[ProgramSection]) -> String {
-    let mut html = String::from(
-        "<h2 id=\"programs\">Failing programs</h2>\n<p class=\"legend\">Each line is shaded by the rank of its \
-         fault suspiciousness within the program (red: the most suspicious line, then four \
-         lighter shades, white: the rest; the number is the score); ▶ marks a line known \
-         to be faulty.</p>\n",
-    );
-    for (i, program) in programs.iter().enumerate() {
-        html.push_str(&program_section(program, i == 0));
-    }
-    html
-}
-
-fn program_section(program: &ProgramSection, open: bool) -> String {
-    let mut html = format!(
-        "<details class=\"program\"{}><summary>{} <span class=\"verdict\">{}</span></summary>\n<div class=\"program-body\">\n",
-        if open { " open" } else { "" },
-        escape(&program.sample_id),
-        escape(&program.verdict)
-    );
-    html.push_str("<div class=\"kv\">");
-    let mut pair = |key: &str, value: &Option<String>| {
-        if let Some(value) = value {
-            let _ = write!(
-                html,
-                "<div class=\"k\">{key}</div><div class=\"v\">{}</div>",
-                escape(value)
-            );
-        }
-    };
-    pair("problem", &Some(program.problem_id.clone()));
-    pair("failing test", &program.failing_test);
-    pair("outcome", &program.outcome);
-    pair("first divergence", &program.divergence);
-    html.push_str("</div>\n");
-    html.push_str(&code_heat_map(program));
-    if let Some(trace) = &program.trace {
-        let _ = writeln!(
-            html,
-            "<h3>Trace of the failing test</h3>\n<pre class=\"trace\">{}</pre>",
-            escape(trace)
-        );
-    }
-    html.push_str("</div></details>\n");
-    html
-}
-
-/// The program, a row per line, shaded by the rank of its score within the program: the most
-/// suspicious line darkest, then the next four lighter, the rest plain. Raw scores sit close
-/// together in a program with much evidence (1.16–1.32 on every line of one), so shading by
-/// score painted nearly every line alike.
-fn code_heat_map(program: &ProgramSection) -> String {
-    let mut distinct: Vec<f64> = program
-        .scores
-        .iter()
-        .map(|s| s.1)
-        .filter(|s| *s > 0.0)
-        .collect();
-    distinct.sort_by(|a, b| b.total_cmp(a));
-    distinct.dedup();
-    let score_of = |line: u32| program.scores.iter().find(|s| s.0 == line).map(|s| s.1);
-    let mut html = String::from("<div class=\"code\">\n");
-    for (i, text) in program.code.lines().enumerate() {
-        let line = i as u32 + 1;
-        let score = score_of(line);
-        let rank = score.and_then(|s| distinct.iter().position(|d| *d == s));
-        let strength = rank.map_or(0.0, |r| (1.0 - r as f64 / HEAT_RANKS).max(0.0));
-        let shade = match strength > 0.0 {
-            true => heat(strength),
-            false => "transparent".to_string(),
-        };
-        let mut class = String::from("row");
-        if program.faulty_lines.contains(&line) {
-            class.push_str(" faulty");
-        }
-        if strength >= 0.6 {
-            class.push_str(" hot");
-        }
-        let _ = writeln!(
-            html,
-            "<div class=\"{class}\" style=\"background:{shade}\"><span class=\"no\">{line}</span><span class=\"score\">{}</span><span class=\"src\">{}</span></div>",
-            score.map_or(String::new(), |s| format!("{s:.2}")),
-            escape(text)
-        );
-    }
-    html.push_str("</div>\n");
-    html
-}
-
-/// How many of a program's most suspicious scores are shaded (by rank).
-const HEAT_RANKS: f64 = 5.0;
-
 pub fn weighted_rows(rows: &[WeightedText]) -> String {
     let mut html = String::from(
-        "<h2 id=\"weights\">Training weights</h2>\n<p class=\"legend\">SFT rows as the trainer sees them: \
-         each token shaded by its loss weight (white: 1, darker: more; grey: 0, not \
-         trained on). Fault-aware weighting puts the loss where correct and incorrect \
-         programs differ.</p>\n",
+        "<h2 id=\"weights\">Training weights</h2>\n<p class=\"legend\">SFT rows (correct programs) as the \
+         trainer sees them: each token shaded by its loss weight (white: 1, deeper blue: \
+         more; grey: 0, not trained on). Fault-aware weighting puts the loss where correct \
+         and incorrect programs differ; the blue marks weight, not faults.</p>\n",
     );
     for row in rows {
         let top = row.pieces.iter().map(|p| p.1).fold(1.0_f64, f64::max);
@@ -220,7 +260,7 @@ pub fn weighted_rows(rows: &[WeightedText]) -> String {
             let style = if *weight <= 0.0 {
                 "color:#9aa3b2".to_string()
             } else if *weight > 1.0 && top > 1.0 {
-                format!("background:{}", heat((weight - 1.0) / (top - 1.0)))
+                format!("background:{}", weight_shade((weight - 1.0) / (top - 1.0)))
             } else {
                 String::new()
             };
@@ -245,43 +285,8 @@ pub fn files(files: &[(String, usize)]) -> String {
     html
 }
 
-fn chart(html: &mut String, svg: &str) {
+pub(crate) fn chart(html: &mut String, svg: &str) {
     if !svg.is_empty() {
         let _ = writeln!(html, "<div class=\"chart\">{svg}</div>");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Scores close together (as on a program with much evidence) still shade by rank: the
-    /// top line hot, the sixth and later plain.
-    #[test]
-    fn heat_maps_shade_by_rank_within_the_program() {
-        let code: String = (1..=7).map(|i| format!("x{i} = {i}\n")).collect();
-        let program = ProgramSection {
-            code,
-            scores: (1..=7)
-                .map(|line| (line, 1.32 - 0.02 * line as f64))
-                .collect(),
-            faulty_lines: vec![1],
-            ..ProgramSection::default()
-        };
-        let html = code_heat_map(&program);
-        let rows: Vec<&str> = html
-            .lines()
-            .filter(|l| l.starts_with("<div class=\"row"))
-            .collect();
-        assert_eq!(rows.len(), 7);
-        assert!(
-            rows[0].starts_with("<div class=\"row faulty hot\""),
-            "{}",
-            rows[0]
-        );
-        assert!(rows[0].contains(&heat(1.0)), "{}", rows[0]);
-        assert!(!rows[4].contains("transparent"), "{}", rows[4]);
-        assert!(rows[5].contains("background:transparent"), "{}", rows[5]);
-        assert!(rows[6].contains("background:transparent"), "{}", rows[6]);
     }
 }

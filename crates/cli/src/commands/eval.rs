@@ -61,7 +61,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
             exec: exec.clone(),
         }),
         exec,
-        report_programs: 12,
+        report_programs: None,
     };
     let bars = printer::Bars::new(args.quiet);
     let outcome = run_eval(&settings, &layout, &bars, &mut printer::stage)?;
