@@ -203,16 +203,44 @@ pub struct PipelineOutcome {
     pub files: Vec<(String, usize)>,
     /// The run of the samples, when it ran in this call.
     pub runs: Option<RunSummary>,
+    /// The user's programs scored (mutants left out), with localization on the mutants.
+    pub evaluation: Evaluation,
 }
 
 impl fmt::Display for PipelineOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = &self.evaluation;
+        if let Some(one) = e.pass_at(1) {
+            writeln!(
+                f,
+                "pass@1 {:.1}% (your programs: {} of {} passed, {})",
+                one.mean * 100.0,
+                e.passed,
+                e.samples,
+                count(e.problems, "problem")
+            )?;
+        }
+        if let Some(l) = &e.localization {
+            writeln!(
+                f,
+                "localization top-1 {:.1}% on {} (synthetic faults, not scored above; \
+                 an upper bound: each is compared with the reference it came from)",
+                l.accuracy.top1 * 100.0,
+                count(l.accuracy.cases, "mutant")
+            )?;
+        }
         writeln!(f, "outputs in {}:", self.dir.display())?;
         for (name, rows) in &self.files {
-            writeln!(f, "  {name:<20} {rows:>7} rows")?;
+            let unit = if *rows == 1 { "row" } else { "rows" };
+            writeln!(f, "  {name:<20} {rows:>7} {unit}")?;
         }
         Ok(())
     }
+}
+
+/// `n word` or `n words`.
+fn count(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Runs the main job into `layout`, resuming where an earlier call stopped.
@@ -245,6 +273,7 @@ pub fn run_pipeline(
         dir: layout.dir.clone(),
         files,
         runs: job.run_summary,
+        evaluation: report::read_evaluation(&layout.eval())?,
     })
 }
 

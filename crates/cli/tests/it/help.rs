@@ -119,7 +119,8 @@ fn bad_input_errors_name_the_file_line_and_field() {
 }
 
 /// What the main commands print, on a small problem (timings and the test's directory
-/// filtered): the run table, the evaluation, localization and each builder's summary.
+/// filtered): the run table, the evaluation, localization, each builder's summary and the
+/// pipeline's.
 #[test]
 fn the_main_commands_print_their_summaries() {
     let ws = Workspace::new();
@@ -196,6 +197,21 @@ fn the_main_commands_print_their_summaries() {
                 "-q",
             ],
         ),
+        (
+            "pipeline",
+            &[
+                "pipeline",
+                "-p",
+                "problems.jsonl",
+                "-s",
+                "samples.jsonl",
+                "--mutants-per-problem",
+                "1",
+                "-o",
+                "pipe",
+                "-q",
+            ],
+        ),
     ];
     let dir = ws.dir.path().to_str().unwrap().to_string();
     for (name, args) in steps {
@@ -209,7 +225,7 @@ fn the_main_commands_print_their_summaries() {
 fn without_timings(text: &str) -> String {
     text.lines()
         .map(|line| {
-            let timed = ["wall time", "samples/s", "finished in"];
+            let timed = ["wall time", "samples/s", "finished in", "done in"];
             match timed.iter().find(|label| line.contains(*label)) {
                 Some(label) => format!("{label} [timing]"),
                 None => line.to_string(),

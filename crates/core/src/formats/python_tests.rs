@@ -21,7 +21,7 @@ pub fn split_check(source: &str) -> Result<Vec<(String, String)>, String> {
         let definition = function_definition(node);
         match definition {
             Some(def) if definition_name(def, source) == Some("check") => check = Some(def),
-            _ if is_call_of_check(node, source) => {}
+            _ if is_call_of_check(node, source) || is_unused_metadata(node, source) => {}
             _ => {
                 prelude.push_str(python::text(node, source));
                 prelude.push('\n');
@@ -104,6 +104,16 @@ fn is_call_of_check(node: Node<'_>, source: &str) -> bool {
             .starts_with("check(")
 }
 
+/// HumanEval's `METADATA = {...}` bookkeeping, when nothing else in the source names it:
+/// kept, it would stand at the head of every test, in every rendered trace and failing test.
+fn is_unused_metadata(node: Node<'_>, source: &str) -> bool {
+    let text = python::text(node, source);
+    let assigned = text.strip_prefix("METADATA").is_some_and(|rest| {
+        rest.trim_start().starts_with('=') && !rest.trim_start().starts_with("==")
+    });
+    node.kind() == "expression_statement" && assigned && source.matches("METADATA").count() == 1
+}
+
 fn contains_assert(node: Node<'_>) -> bool {
     node.kind() == "assert_statement" || named_children(node).any(contains_assert)
 }
@@ -147,10 +157,7 @@ check(solution)
         let tests = split_check(CHECK).unwrap();
         let names: Vec<_> = tests.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["assert_1", "assert_2", "check_rest"]);
-        assert_eq!(
-            tests[0].1,
-            "METADATA = {'author': 'x'}\nimport math\nassert candidate([1, 2]) == 3\n"
-        );
+        assert_eq!(tests[0].1, "import math\nassert candidate([1, 2]) == 3\n");
         assert!(tests[1]
             .1
             .ends_with("data = [3,\n        4]\nassert candidate(data) == 7, \"sum\"\n"));
@@ -160,6 +167,18 @@ check(solution)
         assert!(!tests
             .iter()
             .any(|(_, code)| code.contains("check(solution)")));
+    }
+
+    /// `METADATA` stays when a test reads it.
+    #[test]
+    fn metadata_that_a_test_reads_is_kept() {
+        let source = "METADATA = {'n': 2}\ndef check(candidate):\n    assert candidate(1) == METADATA['n']\n";
+        let tests = split_check(source).unwrap();
+        assert!(
+            tests[0].1.starts_with("METADATA = {'n': 2}\n"),
+            "{}",
+            tests[0].1
+        );
     }
 
     #[test]
