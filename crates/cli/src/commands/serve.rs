@@ -76,7 +76,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         "preparing {count} problems on {workers} workers (references run and traced once)"
     ));
     let server = Server::start(settings)?;
-    printer::out(format_args!(
+    printer::line(format_args!(
         "listening on http://{} ({count} problems, {workers} workers); SIGTERM or Ctrl-C stops it",
         server.addr
     ));
