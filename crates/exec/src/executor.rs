@@ -276,7 +276,7 @@ impl Executor {
         let idle = self
             .slots
             .iter()
-            .find(|slot| slot.try_lock().map(|guard| drop(guard)).is_ok());
+            .find(|slot| slot.try_lock().map(drop).is_ok());
         idle.unwrap_or_else(|| {
             let turn = self.turn.fetch_add(1, Ordering::Relaxed);
             &self.slots[turn % self.slots.len()]

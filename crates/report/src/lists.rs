@@ -143,15 +143,13 @@ pub fn mutants(mutants: &[ProgramSection]) -> String {
     html
 }
 
+/// A select of a list's controls: the items' `data-{key}` attribute, the label of "any",
+/// and each value with its count.
+type Facet<'a> = (&'a str, &'a str, Vec<(String, usize)>);
+
 /// The opening of a paged list and its controls (hidden until the script shows them): a
-/// search box, a select per facet `(data key, "all" label, values with counts)`, and for
-/// the problem table a "failing only" box.
-fn list_start(
-    class: &str,
-    placeholder: &str,
-    facets: &[(&str, &str, Vec<(String, usize)>)],
-    failing_box: bool,
-) -> String {
+/// search box, a select per facet, and for the problem table a "failing only" box.
+fn list_start(class: &str, placeholder: &str, facets: &[Facet], failing_box: bool) -> String {
     let mut html = format!(
         "<div class=\"list {class}\" data-page-size=\"{PAGE}\">\n<div class=\"controls\" hidden>\
          <input class=\"q\" type=\"search\" placeholder=\"filter: {placeholder}\">"

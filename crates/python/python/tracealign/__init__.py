@@ -1,0 +1,139 @@
+"""tracealign from Python: run model-written programs safely, score them, localize their faults.
+
+The heavy lifting is tracealign's Rust library (``tracealign._native``); records come back in
+the same shapes as the CLI's files: :meth:`Executor.evaluate` returns runs-file records
+(one dict per program, every test's outcome), :meth:`Executor.localize` faults-file records.
+
+    from tracealign import Executor, reward
+    ex = Executor("HumanEval.jsonl.gz")
+    runs = ex.evaluate(["    return sorted(xs)\\n"], ["HumanEval/0"])
+    reward(runs[0], "pass_ratio")
+
+Programs run with the GIL released: threads (or :meth:`Executor.aevaluate` from asyncio)
+share the executor's warm workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+from . import _native
+
+__all__ = ["Executor", "reward", "SCALAR_SCHEMES", "__version__"]
+__version__: str = _native.__version__
+
+#: The scalar reward schemes :func:`reward` takes (see ``tracealign build rewards --help``).
+SCALAR_SCHEMES = ("binary", "pass_ratio", "rltf", "adaptive")
+
+Record = Dict[str, Any]
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class Executor:
+    """A pool of warm, sandboxed Python workers with a problem set prepared for it.
+
+    ``problems`` is a file in any format the CLI reads (tracealign, HumanEval, MBPP, EvalPlus;
+    JSON Lines or a JSON array, gzipped or not) or a list of such records. Preparing runs each
+    reference solution once, to set the time limits. ``jobs`` defaults to one worker per core.
+    With ``trace=True`` every run records a full trace (needed by :meth:`localize`'s trace
+    signals; slower).
+    """
+
+    def __init__(
+        self,
+        problems: Union[PathLike, Sequence[Record]],
+        *,
+        jobs: Optional[int] = None,
+        python: Optional[PathLike] = None,
+        memory_mb: Optional[int] = None,
+        timeout_s: Optional[float] = None,
+        trace: bool = False,
+    ) -> None:
+        if isinstance(problems, (str, os.PathLike)):
+            source = {"path": os.fspath(problems)}
+        else:
+            source = {"text": "\n".join(json.dumps(p) for p in problems)}
+        self._native = _native.Executor(
+            **source,
+            jobs=jobs,
+            python=None if python is None else os.fspath(python),
+            memory_mb=memory_mb,
+            timeout_s=timeout_s,
+            trace=trace,
+        )
+
+    @property
+    def problem_ids(self) -> List[str]:
+        """The problems' ids, in the order given."""
+        return self._native.problem_ids()
+
+    def program(self, problem_id: str, text: str, format: str = "auto") -> str:
+        """The program ``text`` stands for: ``completion`` continues the prompt, ``chat`` is a
+        reply with the function (or its body) in a code block, ``program`` is whole as it is;
+        ``auto`` decides between the first two."""
+        return self._native.program(problem_id, text, format)
+
+    def evaluate(
+        self,
+        completions: Sequence[str],
+        problem_ids: Sequence[str],
+        *,
+        sample_ids: Optional[Sequence[str]] = None,
+        format: str = "auto",
+    ) -> List[Record]:
+        """Runs each completion against its problem's tests; one runs-file record per
+        completion, in order (``passed``, ``tests`` with each test's ``outcome``, ...)."""
+        samples = self._samples(completions, problem_ids, sample_ids, format)
+        return json.loads(self._native.evaluate(json.dumps(samples)))
+
+    async def aevaluate(
+        self,
+        completions: Sequence[str],
+        problem_ids: Sequence[str],
+        *,
+        sample_ids: Optional[Sequence[str]] = None,
+        format: str = "auto",
+    ) -> List[Record]:
+        """:meth:`evaluate` from asyncio, on a thread (the GIL is released while it runs)."""
+        return await asyncio.to_thread(
+            self.evaluate, completions, problem_ids, sample_ids=sample_ids, format=format
+        )
+
+    def rewards(
+        self,
+        completions: Sequence[str],
+        problem_ids: Sequence[str],
+        scheme: str = "pass_ratio",
+        *,
+        format: str = "auto",
+    ) -> List[float]:
+        """One scalar reward per completion (see :data:`SCALAR_SCHEMES`)."""
+        runs = self.evaluate(completions, problem_ids, format=format)
+        return [reward(run, scheme) for run in runs]
+
+    def localize(self, executions: Sequence[Record], method: str = "combined") -> List[Optional[Record]]:
+        """A fault report per execution (``None`` where none is made), in order: every line's
+        suspiciousness by ``method`` (``combined``, ``divergence``, ``ochiai``, ...)."""
+        return json.loads(self._native.localize(json.dumps(list(executions)), method))
+
+    def _samples(self, completions, problem_ids, sample_ids, format) -> List[Record]:
+        if len(completions) != len(problem_ids):
+            raise ValueError(
+                f"{len(completions)} completions but {len(problem_ids)} problem ids"
+            )
+        if sample_ids is None:
+            sample_ids = [f"{pid}#{i}" for i, pid in enumerate(problem_ids)]
+        elif len(sample_ids) != len(completions):
+            raise ValueError(f"{len(completions)} completions but {len(sample_ids)} sample ids")
+        return [
+            {"problem_id": pid, "sample_id": sid, "code": self.program(pid, text, format)}
+            for text, pid, sid in zip(completions, problem_ids, sample_ids)
+        ]
+
+
+def reward(execution: Record, scheme: str = "pass_ratio") -> float:
+    """The scalar reward of one execution (a record from :meth:`Executor.evaluate`)."""
+    return _native.reward(json.dumps(execution), scheme)

@@ -1,0 +1,233 @@
+//! `tracealign._native`: tracealign's executor, rewards and localization for Python.
+//!
+//! The Python package `tracealign` (python/) wraps this module in typed classes; the
+//! boundary is kept small on purpose: records cross it as JSON text, in the same shapes as
+//! tracealign's files (a runs-file record per execution, a faults-file record per report), so
+//! Python sees exactly what the CLI writes. Programs run with the GIL released: threads
+//! calling one executor run their batches at once on its warm workers.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use tracealign_core::completion::{program_of_chat_reply, program_of_completion};
+use tracealign_core::formats::problems::{parse_problems, read_problems};
+use tracealign_core::{Execution, FaultReport, Problem, Sample};
+use tracealign_dataset::rewards::{score, Evidence, Scheme};
+use tracealign_exec::{resolve_python, ExecConfig, PreparedProblem, TraceMode};
+use tracealign_localize::Method;
+use tracealign_pipeline::{
+    evaluate, localize_with, ExecSettings, LocalizeInputs, LocalizeSettings, NoProgress, Workers,
+};
+
+/// A pool of warm workers with a problem set prepared for it.
+#[pyclass(module = "tracealign._native", frozen)]
+struct Executor {
+    executor: tracealign_exec::Executor,
+    prepared: Vec<PreparedProblem>,
+    problems: Vec<Problem>,
+    settings: ExecSettings,
+}
+
+#[pymethods]
+impl Executor {
+    /// Starts the workers and prepares the problems (from a file in any format the CLI
+    /// reads, or from JSON Lines text of such records), reference solutions run once.
+    #[new]
+    #[pyo3(signature = (*, path=None, text=None, jobs=None, python=None, memory_mb=None, timeout_s=None, trace=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        path: Option<PathBuf>,
+        text: Option<String>,
+        jobs: Option<usize>,
+        python: Option<PathBuf>,
+        memory_mb: Option<u64>,
+        timeout_s: Option<f64>,
+        trace: bool,
+    ) -> PyResult<Executor> {
+        let problems = match (path, text) {
+            (Some(path), None) => read_problems(&path, None),
+            (None, Some(text)) => parse_problems(&PathBuf::from("<problems>"), &text, None),
+            _ => return Err(PyValueError::new_err("give exactly one of path= and text=")),
+        }
+        .map_err(value_error)?;
+        let python = resolve_python(python.as_deref()).map_err(value_error)?;
+        let mut config = ExecConfig::new(python);
+        config.workers = jobs.unwrap_or(config.workers).max(1);
+        if let Some(memory_mb) = memory_mb {
+            config.limits.memory_mb = memory_mb;
+        }
+        if let Some(timeout_s) = timeout_s {
+            config.limits.timeout_floor_s = timeout_s;
+        }
+        let settings = ExecSettings {
+            config,
+            ..ExecSettings::new(PathBuf::new())
+        };
+        let mode = if trace {
+            TraceMode::Full
+        } else {
+            TraceMode::None
+        };
+        py.detach(|| {
+            let workers = Workers {
+                settings: &settings,
+                progress: &NoProgress,
+            };
+            let executor = workers.start(mode).map_err(runtime_error)?;
+            let prepared = workers
+                .prepare(&executor, &problems)
+                .map_err(runtime_error)?;
+            Ok(Executor {
+                executor,
+                prepared,
+                problems,
+                settings,
+            })
+        })
+    }
+
+    /// The program `text` stands for as an answer to problem `problem_id`: `completion`
+    /// continues the prompt (cut where the function ends), `chat` is a reply whose code block
+    /// (or whole text) is the function or its body, `program` is taken as it is, and `auto`
+    /// reads text that defines the entry point or holds a code block as `chat`, else as
+    /// `completion`.
+    #[pyo3(signature = (problem_id, text, format="auto"))]
+    fn program(&self, problem_id: &str, text: &str, format: &str) -> PyResult<String> {
+        let problem = (self.problems.iter())
+            .find(|p| p.id == problem_id)
+            .ok_or_else(|| PyValueError::new_err(format!("unknown problem `{problem_id}`")))?;
+        let chat_like =
+            text.contains("```") || text.contains(&format!("def {}", problem.entry_point));
+        match format {
+            "program" => Ok(text.to_string()),
+            "chat" => Ok(program_of_chat_reply(problem, text)),
+            "completion" => Ok(program_of_completion(problem, text)),
+            "auto" if chat_like => Ok(program_of_chat_reply(problem, text)),
+            "auto" => Ok(program_of_completion(problem, text)),
+            other => Err(PyValueError::new_err(format!(
+                "unknown format `{other}`: expected auto, completion, chat or program"
+            ))),
+        }
+    }
+
+    /// The ids of the problems, in the order given.
+    fn problem_ids(&self) -> Vec<String> {
+        self.problems.iter().map(|p| p.id.clone()).collect()
+    }
+
+    /// Runs samples (a JSON array of `{problem_id, sample_id, code}`, sample ids unique) and
+    /// returns their executions as a JSON array, in the samples' order.
+    fn evaluate(&self, py: Python<'_>, samples: &str) -> PyResult<String> {
+        let samples: Vec<Sample> = serde_json::from_str(samples).map_err(value_error)?;
+        self.check_samples(&samples)?;
+        let executions = py.detach(|| self.run(&samples));
+        Ok(serde_json::to_string(&executions).expect("executions serialize"))
+    }
+
+    /// Fault reports (a JSON array, the executions' order) of executions (a JSON array of
+    /// runs-file records) by `method`; reference runs are traced here when needed.
+    #[pyo3(signature = (executions, method="combined"))]
+    fn localize(&self, py: Python<'_>, executions: &str, method: &str) -> PyResult<String> {
+        let executions: Vec<Execution> = serde_json::from_str(executions).map_err(value_error)?;
+        let method = Method::ALL
+            .into_iter()
+            .find(|m| m.name() == method)
+            .ok_or_else(|| {
+                PyValueError::new_err(format!("unknown localization method `{method}`"))
+            })?;
+        let settings = LocalizeSettings {
+            method,
+            mutation_budget: 0,
+            exec: self.settings.clone(),
+        };
+        let inputs = LocalizeInputs {
+            problems: &self.problems,
+            executions: &executions,
+            references: &[],
+            traced: None,
+        };
+        let reports = py
+            .detach(|| localize_with(&settings, &inputs, &NoProgress))
+            .map_err(value_error)?;
+        let by_id: HashMap<&str, &FaultReport> =
+            reports.iter().map(|r| (r.sample_id.as_str(), r)).collect();
+        let ordered: Vec<Option<&FaultReport>> = (executions.iter())
+            .map(|e| by_id.get(e.sample_id.as_str()).copied())
+            .collect();
+        Ok(serde_json::to_string(&ordered).expect("reports serialize"))
+    }
+}
+
+impl Executor {
+    /// Every sample names a known problem and no two share an id.
+    fn check_samples(&self, samples: &[Sample]) -> PyResult<()> {
+        let known: HashMap<&str, ()> = self.problems.iter().map(|p| (p.id.as_str(), ())).collect();
+        let mut seen = HashMap::new();
+        for (i, sample) in samples.iter().enumerate() {
+            if !known.contains_key(sample.problem_id.as_str()) {
+                return Err(PyValueError::new_err(format!(
+                    "completion {i}: unknown problem `{}`",
+                    sample.problem_id
+                )));
+            }
+            if let Some(first) = seen.insert(sample.sample_id.as_str(), i) {
+                return Err(PyValueError::new_err(format!(
+                    "completions {first} and {i} share the sample id `{}`",
+                    sample.sample_id
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The samples' executions, in their order (the executor reports them as they end).
+    fn run(&self, samples: &[Sample]) -> Vec<Execution> {
+        let index: HashMap<&str, usize> = (samples.iter().enumerate())
+            .map(|(i, s)| (s.sample_id.as_str(), i))
+            .collect();
+        let mut slots: Vec<Option<Execution>> = vec![None; samples.len()];
+        let (executor, prepared) = (&self.executor, &self.prepared);
+        evaluate(executor, prepared, samples, "samples", &NoProgress, |e| {
+            let i = index[e.sample_id.as_str()];
+            slots[i] = Some(e);
+        });
+        slots
+            .into_iter()
+            .map(|e| e.expect("the executor reports every sample"))
+            .collect()
+    }
+}
+
+/// The scalar reward of an execution (a runs-file record as JSON) under `scheme`:
+/// `binary`, `pass_ratio`, `rltf` or `adaptive`.
+#[pyfunction]
+fn reward(execution: &str, scheme: &str) -> PyResult<f64> {
+    let execution: Execution = serde_json::from_str(execution).map_err(value_error)?;
+    let scheme: Scheme = scheme.parse().map_err(value_error)?;
+    if scheme.is_dense() {
+        return Err(PyValueError::new_err(format!(
+            "`{scheme}` is a dense scheme: use dense_rewards"
+        )));
+    }
+    let reward = score(&Evidence::of(&execution), scheme).map_err(value_error)?;
+    Ok(reward.value.expect("scalar schemes have a value"))
+}
+
+fn value_error(error: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(error.to_string())
+}
+
+fn runtime_error(error: impl std::fmt::Display) -> PyErr {
+    PyRuntimeError::new_err(error.to_string())
+}
+
+#[pymodule]
+fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_class::<Executor>()?;
+    module.add_function(wrap_pyfunction!(reward, module)?)?;
+    module.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
