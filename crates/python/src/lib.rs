@@ -14,11 +14,15 @@ use pyo3::prelude::*;
 use tracealign_core::completion::{program_of_chat_reply, program_of_completion};
 use tracealign_core::formats::problems::{parse_problems, read_problems};
 use tracealign_core::{Execution, FaultReport, Problem, Sample};
+use tracealign_dataset::feedback::Failure;
 use tracealign_dataset::rewards::{score, Evidence, Scheme};
 use tracealign_exec::{resolve_python, ExecConfig, PreparedProblem, TraceMode};
 use tracealign_localize::Method;
 use tracealign_pipeline::{
     evaluate, localize_with, ExecSettings, LocalizeInputs, LocalizeSettings, NoProgress, Workers,
+};
+use tracealign_trace::render::{
+    render, CharsPerToken, RenderInput, RenderOptions, Style, TestContext,
 };
 
 /// A pool of warm workers with a problem set prepared for it.
@@ -159,6 +163,49 @@ impl Executor {
             .collect();
         Ok(serde_json::to_string(&ordered).expect("reports serialize"))
     }
+
+    /// The first failing test's trace of an execution (a runs-file record of a traced run)
+    /// rendered as text for a prompt, in `style` (`lines`, `blocks`, `inline`, `summary`),
+    /// within `budget` tokens (4 characters a token) when given; `None` when no failing test
+    /// was traced.
+    #[pyo3(signature = (execution, style="lines", budget=None))]
+    fn render_trace(
+        &self,
+        execution: &str,
+        style: &str,
+        budget: Option<usize>,
+    ) -> PyResult<Option<String>> {
+        let execution: Execution = serde_json::from_str(execution).map_err(value_error)?;
+        let style: Style = style.parse().map_err(value_error)?;
+        let problem = (self.problems.iter())
+            .find(|p| p.id == execution.problem_id)
+            .ok_or_else(|| {
+                PyValueError::new_err(format!("unknown problem `{}`", execution.problem_id))
+            })?;
+        let Some(failure) = Failure::first(problem, &execution) else {
+            return Ok(None);
+        };
+        let trace = failure
+            .test
+            .and_then(|i| execution.tests.get(i)?.trace.as_ref());
+        let Some(trace) = trace else { return Ok(None) };
+        let input = RenderInput {
+            source: &execution.code,
+            trace,
+            test: Some(TestContext {
+                name: &failure.name,
+                code: failure.code.as_deref(),
+                outcome: &failure.outcome,
+            }),
+            divergence: None,
+        };
+        let options = RenderOptions {
+            style,
+            budget,
+            ..RenderOptions::default()
+        };
+        Ok(Some(render(&input, &options, &CharsPerToken).text))
+    }
 }
 
 impl Executor {
@@ -216,6 +263,31 @@ fn reward(execution: &str, scheme: &str) -> PyResult<f64> {
     Ok(reward.value.expect("scalar schemes have a value"))
 }
 
+/// The dense reward of an execution under `scheme` (`fault_penalty`, which needs the
+/// program's fault report, or `error_line`): `(per-line values, per-character values)` of
+/// the program, 0 where nothing is said.
+#[pyfunction]
+#[pyo3(signature = (execution, scheme, report=None))]
+fn dense(execution: &str, scheme: &str, report: Option<&str>) -> PyResult<(Vec<f64>, Vec<f64>)> {
+    let execution: Execution = serde_json::from_str(execution).map_err(value_error)?;
+    let report: Option<FaultReport> = report
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(value_error)?;
+    let scheme: Scheme = scheme.parse().map_err(value_error)?;
+    if !scheme.is_dense() || scheme == Scheme::Fait {
+        return Err(PyValueError::new_err(format!(
+            "`{scheme}` is not a dense scheme of one program: expected fault_penalty or error_line"
+        )));
+    }
+    let evidence = Evidence {
+        fault: report.as_ref(),
+        ..Evidence::of(&execution)
+    };
+    let reward = score(&evidence, scheme).map_err(value_error)?;
+    Ok((reward.lines, reward.chars))
+}
+
 fn value_error(error: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(error.to_string())
 }
@@ -228,6 +300,7 @@ fn runtime_error(error: impl std::fmt::Display) -> PyErr {
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Executor>()?;
     module.add_function(wrap_pyfunction!(reward, module)?)?;
+    module.add_function(wrap_pyfunction!(dense, module)?)?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

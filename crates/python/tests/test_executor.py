@@ -102,3 +102,40 @@ def test_bad_input_is_a_python_exception(executor, tmp_path):
         Executor(bad)
     with pytest.raises(ValueError):
         Executor(tmp_path / "missing.jsonl")
+
+
+def test_dense_rewards_fall_on_the_faulty_tokens():
+    from tracealign import dense_rewards
+
+    traced = Executor([PROBLEM], jobs=2, trace=True)
+    body = "    total = 0\n    for x in xs:\n        if x > 1:\n            total += x\n    return total\n"
+    run = traced.evaluate([body], ["sum"], format="completion")[0]
+    report = traced.localize([run])[0]
+    # Tokens: one per word of the completion, as (start, end) character offsets.
+    offsets, at = [], 0
+    for word in body.split(" "):
+        offsets.append((at, at + len(word)))
+        at += len(word) + 1
+    dense = dense_rewards(run, report, text=body, offsets=offsets)
+    assert len(dense.tokens) == len(offsets)
+    assert len(dense.chars) == len(run["code"])
+    worst = min(range(len(offsets)), key=lambda i: dense.tokens[i])
+    faulty = body.index("if x > 1:")
+    assert faulty <= offsets[worst][0] < faulty + len("if x > 1:"), body[offsets[worst][0]:offsets[worst][1]]
+    assert dense.lines[run["code"].splitlines().index("        if x > 1:")] == min(dense.lines)
+    passing = traced.evaluate([REFERENCE], ["sum"])[0]
+    assert set(dense_rewards(passing, traced.localize([passing])[0]).chars) == {0.0}
+    with pytest.raises(ValueError, match="needs|fault report"):
+        dense_rewards(run, None)
+
+
+def test_render_trace_in_every_style():
+    traced = Executor([PROBLEM], jobs=2, trace=True)
+    bug, ok = traced.evaluate([BUG, REFERENCE], ["sum", "sum"])
+    for style in ("lines", "blocks", "inline", "summary"):
+        text = traced.render_trace(bug, style)
+        assert "expected 6, got 5" in text, (style, text)
+    assert len(traced.render_trace(bug, "lines", budget=40)) < len(traced.render_trace(bug, "lines"))
+    assert traced.render_trace(ok) is None
+    with pytest.raises(ValueError):
+        traced.render_trace(bug, "fancy")

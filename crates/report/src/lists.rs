@@ -29,7 +29,7 @@ pub fn problems(rows: &[ProblemRow], models: &[ModelRow]) -> String {
     ));
     let _ = writeln!(
         html,
-        "<p class=\"note\">{with_failures} of {} problems have a failing sample.</p>",
+        "<p class=\"note\">Problems with a failing sample: {with_failures} of {}.</p>",
         rows.len()
     );
     html.push_str(

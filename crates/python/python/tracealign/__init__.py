@@ -18,11 +18,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from typing import Any, Dict, List, Optional, Sequence, Union
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _native
 
-__all__ = ["Executor", "reward", "SCALAR_SCHEMES", "__version__"]
+__all__ = ["Executor", "reward", "dense_rewards", "DenseRewards", "SCALAR_SCHEMES", "__version__"]
 __version__: str = _native.__version__
 
 #: The scalar reward schemes :func:`reward` takes (see ``tracealign build rewards --help``).
@@ -119,6 +120,12 @@ class Executor:
         suspiciousness by ``method`` (``combined``, ``divergence``, ``ochiai``, ...)."""
         return json.loads(self._native.localize(json.dumps(list(executions)), method))
 
+    def render_trace(self, execution: Record, style: str = "lines", budget: Optional[int] = None) -> Optional[str]:
+        """The first failing test's trace (from a ``trace=True`` executor) as text for a repair
+        prompt: ``lines``, ``blocks``, ``inline`` or ``summary``, within ``budget`` tokens
+        (4 characters each); ``None`` for a program with no traced failing test."""
+        return self._native.render_trace(json.dumps(execution), style, budget)
+
     def _samples(self, completions, problem_ids, sample_ids, format) -> List[Record]:
         if len(completions) != len(problem_ids):
             raise ValueError(
@@ -137,3 +144,68 @@ class Executor:
 def reward(execution: Record, scheme: str = "pass_ratio") -> float:
     """The scalar reward of one execution (a record from :meth:`Executor.evaluate`)."""
     return _native.reward(json.dumps(execution), scheme)
+
+
+@dataclass
+class DenseRewards:
+    """A program's dense reward: one value per line and per character of the program and,
+    when token offsets were given, one per token of the completion (the value of the token's
+    character farthest from 0: what a verl RewardManager writes into its reward tensor)."""
+
+    lines: List[float]
+    chars: List[float]
+    tokens: Optional[List[float]] = None
+
+
+def dense_rewards(
+    execution: Record,
+    report: Optional[Record] = None,
+    *,
+    scheme: str = "fault_penalty",
+    text: Optional[str] = None,
+    offsets: Optional[Sequence[Tuple[int, int]]] = None,
+) -> DenseRewards:
+    """Per-line, per-character and per-token rewards of one execution.
+
+    ``fault_penalty`` (negative on the lines its fault ``report`` finds suspicious, from
+    :meth:`Executor.localize`) or ``error_line`` (on the line that raised). With ``offsets``
+    (character spans of the caller's tokens in ``text``, the model's completion as generated:
+    e.g. a ``tokenizers`` encoding's ``offsets``), the values are carried onto the tokens:
+    ``text``'s characters are found in the program (a completion that continued the prompt,
+    or the code block of a chat reply); tokens outside it get 0.
+    """
+    lines, chars = _native.dense(
+        json.dumps(execution), scheme, None if report is None else json.dumps(report)
+    )
+    if offsets is None:
+        return DenseRewards(lines, chars)
+    if text is None:
+        raise ValueError("offsets need the text they index (text=)")
+    shift = _text_in_program(text, execution["code"])
+    tokens = []
+    for start, end in offsets:
+        covered = [chars[i - shift] for i in range(start, end) if 0 <= i - shift < len(chars)]
+        tokens.append(max(covered, key=abs, default=0.0))
+    return DenseRewards(lines, chars, tokens)
+
+
+def _text_in_program(text: str, program: str) -> int:
+    """How far the program's characters are shifted from the text's: where the text's code
+    stands in the program. A completion that continued the prompt ends the program (cut at
+    its stop sequence); a chat reply's code block is in the program as written."""
+    at = program.find(text)
+    if at >= 0:
+        return -at
+    # The longest head of the text that ends the program (a completion cut where the
+    # function ended), else the longest line-aligned run of the program found in the text
+    # (a reply's code block).
+    for k in range(len(text), 0, -1):
+        if program.endswith(text[:k]):
+            return -(len(program) - k)
+    lines = program.splitlines(keepends=True)
+    for i in range(len(lines)):
+        tail = "".join(lines[i:])
+        at = text.find(tail)
+        if at >= 0 and tail.strip():
+            return at - len("".join(lines[:i]))
+    raise ValueError("the text's code is not in the program: pass the text the program came from")
