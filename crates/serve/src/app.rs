@@ -67,7 +67,7 @@ async fn health(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
     let isolation = state.engine.untraced.isolation();
     Json(json!({
         "status": "ok",
-        "workers": state.engine.untraced.config().workers,
+        "workers": state.engine.untraced.count(),
         "problems": state.registry.len(),
         "queue": {
             "bound": state.admission.bound(),
@@ -83,7 +83,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let text = state.metrics.render(
         state.admission.waiting(),
         state.admission.running(),
-        state.engine.untraced.config().workers,
+        state.engine.untraced.count(),
     );
     let content_type = "text/plain; version=0.0.4; charset=utf-8";
     ([(header::CONTENT_TYPE, content_type)], text).into_response()

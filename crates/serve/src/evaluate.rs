@@ -2,6 +2,7 @@
 //! the record a runs file holds for it (every test's outcome), in the request's order, as
 //! `tracealign run` writes it (the same `Executor::run` on the same prepared problems).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use tracealign_core::{Execution, Problem, Sample};
+use tracealign_exec::PreparedProblem;
 
 use crate::api_error::ApiError;
 use crate::app::AppState;
@@ -178,10 +180,22 @@ impl CheckedPrograms {
 fn run_programs(state: &AppState, checked: CheckedPrograms) -> Result<Vec<Execution>, ApiError> {
     let entries = checked.entries(state)?;
     let samples = checked.samples(&entries);
-    let prepared: Vec<_> = entries.values().map(|e| e.untraced.clone()).collect();
+    let prepared = prepared_of(&entries, |e| &e.untraced);
     Ok(in_order(&samples, |done| {
         state.engine.untraced.run(&prepared, &samples, done)
     }))
+}
+
+/// The entries' problems as one executor prepared them (`which`): borrowed for one
+/// problem (most requests), cloned for more.
+pub fn prepared_of<'e>(
+    entries: &'e BTreeMap<String, Arc<Entry>>,
+    which: impl Fn(&Entry) -> &PreparedProblem,
+) -> Cow<'e, [PreparedProblem]> {
+    match entries.values().next() {
+        Some(only) if entries.len() == 1 => Cow::Borrowed(std::slice::from_ref(which(only))),
+        _ => Cow::Owned(entries.values().map(|e| which(e).clone()).collect()),
+    }
 }
 
 /// The executions `run` hands over (in completion order), in the order of `samples`.

@@ -26,6 +26,7 @@ mod app;
 mod auth;
 mod body;
 pub mod evaluate;
+mod lanes;
 mod metrics;
 mod openapi;
 mod registry;
@@ -36,4 +37,4 @@ mod server;
 
 pub use app::router;
 pub use request_limits::RequestLimits;
-pub use server::{RunningServer, ServeError, ServeSettings, Server};
+pub use server::{RunningServer, ServeError, ServeSettings, Server, TokenizerSource};

@@ -9,17 +9,18 @@ use std::sync::Arc;
 
 use tracealign_core::formats::problems::parse_problems;
 use tracealign_core::{Execution, Problem, Sample};
-use tracealign_exec::{ExecError, Executor, PreparedProblem};
+use tracealign_exec::{ExecError, PreparedProblem, TraceMode};
 use tracealign_pipeline::{ExecSettings, NoProgress, Workers};
 
 use crate::api_error::ApiError;
+use crate::lanes::Lanes;
 
-/// The two executors of a server: untraced (evaluation, scripts) and fully traced
+/// The two sets of lanes of a server: untraced (evaluation, scripts) and fully traced
 /// (rewards: localization and divergence need traces).
 pub struct Engine {
     pub settings: ExecSettings,
-    pub untraced: Executor,
-    pub traced: Executor,
+    pub untraced: Lanes,
+    pub traced: Lanes,
 }
 
 /// One problem, prepared for both executors, with its reference solution's traced run.
@@ -37,6 +38,21 @@ pub struct Registry {
 }
 
 impl Engine {
+    /// Both sets of lanes started: `settings.config.workers` of each.
+    pub fn start(settings: ExecSettings) -> Result<Engine, ExecError> {
+        let workers = Workers {
+            settings: &settings,
+            progress: &NoProgress,
+        };
+        let untraced = Lanes::start(&workers, TraceMode::None)?;
+        let traced = Lanes::start(&workers, TraceMode::Full)?;
+        Ok(Engine {
+            untraced,
+            traced,
+            settings,
+        })
+    }
+
     fn workers(&self) -> Workers<'_> {
         Workers {
             settings: &self.settings,
@@ -44,11 +60,11 @@ impl Engine {
         }
     }
 
-    /// `problems` prepared on both executors, their references run traced.
+    /// `problems` prepared on both sets of lanes, their references run traced.
     pub fn prepare(&self, problems: &[Problem]) -> Result<Vec<Entry>, ExecError> {
         let workers = self.workers();
-        let untraced = workers.prepare(&self.untraced, problems)?;
-        let traced = workers.prepare(&self.traced, problems)?;
+        let untraced = self.untraced.prepare(&workers, problems)?;
+        let traced = self.traced.prepare(&workers, problems)?;
         let samples: Vec<Sample> = problems.iter().map(Sample::reference).collect();
         let mut references: HashMap<String, Execution> = HashMap::new();
         self.traced.run(&traced, &samples, |execution| {

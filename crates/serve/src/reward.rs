@@ -37,7 +37,9 @@ use tracealign_trace::{first_divergence, Divergence};
 use crate::api_error::ApiError;
 use crate::app::AppState;
 use crate::body::JsonBody;
-use crate::evaluate::{check_programs, in_order, record_outcomes, ProgramInput, ProgramText};
+use crate::evaluate::{
+    check_programs, in_order, prepared_of, record_outcomes, ProgramInput, ProgramText,
+};
 use crate::registry::Entry;
 
 const SCALAR_SCHEMES: [Scheme; 4] = [
@@ -115,6 +117,9 @@ pub struct RewardItem {
     pub token_rewards: Option<Vec<f64>>,
     /// The server's tokens of the completion, when it tokenized it.
     pub token_ids: Option<Vec<u32>>,
+    /// Each token's characters `[start, end)` of the completion, when the server's tokenizer
+    /// placed them (its own tokens, or the `token_ids` given).
+    pub token_spans: Option<Vec<(usize, usize)>>,
     /// One value per character of the completion, when there are no tokens.
     pub char_rewards: Option<Vec<f64>>,
     /// Characters of the program before the completion (the prompt's, for a completion).
@@ -150,7 +155,7 @@ pub async fn reward(
             let entries = checked.entries(&shared)?;
             let samples = checked.samples(&entries);
             let executions = in_order(&samples, |done| {
-                let prepared: Vec<_> = entries.values().map(|e| e.traced.clone()).collect();
+                let prepared = prepared_of(&entries, |e| &e.traced);
                 shared.engine.traced.run(&prepared, &samples, done)
             });
             record_outcomes(&shared, &executions);
@@ -190,8 +195,24 @@ fn program_input(input: &RewardInput) -> ProgramInput {
     }
 }
 
-/// Per-token rewards, and the server's token ids when it encoded the completion itself.
-type TokenRewards = (Option<Vec<f64>>, Option<Vec<u32>>);
+/// Per-token rewards; the server's token ids when it encoded the completion itself; the
+/// tokens' character spans when its tokenizer placed them.
+#[derive(Default)]
+struct TokenRewards {
+    rewards: Option<Vec<f64>>,
+    ids: Option<Vec<u32>>,
+    spans: Option<Vec<(usize, usize)>>,
+}
+
+impl TokenRewards {
+    fn placed(chars: &[f64], spans: Vec<Range<usize>>, ids: Option<Vec<u32>>) -> TokenRewards {
+        TokenRewards {
+            rewards: Some(token_values(&spans, chars, 0.0)),
+            ids,
+            spans: Some(spans.iter().map(|s| (s.start, s.end)).collect()),
+        }
+    }
+}
 
 /// How a completion's tokens are known.
 enum Tokens {
@@ -248,7 +269,8 @@ fn localize(
 ) -> Result<Vec<FaultReport>, ApiError> {
     let problems: Vec<Problem> = entries.values().map(|e| e.problem.clone()).collect();
     let references: Vec<Execution> = entries.values().map(|e| e.reference.clone()).collect();
-    let prepared: Vec<_> = entries.values().map(|e| e.traced.clone()).collect();
+    let prepared = prepared_of(entries, |e| &e.traced);
+    let lane = state.engine.traced.take();
     let settings = LocalizeSettings {
         method: Method::Combined,
         mutation_budget: 0,
@@ -258,7 +280,7 @@ fn localize(
         problems: &problems,
         executions,
         references: &references,
-        traced: Some((&state.engine.traced, &prepared)),
+        traced: Some((&lane, &prepared)),
     };
     localize_with(&settings, &inputs, &NoProgress).map_err(ApiError::internal)
 }
@@ -302,8 +324,7 @@ impl Job<'_> {
         let dense = score(&evidence, self.dense).map_err(ApiError::internal)?;
         let completion_chars = dense.chars.get(offset..).unwrap_or_default();
         let completion: String = execution.code.chars().skip(offset).collect();
-        let (token_rewards, token_ids) =
-            self.per_token(k, &completion, completion_chars, tokens)?;
+        let tokens = self.per_token(k, &completion, completion_chars, tokens)?;
         let divergence = divergence_of(execution, entry, offset);
         Ok(RewardItem {
             sample_id: execution.sample_id.clone(),
@@ -312,9 +333,10 @@ impl Job<'_> {
             rewards,
             dense_scheme: self.dense.name(),
             line_rewards: dense.lines,
-            char_rewards: token_rewards.is_none().then(|| completion_chars.to_vec()),
-            token_rewards,
-            token_ids,
+            char_rewards: tokens.rewards.is_none().then(|| completion_chars.to_vec()),
+            token_rewards: tokens.rewards,
+            token_ids: tokens.ids,
+            token_spans: tokens.spans,
             completion_offset: offset,
             fault: report.clone(),
             feedback: self
@@ -348,21 +370,25 @@ impl Job<'_> {
     ) -> Result<TokenRewards, ApiError> {
         let field = format!("completions[{k}].token_ids");
         match (tokens, self.aligner) {
-            (Tokens::Spans(spans), _) => Ok((Some(token_values(spans, chars, 0.0)), None)),
+            (Tokens::Spans(spans), _) => Ok(TokenRewards {
+                rewards: Some(token_values(spans, chars, 0.0)),
+                ..TokenRewards::default()
+            }),
             (Tokens::Tokenizer(Some(ids)), Some(aligner)) => {
                 let spans = spans_of_ids(aligner, ids).map_err(|e| ApiError::invalid(&field, e))?;
-                Ok((Some(token_values(&spans, chars, 0.0)), None))
+                Ok(TokenRewards::placed(chars, spans, None))
             }
             (Tokens::Tokenizer(None), Some(aligner)) => {
                 let encoded = aligner.encode(completion, false).map_err(|e| {
                     ApiError::internal(format!("the tokenizer failed on completion {k}: {e:?}"))
                 })?;
-                Ok((
-                    Some(token_values(&encoded.spans, chars, 0.0)),
+                Ok(TokenRewards::placed(
+                    chars,
+                    encoded.spans,
                     Some(encoded.ids),
                 ))
             }
-            _ => Ok((None, None)),
+            _ => Ok(TokenRewards::default()),
         }
     }
 

@@ -17,11 +17,12 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json_;
-use tracealign_exec::{ExecError, Executor, Script, ScriptEnd, ScriptRun};
+use tracealign_exec::{ExecError, Script, ScriptEnd, ScriptRun};
 
 use crate::api_error::ApiError;
 use crate::app::AppState;
 use crate::body::JsonBody;
+use crate::lanes::Lanes;
 use crate::request_limits::RequestLimits;
 
 /// Most files one request may fetch back.
@@ -411,15 +412,15 @@ pub fn extract_code(completion: &str) -> (String, Option<&'static str>) {
     }
 }
 
-/// Each test's run, on as many workers as are free.
+/// Each test's run, on as many lanes as are free.
 fn run_tests(
-    executor: &Executor,
+    lanes: &Lanes,
     code: &str,
     tests: &[StdioTest],
     timeout_s: f64,
 ) -> Vec<Result<ScriptRun, ExecError>> {
     let next = AtomicUsize::new(0);
-    let threads = executor.config().workers.min(tests.len()).max(1);
+    let threads = lanes.count().min(tests.len()).max(1);
     let mut runs: Vec<(usize, Result<ScriptRun, ExecError>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
@@ -434,7 +435,7 @@ fn run_tests(
                             timeout_s,
                             ..Script::default()
                         };
-                        done.push((index, executor.run_script(&script)));
+                        done.push((index, lanes.run_script(&script)));
                     }
                     done
                 })

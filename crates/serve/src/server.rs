@@ -11,8 +11,8 @@ use std::thread::JoinHandle;
 use tokio::sync::mpsc;
 use tracealign_core::Problem;
 use tracealign_dataset::align::Aligner;
-use tracealign_exec::{ExecError, TraceMode};
-use tracealign_pipeline::{ExecSettings, NoProgress, Workers};
+use tracealign_exec::ExecError;
+use tracealign_pipeline::ExecSettings;
 
 use crate::admission::Admission;
 use crate::app::{router, AppState};
@@ -29,8 +29,8 @@ pub struct ServeSettings {
     pub exec: ExecSettings,
     /// Problems prepared at start and addressed by id.
     pub problems: Vec<Problem>,
-    /// A `tokenizer.json` for `/v1/reward`'s token ids.
-    pub tokenizer: Option<PathBuf>,
+    /// `/v1/reward`'s tokenizer (token ids in, the server's own tokens out).
+    pub tokenizer: Option<TokenizerSource>,
     /// Requests admitted at once (running or waiting); past it, 429.
     pub queue: usize,
     /// The bearer token every route but `/health` needs.
@@ -53,6 +53,24 @@ impl ServeSettings {
             token: None,
             limits: RequestLimits::default(),
             signals: false,
+        }
+    }
+}
+
+/// Where `/v1/reward`'s tokenizer comes from.
+#[derive(Clone)]
+pub enum TokenizerSource {
+    /// A Hugging Face `tokenizer.json`, read at start.
+    File(PathBuf),
+    /// One the caller built (the CLI reads a GGUF model's), `name`d for messages.
+    Built { name: String, aligner: Box<Aligner> },
+}
+
+impl std::fmt::Debug for TokenizerSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TokenizerSource::File(path) => f.debug_tuple("File").field(path).finish(),
+            TokenizerSource::Built { name, .. } => f.debug_tuple("Built").field(name).finish(),
         }
     }
 }
@@ -120,23 +138,15 @@ impl Server {
 
 /// The state: executors started, problems prepared, the tokenizer loaded.
 fn state_of(settings: &ServeSettings) -> Result<AppState, ServeError> {
-    let workers = Workers {
-        settings: &settings.exec,
-        progress: &NoProgress,
-    };
-    let engine = Engine {
-        untraced: workers.start(TraceMode::None)?,
-        traced: workers.start(TraceMode::Full)?,
-        settings: settings.exec.clone(),
-    };
+    let engine = Engine::start(settings.exec.clone())?;
     let registry = Registry::new(engine.prepare(&settings.problems)?);
-    let aligner = settings
-        .tokenizer
-        .as_deref()
-        .map(Aligner::from_file)
-        .transpose()?;
+    let aligner = match &settings.tokenizer {
+        None => None,
+        Some(TokenizerSource::File(path)) => Some(Aligner::from_file(path)?),
+        Some(TokenizerSource::Built { aligner, .. }) => Some(Aligner::clone(aligner)),
+    };
     Ok(AppState {
-        admission: Admission::new(settings.queue, settings.exec.config.workers),
+        admission: Admission::new(settings.queue, engine.untraced.count()),
         engine,
         registry,
         metrics: Metrics::default(),

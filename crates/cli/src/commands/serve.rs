@@ -3,13 +3,16 @@
 //! SIGINT stops it gracefully.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use tracealign_core::Problem;
+use tracealign_dataset::align::Aligner;
 use tracealign_pipeline::ProblemSource;
-use tracealign_serve::{ServeSettings, Server};
+use tracealign_serve::{ServeSettings, Server, TokenizerSource};
+use tracealign_train::gguf::read_gguf;
+use tracealign_train::Device;
 
 use crate::args::{ExecArgs, FormatArg, TraceCapArgs};
 use crate::commands::workers::{problem_format, traced_exec_settings};
@@ -30,7 +33,8 @@ pub struct ServeArgs {
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
 
-    /// A `tokenizer.json`: /v1/reward then takes token ids, and tokenizes completions sent
+    /// A `tokenizer.json`, or a GGUF model file whose tokenizer to use (its weights are read
+    /// once and dropped): /v1/reward then takes token ids, and tokenizes completions sent
     /// without tokens.
     #[arg(long, value_name = "FILE")]
     pub tokenizer: Option<PathBuf>,
@@ -56,7 +60,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
     let mut settings = ServeSettings::new(traced_exec_settings(&args.exec, &args.trace_caps)?);
     settings.addr = args.addr;
     settings.problems = problems(&args)?;
-    settings.tokenizer = args.tokenizer.clone();
+    settings.tokenizer = args.tokenizer.as_deref().map(tokenizer).transpose()?;
     settings.token = token(args.token_file.as_deref())?;
     settings.signals = true;
     if let Some(queue) = args.queue {
@@ -99,6 +103,20 @@ fn problems(args: &ServeArgs) -> Result<Vec<Problem>> {
         problems.extend(source.load()?);
     }
     Ok(problems)
+}
+
+/// A `tokenizer.json` (read by the server), or a GGUF model's tokenizer, read here as
+/// `tracealign train` and `generate` read it.
+fn tokenizer(path: &Path) -> Result<TokenizerSource> {
+    if path.extension().is_none_or(|e| e != "gguf") {
+        return Ok(TokenizerSource::File(path.to_path_buf()));
+    }
+    let model = read_gguf(path, &Device::Cpu)
+        .with_context(|| format!("cannot read the tokenizer of {}", path.display()))?;
+    Ok(TokenizerSource::Built {
+        name: path.display().to_string(),
+        aligner: Box::new(Aligner::new(model.tokenizer.inner)),
+    })
 }
 
 fn token(path: Option<&std::path::Path>) -> Result<Option<String>> {

@@ -117,3 +117,35 @@ fn completions_inline_problems_and_unknown_ids() {
         (422, Some("samples[1].problem_id"))
     );
 }
+
+#[test]
+fn concurrent_one_program_requests_run_on_different_workers() {
+    // Each program sleeps 0.6 s in each of `add`'s two tests: 1.2 s a request. On the two
+    // workers at once, two requests take about that; queued on one worker, twice that.
+    let server = start(|_| {});
+    let code = "import time\ndef add(a, b):\n    time.sleep(0.6)\n    return a + b\n";
+    let started = std::time::Instant::now();
+    let answers: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let server = &server;
+                scope.spawn(move || {
+                    let request = json!({"samples": [{"problem_id": "t/add", "code": code}]});
+                    server.post("/v1/evaluate", &request)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let wall = started.elapsed().as_secs_f64();
+    for answer in &answers {
+        assert_eq!(
+            (answer.status, answer.body["passed"].as_u64()),
+            (200, Some(1))
+        );
+    }
+    assert!(
+        wall < 2.0,
+        "two one-program requests took {wall:.2} s: run one after the other"
+    );
+}
