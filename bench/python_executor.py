@@ -8,7 +8,10 @@ The same programs (each HumanEval problem's canonical solution, prompt + body) r
   problems prepared once, before timing: an RL loop holds one executor for its whole run);
 - `python-8-threads`: eight threads each evaluating an eighth of the programs at once on the
   same executor (the GIL is released while programs run, so this should be no slower);
-- for a like-for-like with `run`, `python-cold`: starting the executor and evaluating.
+- for a like-for-like with `run`, `python-cold`: starting the executor and evaluating;
+- with `--ray`, `ray-2-actors`: Ray Data's `map_batches` with two actors, each holding an
+  executor of one worker (`tracealign.ray.EvaluateBatch`), timed on a second pass (each pass
+  starts its actors, executors included: compare with `python-cold`).
 
 Rounds alternate the modes so that drift in machine load affects all alike; medians are
 reported with each mode's ratio to `run`. Every mode must pass every program (the canonical
@@ -58,6 +61,26 @@ print(json.dumps(out))
 """
 
 
+# Ray Data with two actors, each holding one executor of one worker (2 cores in all).
+RAY_WORKER = r"""
+import json, sys, time
+import ray
+from tracealign.ray import EvaluateBatch
+problems, samples_path = sys.argv[1], sys.argv[2]
+rows = [json.loads(l) for l in open(samples_path)]
+items = [{"task_id": r["problem_id"], "completion": r["code"]} for r in rows]
+ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+def once():
+    ds = ray.data.from_items(items).map_batches(EvaluateBatch, concurrency=2, batch_size=16,
+        fn_constructor_kwargs={"problems": problems, "format": "program", "jobs": 1})
+    t = time.monotonic(); out = ds.take_all()
+    return time.monotonic() - t, sum(bool(r["passed"]) for r in out)
+once()  # warms Ray's worker processes; each pass starts its own actors (their executors' start is timed)
+print(json.dumps({"ray-2-actors": once()}))
+ray.shutdown()
+"""
+
+
 def read_problems(path: Path) -> list[dict]:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt") as f:
@@ -86,6 +109,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
+    parser.add_argument("--ray", action="store_true", help="also Ray Data with 2 actors (needs ray[data])")
     args = parser.parse_args()
 
     problems = read_problems(args.problems)
@@ -106,13 +130,20 @@ def main() -> None:
             [args.python, "-c", WORKER, str(args.problems), str(samples), str(args.jobs)],
             check=True, capture_output=True, text=True,
         )
-        for mode, (elapsed, passed) in json.loads(worker.stdout).items():
+        measured = json.loads(worker.stdout)
+        if args.ray:
+            ray_run = subprocess.run(
+                [args.python, "-c", RAY_WORKER, str(args.problems), str(samples)],
+                check=True, capture_output=True, text=True,
+            )
+            measured.update(json.loads(ray_run.stdout.strip().splitlines()[-1]))
+        for mode, (elapsed, passed) in measured.items():
             assert passed == n, f"{mode}: {passed} of {n} passed"
             times.setdefault(mode, []).append(elapsed)
 
     base = statistics.median(times["run"])
     rows = []
-    for mode in ["run", "python-cold", "python", "python-8-threads"]:
+    for mode in [m for m in ["run", "python-cold", "python", "python-8-threads", "ray-2-actors"] if m in times]:
         median = statistics.median(times[mode])
         rows.append({"mode": mode, "median_s": median, "samples_per_s": n / median, "vs_run": base / median})
     table = [f"{n} programs (HumanEval canonical solutions), {args.jobs} workers, median of {args.rounds} rounds", "",
