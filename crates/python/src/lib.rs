@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -21,6 +22,7 @@ use tracealign_localize::Method;
 use tracealign_pipeline::{
     evaluate, localize_with, ExecSettings, LocalizeInputs, LocalizeSettings, NoProgress, Workers,
 };
+use tracealign_trace::divergence::first_failing_divergence;
 use tracealign_trace::render::{
     render, CharsPerToken, RenderInput, RenderOptions, Style, TestContext,
 };
@@ -32,6 +34,8 @@ struct Executor {
     prepared: Vec<PreparedProblem>,
     problems: Vec<Problem>,
     settings: ExecSettings,
+    /// Traced runs of reference solutions by problem id, made on first need (divergence).
+    references: Mutex<HashMap<String, Execution>>,
 }
 
 #[pymethods]
@@ -89,6 +93,7 @@ impl Executor {
                 prepared,
                 problems,
                 settings,
+                references: Mutex::new(HashMap::new()),
             })
         })
     }
@@ -100,9 +105,7 @@ impl Executor {
     /// `completion`.
     #[pyo3(signature = (problem_id, text, format="auto"))]
     fn program(&self, problem_id: &str, text: &str, format: &str) -> PyResult<String> {
-        let problem = (self.problems.iter())
-            .find(|p| p.id == problem_id)
-            .ok_or_else(|| PyValueError::new_err(format!("unknown problem `{problem_id}`")))?;
+        let problem = self.problem(problem_id)?;
         let chat_like =
             text.contains("```") || text.contains(&format!("def {}", problem.entry_point));
         match format {
@@ -177,11 +180,7 @@ impl Executor {
     ) -> PyResult<Option<String>> {
         let execution: Execution = serde_json::from_str(execution).map_err(value_error)?;
         let style: Style = style.parse().map_err(value_error)?;
-        let problem = (self.problems.iter())
-            .find(|p| p.id == execution.problem_id)
-            .ok_or_else(|| {
-                PyValueError::new_err(format!("unknown problem `{}`", execution.problem_id))
-            })?;
+        let problem = self.problem(&execution.problem_id)?;
         let Some(failure) = Failure::first(problem, &execution) else {
             return Ok(None);
         };
@@ -206,9 +205,61 @@ impl Executor {
         };
         Ok(Some(render(&input, &options, &CharsPerToken).text))
     }
+
+    /// Where a failing program (a runs-file record of a traced run) first departs from the
+    /// reference solution, on its first failing test that diverges: a JSON object with the
+    /// test, the line, its character span in the program (`start`, `end`) and the
+    /// divergence (reason, values); `null` when none does. The reference is run traced once
+    /// per problem, here.
+    fn divergence(&self, py: Python<'_>, execution: &str) -> PyResult<String> {
+        let execution: Execution = serde_json::from_str(execution).map_err(value_error)?;
+        let problem = self.problem(&execution.problem_id)?;
+        let reference = py.detach(|| self.reference_run(problem));
+        let found = first_failing_divergence(&execution, &reference, &problem.reference);
+        let span = found.map(|(test, divergence)| {
+            let line = divergence.candidate.line as usize;
+            let start: usize = execution
+                .code
+                .split_inclusive('\n')
+                .take(line - 1)
+                .map(|l| l.chars().count())
+                .sum();
+            let text = execution.code.lines().nth(line - 1).unwrap_or_default();
+            serde_json::json!({
+                "test": test,
+                "line": line,
+                "start": start,
+                "end": start + text.chars().count(),
+                "divergence": divergence,
+            })
+        });
+        Ok(serde_json::to_string(&span).expect("spans serialize"))
+    }
 }
 
 impl Executor {
+    fn problem(&self, id: &str) -> PyResult<&Problem> {
+        (self.problems.iter())
+            .find(|p| p.id == id)
+            .ok_or_else(|| PyValueError::new_err(format!("unknown problem `{id}`")))
+    }
+
+    /// The problem's reference solution run on this (traced) executor, kept for later calls.
+    fn reference_run(&self, problem: &Problem) -> Execution {
+        if let Some(run) = self
+            .references
+            .lock()
+            .expect("not poisoned")
+            .get(&problem.id)
+        {
+            return run.clone();
+        }
+        let run = self.run(&[Sample::reference(problem)]).remove(0);
+        let mut references = self.references.lock().expect("not poisoned");
+        references.insert(problem.id.clone(), run.clone());
+        run
+    }
+
     /// Every sample names a known problem and no two share an id.
     fn check_samples(&self, samples: &[Sample]) -> PyResult<()> {
         let known: HashMap<&str, ()> = self.problems.iter().map(|p| (p.id.as_str(), ())).collect();

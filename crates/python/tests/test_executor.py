@@ -139,3 +139,35 @@ def test_render_trace_in_every_style():
     assert traced.render_trace(ok) is None
     with pytest.raises(ValueError):
         traced.render_trace(bug, "fancy")
+
+
+class WordTokenizer:
+    """A stand-in with the one method dense_rewards needs: decode(ids), words joined by spaces."""
+
+    def __init__(self, words):
+        self.words = words
+
+    def decode(self, ids):
+        return " ".join(self.words[i] for i in ids)
+
+
+def test_divergence_span_and_token_ids():
+    from tracealign import dense_rewards
+
+    traced = Executor([PROBLEM], jobs=2, trace=True)
+    body = "    total = 0\n    for x in xs:\n        if x > 1:\n            total += x\n    return total\n"
+    run = traced.evaluate([body], ["sum"], format="completion")[0]
+    span = traced.divergence(run)
+    assert span["line"] == run["code"].splitlines().index("        if x > 1:") + 1
+    assert run["code"][span["start"]:span["end"]] == "        if x > 1:"
+    assert span["test"] == "t0" and span["divergence"]["reason"]
+    assert traced.divergence(traced.evaluate([REFERENCE], ["sum"])[0]) is None
+    # Token ids and their tokenizer instead of offsets: the same per-token values.
+    words = body.split(" ")
+    tok = WordTokenizer(words)
+    ids = list(range(len(words)))
+    report = traced.localize([run])[0]
+    by_ids = dense_rewards(run, report, token_ids=ids, tokenizer=tok)
+    assert len(by_ids.tokens) == len(ids)
+    worst = min(ids, key=lambda i: by_ids.tokens[i])
+    assert words[worst] in ("if", "x", ">", "1:\n"), words[worst]

@@ -35,7 +35,7 @@
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
-use tracealign_core::{EventKind, Trace, TraceEvent};
+use tracealign_core::{EventKind, Execution, Trace, TraceEvent};
 
 /// The first point where the candidate's observable state departs from the reference's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,6 +68,34 @@ pub enum DivergenceKind {
 pub struct Side<'a> {
     pub source: &'a str,
     pub trace: &'a Trace,
+}
+
+/// The first divergence on the first failing test of `execution` that both it and
+/// `reference` (a traced run of the reference solution `reference_source`) traced, with the
+/// test's name; `None` when no such test diverges.
+pub fn first_failing_divergence(
+    execution: &Execution,
+    reference: &Execution,
+    reference_source: &str,
+) -> Option<(String, Divergence)> {
+    let reference_traces: HashMap<&str, &Trace> = (reference.tests.iter())
+        .filter_map(|t| Some((t.name.as_str(), t.trace.as_ref()?)))
+        .collect();
+    execution
+        .tests
+        .iter()
+        .filter(|t| !t.outcome.is_passed())
+        .find_map(|test| {
+            let candidate = Side {
+                source: &execution.code,
+                trace: test.trace.as_ref()?,
+            };
+            let reference = Side {
+                source: reference_source,
+                trace: reference_traces.get(test.name.as_str())?,
+            };
+            Some((test.name.clone(), first_divergence(candidate, reference)?))
+        })
 }
 
 /// Finds the first divergence; `None` when the traces agree on everything observable.

@@ -23,7 +23,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _native
 
-__all__ = ["Executor", "reward", "dense_rewards", "DenseRewards", "SCALAR_SCHEMES", "__version__"]
+__all__ = ["Executor", "reward", "dense_rewards", "DenseRewards", "token_spans", "SCALAR_SCHEMES", "__version__"]
 __version__: str = _native.__version__
 
 #: The scalar reward schemes :func:`reward` takes (see ``tracealign build rewards --help``).
@@ -126,6 +126,12 @@ class Executor:
         (4 characters each); ``None`` for a program with no traced failing test."""
         return self._native.render_trace(json.dumps(execution), style, budget)
 
+    def divergence(self, execution: Record) -> Optional[Record]:
+        """Where a failing program (from a ``trace=True`` executor) first departs from the
+        reference solution: ``{test, line, start, end, divergence}``, ``start``/``end`` the
+        line's character span in the program (``run["code"]``); ``None`` when it does not."""
+        return json.loads(self._native.divergence(json.dumps(execution)))
+
     def _samples(self, completions, problem_ids, sample_ids, format) -> List[Record]:
         if len(completions) != len(problem_ids):
             raise ValueError(
@@ -164,6 +170,8 @@ def dense_rewards(
     scheme: str = "fault_penalty",
     text: Optional[str] = None,
     offsets: Optional[Sequence[Tuple[int, int]]] = None,
+    token_ids: Optional[Sequence[int]] = None,
+    tokenizer: Any = None,
 ) -> DenseRewards:
     """Per-line, per-character and per-token rewards of one execution.
 
@@ -172,11 +180,19 @@ def dense_rewards(
     (character spans of the caller's tokens in ``text``, the model's completion as generated:
     e.g. a ``tokenizers`` encoding's ``offsets``), the values are carried onto the tokens:
     ``text``'s characters are found in the program (a completion that continued the prompt,
-    or the code block of a chat reply); tokens outside it get 0.
+    or the code block of a chat reply); tokens outside it get 0. Instead of offsets, the
+    generated ``token_ids`` and their ``tokenizer`` (a ``tokenizers.Tokenizer`` or a
+    Hugging Face tokenizer: anything with ``decode(ids)``) give the spans, by decoding growing
+    prefixes; ``text`` is then their decoding unless given.
     """
     lines, chars = _native.dense(
         json.dumps(execution), scheme, None if report is None else json.dumps(report)
     )
+    if token_ids is not None:
+        if tokenizer is None:
+            raise ValueError("token_ids need their tokenizer (tokenizer=)")
+        offsets = token_spans(tokenizer, token_ids)
+        text = tokenizer.decode(list(token_ids)) if text is None else text
     if offsets is None:
         return DenseRewards(lines, chars)
     if text is None:
@@ -209,3 +225,15 @@ def _text_in_program(text: str, program: str) -> int:
         if at >= 0 and tail.strip():
             return at - len("".join(lines[:i]))
     raise ValueError("the text's code is not in the program: pass the text the program came from")
+
+
+def token_spans(tokenizer: Any, token_ids: Sequence[int]) -> List[Tuple[int, int]]:
+    """Each token's character span in the decoding of ``token_ids``: decoding grows by
+    prefixes, so a character split across tokens (multi-byte pieces) lands on the token that
+    completes it."""
+    ids, spans, previous = list(token_ids), [], 0
+    for k in range(1, len(ids) + 1):
+        end = max(previous, len(tokenizer.decode(ids[:k])))
+        spans.append((previous, end))
+        previous = end
+    return spans

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, List, Optional
 
-from . import Executor, dense_rewards, reward
+from . import Executor, dense_rewards, reward, token_spans
 
 
 class TokenRewardManager:
@@ -44,6 +44,7 @@ class TokenRewardManager:
         if not problems:
             raise ValueError("no problem file: pass problems= or set TRACEALIGN_PROBLEMS")
         self.tokenizer, self.reward_fn_key = tokenizer, reward_fn_key
+        self._decoder = _SkippingSpecial(tokenizer)
         self.scheme, self.dense_scheme, self.dense_weight, self.format = scheme, dense_scheme, dense_weight, format
         # Traced runs: fault_penalty needs the fault reports that traces make possible.
         self.executor = Executor(problems, jobs=jobs, trace=dense_scheme == "fault_penalty")
@@ -67,24 +68,14 @@ class TokenRewardManager:
             if lengths[i] == 0:
                 continue
             if not run["passed"]:
-                offsets = self._offsets(ids[i])
-                dense = dense_rewards(run, report, scheme=self.dense_scheme, text=texts[i], offsets=offsets)
+                dense = dense_rewards(run, report, scheme=self.dense_scheme, text=texts[i],
+                                      offsets=token_spans(self._decoder, ids[i]))
                 rewards[i, : lengths[i]] = self.dense_weight * torch.tensor(dense.tokens, dtype=torch.float32)
             rewards[i, lengths[i] - 1] += score
         if return_dict:
             extra: Dict[str, List[Any]] = {"tracealign_score": scores, "tracealign_passed": [r["passed"] for r in runs]}
             return {"reward_tensor": rewards, "reward_extra_info": extra}
         return rewards
-
-    def _offsets(self, ids: List[int]) -> List[tuple]:
-        """Each token's character span in the decoded response (decoding grows by prefixes,
-        so multi-byte pieces split across tokens land on the token that completes them)."""
-        spans, previous = [], 0
-        for k in range(1, len(ids) + 1):
-            end = len(self.tokenizer.decode(ids[:k], skip_special_tokens=True))
-            spans.append((previous, max(previous, end)))
-            previous = max(previous, end)
-        return spans
 
 
 try:  # Registered with verl when it is installed, so a config can name it.
@@ -93,3 +84,13 @@ try:  # Registered with verl when it is installed, so a config can name it.
     register("tracealign")(TokenRewardManager)
 except Exception:  # noqa: BLE001 - verl absent, or an older verl without the registry
     pass
+
+
+class _SkippingSpecial:
+    """The tokenizer's decoding without special tokens, as the manager decodes responses."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer = tokenizer
+
+    def decode(self, ids: List[int]) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=True)
