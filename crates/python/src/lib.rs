@@ -13,14 +13,22 @@ use std::sync::Mutex;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use tracealign_core::completion::{program_of_chat_reply, program_of_completion};
+use tracealign_core::formats::faults::Faults;
 use tracealign_core::formats::problems::{parse_problems, read_problems};
 use tracealign_core::{Execution, FaultReport, Problem, Sample};
+use tracealign_dataset::dpo::DpoOptions;
 use tracealign_dataset::feedback::Failure;
+use tracealign_dataset::repair::RepairOptions;
+use tracealign_dataset::rewards::RewardOptions;
 use tracealign_dataset::rewards::{score, Evidence, Scheme};
+use tracealign_dataset::sft::SftOptions;
+use tracealign_dataset::Aligner;
 use tracealign_exec::{resolve_python, ExecConfig, PreparedProblem, TraceMode};
 use tracealign_localize::Method;
+use tracealign_pipeline::rows::{dpo_rows, repair_rows, reward_rows, sft_rows};
 use tracealign_pipeline::{
-    evaluate, localize_with, ExecSettings, LocalizeInputs, LocalizeSettings, NoProgress, Workers,
+    evaluate, localize_with, Built, ExecSettings, LocalizeInputs, LocalizeSettings, NoProgress,
+    RowInputs, SftSettings, Workers,
 };
 use tracealign_trace::divergence::first_failing_divergence;
 use tracealign_trace::render::{
@@ -235,9 +243,83 @@ impl Executor {
         });
         Ok(serde_json::to_string(&span).expect("spans serialize"))
     }
+
+    /// Training rows of `kind` (`sft`, `dpo`, `repair`, `rewards`) from executions and
+    /// their fault reports (JSON arrays of runs-file and faults-file records), as
+    /// `tracealign build KIND` makes them: `(rows as a JSON array, the builder's summary)`.
+    /// With `tokenizer` (a tokenizer.json) rows carry token columns and per-token weights;
+    /// `mutants` killed mutants per passing program without failing contrast (SFT only).
+    #[pyo3(signature = (kind, executions, reports=None, tokenizer=None, mutants=0))]
+    fn build_rows(
+        &self,
+        py: Python<'_>,
+        kind: &str,
+        executions: &str,
+        reports: Option<&str>,
+        tokenizer: Option<PathBuf>,
+        mutants: usize,
+    ) -> PyResult<(String, String)> {
+        let executions: Vec<Execution> = serde_json::from_str(executions).map_err(value_error)?;
+        let faults = match reports {
+            Some(text) => {
+                let reports: Vec<FaultReport> = serde_json::from_str(text).map_err(value_error)?;
+                Some(Faults {
+                    path: PathBuf::from("<reports>"),
+                    reports: (1..).zip(reports).collect(),
+                })
+            }
+            None => None,
+        };
+        let aligner = (tokenizer.as_deref())
+            .map(Aligner::from_file)
+            .transpose()
+            .map_err(value_error)?;
+        let inputs = RowInputs {
+            problems: &self.problems,
+            executions: &executions,
+            faults: faults.as_ref(),
+            aligner: aligner.as_ref(),
+        };
+        py.detach(|| self.rows(kind, &inputs, mutants))
+    }
 }
 
 impl Executor {
+    /// The rows and summary of one builder, as JSON and text.
+    fn rows(&self, kind: &str, inputs: &RowInputs, mutants: usize) -> PyResult<(String, String)> {
+        fn out<R: serde::Serialize, S>(built: Built<R, S>) -> (String, String)
+        where
+            Built<R, S>: std::fmt::Display,
+        {
+            let rows = serde_json::to_string(&built.rows).expect("rows serialize");
+            (rows, built.to_string())
+        }
+        let built = match kind {
+            "sft" => {
+                let settings = SftSettings {
+                    options: SftOptions::default(),
+                    mutants,
+                    run_mutants: true,
+                    seed: 0,
+                };
+                let workers = Workers {
+                    settings: &self.settings,
+                    progress: &NoProgress,
+                };
+                sft_rows(inputs, &settings, &workers).map(out)
+            }
+            "dpo" => dpo_rows(inputs, &DpoOptions::default()).map(out),
+            "repair" => repair_rows(inputs, &RepairOptions::default()).map(out),
+            "rewards" => reward_rows(inputs, &RewardOptions::default()).map(out),
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown row kind `{other}`: expected sft, dpo, repair or rewards"
+                )))
+            }
+        };
+        built.map_err(value_error)
+    }
+
     fn problem(&self, id: &str) -> PyResult<&Problem> {
         (self.problems.iter())
             .find(|p| p.id == id)

@@ -171,3 +171,20 @@ def test_divergence_span_and_token_ids():
     assert len(by_ids.tokens) == len(ids)
     worst = min(ids, key=lambda i: by_ids.tokens[i])
     assert words[worst] in ("if", "x", ">", "1:\n"), words[worst]
+
+
+def test_training_rows_from_python_objects():
+    traced = Executor([PROBLEM], jobs=2, trace=True)
+    ok = REFERENCE.replace("x > 0", "x >= 1")
+    runs = traced.evaluate([REFERENCE, ok, BUG], ["sum"] * 3)
+    reports = traced.localize(runs)
+    sft, summary = traced.build_rows("sft", runs, reports)
+    assert len(sft) == 2 and "SFT rows" in summary
+    weighted = [r for r in sft if r["contrast"] == "failing"]
+    assert weighted and max(weighted[0]["weights"]) > 1.0  # FAIT weights where ok and BUG differ
+    dpo, _ = traced.build_rows("dpo", runs, reports)
+    assert dpo and all(r["rejected_id"] == "sum#2" and r["chosen_id"] in ("sum#0", "sum#1") for r in dpo)
+    repair, _ = traced.build_rows("repair", runs, reports)
+    assert repair and all(r["sample_id"] == "sum#2" for r in repair)
+    with pytest.raises(ValueError, match="unknown row kind"):
+        traced.build_rows("kto", runs, reports)

@@ -126,6 +126,32 @@ class Executor:
         (4 characters each); ``None`` for a program with no traced failing test."""
         return self._native.render_trace(json.dumps(execution), style, budget)
 
+    def build_rows(
+        self,
+        kind: str,
+        executions: Sequence[Record],
+        reports: Optional[Sequence[Optional[Record]]] = None,
+        *,
+        tokenizer: Optional[PathLike] = None,
+        mutants: int = 0,
+    ) -> Tuple[List[Record], str]:
+        """Training rows as ``tracealign build KIND`` writes them, from Python objects:
+        ``sft`` (FAIT weights), ``dpo`` (pairs with fault masks), ``repair`` (prompts with
+        feedback) or ``rewards``; returns ``(rows, summary)``. ``reports`` are the executions'
+        fault reports (:meth:`localize`); with ``tokenizer`` (a tokenizer.json) rows carry
+        token columns and per-token weights."""
+        reports_json = None
+        if reports is not None:
+            reports_json = json.dumps([r for r in reports if r is not None])
+        rows, summary = self._native.build_rows(
+            kind,
+            json.dumps(list(executions)),
+            reports_json,
+            None if tokenizer is None else os.fspath(tokenizer),
+            mutants,
+        )
+        return json.loads(rows), summary
+
     def divergence(self, execution: Record) -> Optional[Record]:
         """Where a failing program (from a ``trace=True`` executor) first departs from the
         reference solution: ``{test, line, start, end, divergence}``, ``start``/``end`` the
