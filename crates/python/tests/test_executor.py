@@ -117,7 +117,7 @@ def test_dense_rewards_fall_on_the_faulty_tokens():
         offsets.append((at, at + len(word)))
         at += len(word) + 1
     dense = dense_rewards(run, report, text=body, offsets=offsets)
-    assert len(dense.tokens) == len(offsets)
+    assert len(dense.tokens) == len(offsets) and dense.tokens.dtype == "float64"
     assert len(dense.chars) == len(run["code"])
     worst = min(range(len(offsets)), key=lambda i: dense.tokens[i])
     faulty = body.index("if x > 1:")

@@ -21,6 +21,8 @@ import os
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+import numpy
+
 from . import _native
 
 __all__ = ["Executor", "reward", "dense_rewards", "DenseRewards", "token_spans", "SCALAR_SCHEMES", "__version__"]
@@ -180,13 +182,13 @@ def reward(execution: Record, scheme: str = "pass_ratio") -> float:
 
 @dataclass
 class DenseRewards:
-    """A program's dense reward: one value per line and per character of the program and,
+    """A program's dense reward (numpy arrays): one value per line and per character of the program and,
     when token offsets were given, one per token of the completion (the value of the token's
     character farthest from 0: what a verl RewardManager writes into its reward tensor)."""
 
-    lines: List[float]
-    chars: List[float]
-    tokens: Optional[List[float]] = None
+    lines: "numpy.ndarray"
+    chars: "numpy.ndarray"
+    tokens: Optional["numpy.ndarray"] = None
 
 
 def dense_rewards(
@@ -220,7 +222,7 @@ def dense_rewards(
         offsets = token_spans(tokenizer, token_ids)
         text = tokenizer.decode(list(token_ids)) if text is None else text
     if offsets is None:
-        return DenseRewards(lines, chars)
+        return DenseRewards(numpy.asarray(lines), numpy.asarray(chars))
     if text is None:
         raise ValueError("offsets need the text they index (text=)")
     shift = _text_in_program(text, execution["code"])
@@ -228,7 +230,7 @@ def dense_rewards(
     for start, end in offsets:
         covered = [chars[i - shift] for i in range(start, end) if 0 <= i - shift < len(chars)]
         tokens.append(max(covered, key=abs, default=0.0))
-    return DenseRewards(lines, chars, tokens)
+    return DenseRewards(numpy.asarray(lines), numpy.asarray(chars), numpy.asarray(tokens))
 
 
 def _text_in_program(text: str, program: str) -> int:
