@@ -37,12 +37,14 @@ def tokenizer():
     return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="<eos>")
 
 
-def test_token_rewards_land_on_the_faulty_line(tmp_path):
+def batch(tmp_path):
+    """A problem file, the tokenizer, and a DataProto of two responses: the bug, then the
+    correct body, right-padded to 7 tokens."""
     tests = [{"name": f"t{i}", "input": json.loads(a)} for i, a in enumerate(["[[1, 2, 3]]", "[[-1, 5]]", "[[]]", "[[4, -4, 4]]"])]
     problems = tmp_path / "problems.jsonl"
     problems.write_text(json.dumps({"id": "sum", "prompt": PROMPT, "entry_point": "total_positive", "reference": PROMPT + "".join(BODY_OK), "tests": tests}) + "\n")
     tok = tokenizer()
-    width = 7  # responses right-padded to 7 tokens
+    width = 7
     prompt_ids = torch.tensor([tok(PROMPT)["input_ids"]] * 2)
     rows = [tok("".join(BODY_BUG))["input_ids"], tok("".join(BODY_OK))["input_ids"]]
     assert [len(r) for r in rows] == [5, 5]
@@ -53,6 +55,11 @@ def test_token_rewards_land_on_the_faulty_line(tmp_path):
         non_tensors={"data_source": np.array(["tracealign"] * 2, dtype=object),
                      "reward_model": np.array([{"ground_truth": "sum"}] * 2, dtype=object)},
     )
+    return problems, tok, data, responses
+
+
+def test_token_rewards_land_on_the_faulty_line(tmp_path):
+    problems, tok, data, responses = batch(tmp_path)
     manager = TokenRewardManager(tok, 0, problems=str(problems), scheme="pass_ratio", jobs=2)
     out = manager(data, return_dict=True)
     rewards = out["reward_tensor"]
@@ -66,3 +73,17 @@ def test_token_rewards_land_on_the_faulty_line(tmp_path):
     assert bug[5:] == [0.0, 0.0]
     # The correct program: only its scalar reward, on its last token.
     assert ok == [0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0]
+
+
+def test_verls_own_manager_calls_compute_score(tmp_path, monkeypatch):
+    """verl's NaiveRewardManager with tracealign's compute_score: the pass ratio on each
+    response's last token (3 of 4 tests for the bug, all for the correct body)."""
+    from verl.workers.reward_manager.naive import NaiveRewardManager
+
+    from tracealign.rewards import verl_compute_score
+
+    problems, tok, data, _ = batch(tmp_path)
+    monkeypatch.setenv("TRACEALIGN_PROBLEMS", str(problems))
+    rewards = NaiveRewardManager(tok, 0, compute_score=verl_compute_score)(data)
+    assert rewards[0].tolist() == pytest.approx([0, 0, 0, 0, 0.75, 0, 0])
+    assert rewards[1].tolist() == pytest.approx([0, 0, 0, 0, 1.0, 0, 0])
