@@ -23,7 +23,7 @@ use tracealign_dataset::rewards::RewardOptions;
 use tracealign_dataset::rewards::{score, Evidence, Scheme};
 use tracealign_dataset::sft::SftOptions;
 use tracealign_dataset::Aligner;
-use tracealign_exec::{resolve_python, ExecConfig, PreparedProblem, TraceMode};
+use tracealign_exec::{resolve_python, ExecConfig, PreparedCache, PreparedProblem, TraceMode};
 use tracealign_localize::Method;
 use tracealign_pipeline::rows::{dpo_rows, repair_rows, reward_rows, sft_rows};
 use tracealign_pipeline::{
@@ -80,7 +80,7 @@ impl Executor {
         }
         let settings = ExecSettings {
             config,
-            ..ExecSettings::new(PathBuf::new())
+            cache_dir: PreparedCache::default_dir(),
         };
         let mode = if trace {
             TraceMode::Full
