@@ -119,7 +119,9 @@ pub fn assemble_report(inputs: &ReportInputs) -> Result<Report, ReportError> {
         .partition(|e| inputs.truth.contains_key(&e.sample_id));
     report.programs = programs.iter().map(|e| context.section(e)).collect();
     report.mutants = mutants.iter().map(|e| context.section(e)).collect();
-    let scored = without(inputs.executions, inputs.truth);
+    let scored: Vec<&Execution> = (inputs.executions.iter())
+        .filter(|e| !e.is_reference() && !inputs.truth.contains_key(&e.sample_id))
+        .collect();
     report.models = models(&scored, report.evaluation.as_ref());
     report.problems = problem_rows(&scored, &report.programs, &report.models);
     if let Some(path) = inputs.sft_rows {
@@ -338,14 +340,16 @@ fn natural(id: &str) -> Vec<(String, u64)> {
 }
 
 /// Each model's evaluation when the programs come from several (with the ks of `overall`).
-fn models(executions: &[Execution], overall: Option<&Evaluation>) -> Vec<ModelRow> {
+fn models(executions: &[&Execution], overall: Option<&Evaluation>) -> Vec<ModelRow> {
     let name = |e: &Execution| e.model.clone().unwrap_or_else(|| "(no model)".into());
-    let mut by_model: BTreeMap<String, Vec<Execution>> = BTreeMap::new();
-    for e in executions.iter().filter(|e| !e.is_reference()) {
-        by_model.entry(name(e)).or_default().push(e.clone());
-    }
-    if by_model.len() < 2 {
+    let names: HashSet<String> = executions.iter().map(|e| name(e)).collect();
+    if names.len() < 2 {
         return Vec::new();
+    }
+    // Evaluation::of takes owned executions: cloned only when there is a comparison to make.
+    let mut by_model: BTreeMap<String, Vec<Execution>> = BTreeMap::new();
+    for e in executions {
+        by_model.entry(name(e)).or_default().push((*e).clone());
     }
     let mut ks: Vec<usize> = overall.map_or(vec![1], |o| {
         o.pass_at_k
@@ -381,12 +385,12 @@ fn models(executions: &[Execution], overall: Option<&Evaluation>) -> Vec<ModelRo
 /// A row per problem of the scored programs, in natural order; `programs` are the sections
 /// shown (their index is the link target), `models` the comparison's columns.
 fn problem_rows(
-    executions: &[Execution],
+    executions: &[&Execution],
     programs: &[ProgramSection],
     models: &[ModelRow],
 ) -> Vec<ProblemRow> {
     let mut by_problem: BTreeMap<Vec<(String, u64)>, Vec<&Execution>> = BTreeMap::new();
-    for e in executions.iter().filter(|e| !e.is_reference()) {
+    for &e in executions {
         by_problem
             .entry(natural(&e.problem_id))
             .or_default()
