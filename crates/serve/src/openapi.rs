@@ -93,6 +93,7 @@ pub fn openapi() -> Value {
                 "line_rewards": {"type": "array", "items": number},
                 "token_rewards": {"type": "array", "items": number, "nullable": true},
                 "token_ids": {"type": "array", "items": {"type": "integer"}, "nullable": true},
+                "token_spans": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2}, "nullable": true},
                 "char_rewards": {"type": "array", "items": number, "nullable": true},
                 "completion_offset": {"type": "integer"},
                 "fault": {"type": "object"}, "divergence": {"type": "object", "nullable": true},

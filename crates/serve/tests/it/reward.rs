@@ -117,3 +117,61 @@ fn without_tokens_rewards_come_per_character_and_token_ids_need_a_tokenizer() {
     let scheme = json!({"completions": [], "dense": "binary"});
     assert_eq!(server.post("/v1/reward", &scheme).body["field"], "dense");
 }
+
+#[test]
+fn with_a_tokenizer_the_server_tokenizes_and_places_each_token() {
+    use tokenizers::models::wordlevel::WordLevel;
+    use tokenizers::pre_tokenizers::whitespace::Whitespace;
+    use tracealign_dataset::align::Aligner;
+    use tracealign_serve::TokenizerSource;
+
+    let words = [
+        "[UNK]", "s", "=", "0", "for", "x", "in", "xs", ":", "-", "+", "return",
+    ];
+    let vocab = (words.iter().enumerate())
+        .map(|(id, word)| (word.to_string(), id as u32))
+        .collect();
+    let model = WordLevel::builder()
+        .vocab(vocab)
+        .unk_token("[UNK]".into())
+        .build()
+        .unwrap();
+    let mut tokenizer = tokenizers::Tokenizer::new(model);
+    tokenizer.with_pre_tokenizer(Some(Whitespace {}));
+    let server = start(|settings| {
+        settings.tokenizer = Some(TokenizerSource::Built {
+            name: "words".into(),
+            aligner: Box::new(Aligner::new(tokenizer)),
+        })
+    });
+    let request = json!({"completions": [{"problem_id": "t/total", "completion": MUTANT}]});
+    let answer = server.post("/v1/reward", &request);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let result = &answer.body["results"][0];
+    let (ids, rewards) = (&result["token_ids"], floats(&result["token_rewards"]));
+    let spans: Vec<(usize, usize)> = serde_json::from_value(result["token_spans"].clone()).unwrap();
+    // Whitespace splits words and punctuation: 15 tokens, each placed on its text.
+    assert_eq!(
+        (ids.as_array().unwrap().len(), rewards.len(), spans.len()),
+        (15, 15, 15)
+    );
+    let text: Vec<char> = MUTANT.chars().collect();
+    let cut = |(start, end): (usize, usize)| text[start..end].iter().collect::<String>();
+    assert_eq!(cut(spans[0]), "s");
+    assert_eq!(cut(spans[11]), "-");
+    // The lowest reward is on the mutated line. Ids sent back get one reward each (placed
+    // by decoding them, which this word-level test tokenizer does not do losslessly; the
+    // byte-level BPE of bench/serve_reward.py gives the same arrays both ways).
+    let line = MUTANT.find("        s = s - x").unwrap()..MUTANT.find("    return").unwrap();
+    let lowest = (0..rewards.len())
+        .min_by(|&a, &b| rewards[a].total_cmp(&rewards[b]))
+        .unwrap();
+    assert!(line.contains(&spans[lowest].0), "{spans:?} {rewards:?}");
+    let echo =
+        json!({"completions": [{"problem_id": "t/total", "completion": MUTANT, "token_ids": ids}]});
+    let echoed = server.post("/v1/reward", &echo);
+    assert_eq!(
+        floats(&echoed.body["results"][0]["token_rewards"]).len(),
+        15
+    );
+}
