@@ -13,7 +13,7 @@
 //! encoding of the completion (its ids returned); with no tokens at all, one value per
 //! character of the completion.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -30,9 +30,9 @@ use tracealign_dataset::rewards::{score, Evidence, Scheme};
 use tracealign_dataset::sensitive::SensitiveWeights;
 use tracealign_localize::Method;
 use tracealign_pipeline::{localize_with, LocalizeInputs, LocalizeSettings, NoProgress};
-use tracealign_trace::divergence::Side;
+use tracealign_trace::divergence::first_failing_divergence;
 use tracealign_trace::render::{self, CharsPerToken, RenderInput, RenderOptions, TestContext};
-use tracealign_trace::{first_divergence, Divergence};
+use tracealign_trace::Divergence;
 
 use crate::api_error::ApiError;
 use crate::app::AppState;
@@ -441,24 +441,8 @@ fn spans_of_ids(aligner: &Aligner, ids: &[u32]) -> Result<Vec<Range<usize>>, Str
 
 /// The first divergence on the first failing test both traces cover.
 fn divergence_of(execution: &Execution, entry: &Entry, offset: usize) -> Option<DivergenceSpan> {
-    let reference_traces: HashMap<&str, _> = (entry.reference.tests.iter())
-        .filter_map(|t| Some((t.name.as_str(), t.trace.as_ref()?)))
-        .collect();
-    let (test, divergence) = execution
-        .tests
-        .iter()
-        .filter(|t| !t.outcome.is_passed())
-        .find_map(|test| {
-            let candidate = Side {
-                source: &execution.code,
-                trace: test.trace.as_ref()?,
-            };
-            let reference = Side {
-                source: &entry.problem.reference,
-                trace: reference_traces.get(test.name.as_str())?,
-            };
-            Some((test.name.clone(), first_divergence(candidate, reference)?))
-        })?;
+    let (test, divergence) =
+        first_failing_divergence(execution, &entry.reference, &entry.problem.reference)?;
     let line = divergence.candidate.line;
     let content = LineIndex::new(&execution.code).content(line);
     let (start, end) = match content.start >= offset {
