@@ -394,10 +394,10 @@ def script_main(job, compiled, result_fd, sandbox, token):
     os.close(stdin)
     send({"loaded": True})
     started = _perf_counter()
-    code = _run_script(job, compiled)
+    code, out_of_memory = _run_script(job, compiled)
     _flush_stdio()
     elapsed = _perf_counter() - started
-    send({"i": 0, "r": "exit", "code": code, "t": elapsed,
+    send({"i": 0, "r": "exit", "code": code, "t": elapsed, "memory": out_of_memory,
           "files": _fetch_files(script["fetch_files"])})
     os._exit(0)
 
@@ -421,7 +421,9 @@ def _load_script_modules():
 
 def _run_script(job, compiled):
     """The program's exit code, as `python3 program.py` would end: 0, SystemExit's code,
-    or 1 after printing the traceback of what it raised (or of its syntax error)."""
+    or 1 after printing the traceback of what it raised (or of its syntax error); and
+    whether what ended it was a MemoryError (its memory limit), which callers report as a
+    status of its own."""
     _load_script_modules()  # already loaded, unless the child had to compile the program
     traceback = _traceback
     try:
@@ -429,17 +431,17 @@ def _run_script(job, compiled):
         exec(program, {"__name__": "__main__", "__builtins__": builtins})
     except SystemExit as exc:
         if exc.code is None:
-            return 0
+            return 0, False
         if _type(exc.code) is int:
-            return exc.code & 0xFF
+            return exc.code & 0xFF, False
         _flush_stdio()
         sys.stderr.write("%s\n" % (exc.code,))
-        return 1
+        return 1, False
     except BaseException as exc:
         _flush_stdio()
         traceback.print_exception(_type(exc), exc, exc.__traceback__)
-        return 1
-    return 0
+        return 1, _type(exc) is MemoryError
+    return 0, False
 
 
 def _fetch_files(paths):
@@ -471,13 +473,26 @@ def _enter_job_sandbox(job, result_fd, sandbox):
     signal.signal(signal.SIGINT, signal.default_int_handler)  # the worker ignores it
     sandbox.drop_privileges()
     limits = job["limits"]
-    memory = limits["memory_bytes"]
-    _set_limit("RLIMIT_AS", memory)
+    threads = limits["threads"]
+    # Numeric libraries size their thread pools from these (read when they load, in the
+    # job): a job gets its share of the machine, not one thread per host core, and the
+    # pool's address space (a stack and, for OpenBLAS, a ~32 MiB buffer per thread, mostly
+    # never touched) is granted on top of the memory limit, so a numpy program with
+    # threads runs under any limit that fits its data (SandboxFusion #70).
+    for name in _THREAD_POOL_VARIABLES:
+        os.environ[name] = str(threads)
+    os.environ["MALLOC_ARENA_MAX"] = "2"  # glibc reserves 64 MiB of address space per arena
+    _set_limit("RLIMIT_AS", limits["memory_bytes"] + threads * _THREAD_RESERVE_BYTES)
     _set_limit("RLIMIT_CPU", int(limits["cpu_seconds"]))
     _set_limit("RLIMIT_FSIZE", limits["output_bytes"])
     _set_limit("RLIMIT_NOFILE", 256)
     _set_limit("RLIMIT_CORE", 0)
     _set_limit("RLIMIT_NPROC", limits["processes"])
+
+
+_THREAD_POOL_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                          "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "RAYON_NUM_THREADS")
+_THREAD_RESERVE_BYTES = 64 << 20  # measured: OpenBLAS adds ~42 MiB of address space a thread
 
 
 def _set_limit(name, value):

@@ -72,6 +72,11 @@ pub struct Limits {
     pub capture_bytes: u64,
     /// Processes (and threads) a job may have at once. Default 32.
     pub processes: u64,
+    /// Threads of a job's numeric libraries' pools (`OMP_NUM_THREADS`,
+    /// `OPENBLAS_NUM_THREADS`, ...): the job's share of the machine. Each is granted 64 MiB
+    /// of address space on top of `memory_mb` for its stack and buffers. Default: the
+    /// machine's cores, at most 4.
+    pub threads: u64,
 }
 
 impl Default for Limits {
@@ -85,8 +90,15 @@ impl Default for Limits {
             output_bytes: 1 << 20,
             capture_bytes: 2000,
             processes: 32,
+            threads: default_threads(),
         }
     }
+}
+
+/// The machine's cores, at most 4: enough for a threaded library to use threads, few
+/// enough that the jobs running side by side do not each start one per core.
+fn default_threads() -> u64 {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4) as u64)
 }
 
 impl Limits {
@@ -98,6 +110,7 @@ impl Limits {
             "output_bytes": self.output_bytes,
             "capture_bytes": self.capture_bytes,
             "processes": self.processes,
+            "threads": self.threads.clamp(1, self.processes.max(1)),
             "sample_seconds": budget_s,
         })
     }

@@ -34,6 +34,8 @@ pub enum ScriptEnd {
     Killed { signal: i32 },
     /// It outlived its wall-clock limit and was killed.
     Timeout,
+    /// It ran out of its memory limit (Python's `MemoryError` ended it, exit code 1).
+    MemoryLimit,
 }
 
 /// What a script did.
@@ -82,6 +84,7 @@ pub(crate) fn script_run(script: &Script, response: &Json) -> ScriptRun {
             stderr.push_str(&syntax_error_text(error));
             ScriptEnd::Exited { code: 1 }
         }
+        (None, Some("exit")) if result["memory"] == true => ScriptEnd::MemoryLimit,
         (None, Some("exit" | "exited")) => ScriptEnd::Exited {
             code: result["code"].as_i64().unwrap_or(1) as i32,
         },

@@ -304,6 +304,7 @@ fn worker_environment() -> Vec<(&'static str, String)> {
         ("PYTHONIOENCODING", "utf-8".to_string()),
         ("PYTHONDONTWRITEBYTECODE", "1".to_string()),
         ("LANG", "C.UTF-8".to_string()),
+        // Each job sets its thread pools' sizes ([`Limits::threads`]); the worker's own is 1.
         ("OMP_NUM_THREADS", "1".to_string()),
     ];
     if let Ok(path) = std::env::var("PATH") {

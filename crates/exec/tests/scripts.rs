@@ -76,3 +76,35 @@ fn exceptions_syntax_errors_timeouts_and_signals_are_ends_not_errors() {
         (ScriptEnd::Exited { code: 0 }, "ok\n")
     );
 }
+
+#[test]
+fn running_out_of_memory_is_its_own_end_and_thread_pools_get_the_jobs_share() {
+    let executor = executor();
+    let bomb = executor
+        .run_script(&Script {
+            memory_mb: Some(256),
+            ..script("blocks = []\nwhile True:\n    blocks.append(bytearray(32 << 20))\n")
+        })
+        .unwrap();
+    assert_eq!(bomb.end, ScriptEnd::MemoryLimit, "{}", bomb.stderr);
+    assert!(bomb.stderr.contains("MemoryError"), "{}", bomb.stderr);
+    // A program that handles its own MemoryError and goes on is not out of memory.
+    let handled = executor
+        .run_script(&Script {
+            memory_mb: Some(256),
+            ..script("try:\n    bytearray(1 << 40)\nexcept MemoryError:\n    print('coped')\n")
+        })
+        .unwrap();
+    assert_eq!(
+        (handled.end, handled.stdout.as_str()),
+        (ScriptEnd::Exited { code: 0 }, "coped\n")
+    );
+    let pools = executor
+        .run_script(&script(
+            "import os\nprint(os.environ['OPENBLAS_NUM_THREADS'], os.environ['OMP_NUM_THREADS'])\n",
+        ))
+        .unwrap();
+    let threads = tracealign_exec::Limits::default().threads;
+    assert!((1..=4).contains(&threads));
+    assert_eq!(pools.stdout, format!("{threads} {threads}\n"));
+}

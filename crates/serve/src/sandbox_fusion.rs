@@ -185,6 +185,10 @@ fn decode_files(
     Ok(decoded)
 }
 
+/// `message` of a program that ran out of its memory limit.
+pub const MEMORY_LIMIT_MESSAGE: &str =
+    "MemoryLimitExceeded: the program ran out of its memory limit";
+
 /// The SandboxFusion answer for a script's run (or for the sandbox's failure).
 fn response_of(run: Result<ScriptRun, ExecError>) -> RunCodeResponse {
     let run = match run {
@@ -214,10 +218,17 @@ fn response_of(run: Result<ScriptRun, ExecError>) -> RunCodeResponse {
             (CommandRunStatus::Finished, Some(-signal), RunStatus::Failed)
         }
         ScriptEnd::Timeout => (CommandRunStatus::TimeLimitExceeded, None, RunStatus::Failed),
+        ScriptEnd::MemoryLimit => (CommandRunStatus::Finished, Some(1), RunStatus::Failed),
+    };
+    // SandboxFusion's statuses have no word for it (its clients parse them strictly), so
+    // an out-of-memory is told by the message, and in the metrics by a kind of its own.
+    let message = match run.end {
+        ScriptEnd::MemoryLimit => MEMORY_LIMIT_MESSAGE.to_string(),
+        _ => String::new(),
     };
     RunCodeResponse {
         status: run_status,
-        message: String::new(),
+        message,
         compile_result: None,
         run_result: Some(CommandRunResult {
             status,
@@ -239,6 +250,7 @@ fn outcome_kind(response: &RunCodeResponse) -> &'static str {
     match (response.status, run.map(|r| r.status)) {
         (RunStatus::Success, _) => "script_success",
         (RunStatus::SandboxError, _) => "script_sandbox_error",
+        _ if response.message == MEMORY_LIMIT_MESSAGE => "script_memory_limit",
         (_, Some(CommandRunStatus::TimeLimitExceeded)) => "script_timeout",
         _ => "script_failed",
     }

@@ -10,7 +10,7 @@ use clap::Args;
 use tracealign_core::Problem;
 use tracealign_dataset::align::Aligner;
 use tracealign_pipeline::ProblemSource;
-use tracealign_serve::{ServeSettings, Server, TokenizerSource};
+use tracealign_serve::{RequestLimits, ServeSettings, Server, TokenizerSource};
 use tracealign_train::gguf::read_gguf;
 use tracealign_train::Device;
 
@@ -54,6 +54,65 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub trace_caps: TraceCapArgs,
+
+    #[command(flatten)]
+    pub request_limits: RequestLimitArgs,
+}
+
+/// What one request may ask for; past a bound the answer is a 413 or 422 naming the field.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Request limits")]
+pub struct RequestLimitArgs {
+    /// Largest request body, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 16)]
+    pub max_body_mb: usize,
+
+    /// Largest program (`code`, `completion`), in KiB.
+    #[arg(long, value_name = "KIB", default_value_t = 256)]
+    pub max_code_kb: usize,
+
+    /// Most programs in one /v1/evaluate or /v1/reward request.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub max_programs: usize,
+
+    /// Most test cases in one /submit.
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    pub max_tests: usize,
+
+    /// Longest `run_timeout` a request may set, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub max_run_timeout: f64,
+
+    /// Largest `memory_limit_MB` a request may set.
+    #[arg(long, value_name = "MIB", default_value_t = 16384)]
+    pub max_memory_mb: u64,
+}
+
+impl RequestLimitArgs {
+    fn limits(&self) -> Result<RequestLimits> {
+        let positive = [
+            ("--max-body-mb", self.max_body_mb),
+            ("--max-code-kb", self.max_code_kb),
+            ("--max-programs", self.max_programs),
+            ("--max-tests", self.max_tests),
+            ("--max-memory-mb", self.max_memory_mb as usize),
+        ];
+        if let Some((flag, _)) = positive.iter().find(|(_, value)| *value == 0) {
+            bail!("{flag} must be at least 1");
+        }
+        if !(self.max_run_timeout > 0.0 && self.max_run_timeout.is_finite()) {
+            bail!("--max-run-timeout must be a positive number of seconds");
+        }
+        Ok(RequestLimits {
+            body_bytes: self.max_body_mb << 20,
+            code_bytes: self.max_code_kb << 10,
+            programs: self.max_programs,
+            tests: self.max_tests,
+            run_timeout_s: self.max_run_timeout,
+            memory_mb: self.max_memory_mb,
+            ..RequestLimits::default()
+        })
+    }
 }
 
 pub fn serve(args: ServeArgs) -> Result<()> {
@@ -63,6 +122,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
     settings.tokenizer = args.tokenizer.as_deref().map(tokenizer).transpose()?;
     settings.token = token(args.token_file.as_deref())?;
     settings.signals = true;
+    settings.limits = args.request_limits.limits()?;
     if let Some(queue) = args.queue {
         if queue == 0 {
             bail!("--queue must be at least 1");

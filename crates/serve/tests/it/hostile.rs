@@ -2,6 +2,8 @@
 
 use serde_json::json;
 
+use tracealign_serve::sandbox_fusion::MEMORY_LIMIT_MESSAGE;
+
 use crate::harness::start;
 
 const HOSTILE: [(&str, &str); 5] = [
@@ -32,6 +34,9 @@ fn hostile_programs_in_a_concurrent_mix_change_no_other_verdict() {
                     assert_eq!(answer.status, 200, "{name} (round {round}): {}", answer.body);
                     assert_ne!(answer.body["status"], "Success", "{name}: {}", answer.body);
                     assert_ne!(answer.body["status"], "SandboxError", "{name}: {}", answer.body);
+                    if name == "memory bomb" {
+                        assert_eq!(answer.body["message"], MEMORY_LIMIT_MESSAGE, "{}", answer.body);
+                    }
                 }));
             }
             for i in 0..6 {
@@ -56,4 +61,56 @@ fn hostile_programs_in_a_concurrent_mix_change_no_other_verdict() {
     let evaluate =
         json!({"samples": [{"problem_id": "t/add", "code": "def add(a, b):\n    return a + b\n"}]});
     assert_eq!(server.post("/v1/evaluate", &evaluate).body["passed"], 1);
+}
+
+/// The same attacks as `add`'s body, through `/v1/evaluate` (tests, not scripts): each is a
+/// failing sample with its own outcome, and the honest samples sent beside them all pass.
+#[test]
+fn hostile_samples_in_concurrent_evaluations_change_no_other_verdict() {
+    let server = start(|_| {});
+    // Past the limit at once (a gradual bomb meets the 1 s test timeout first on a slow VM).
+    let allocation = ("allocation past the limit", "blob = bytearray(1 << 36)\n");
+    let hostile: Vec<(&str, String)> = (HOSTILE.iter().chain([&allocation]))
+        .map(|(name, body)| {
+            let indented: String = body.lines().map(|line| format!("    {line}\n")).collect();
+            (
+                *name,
+                format!("def add(a, b):\n{indented}    return a + b\n"),
+            )
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        for round in 0..2 {
+            for (name, code) in &hostile {
+                let server = &server;
+                handles.push(scope.spawn(move || {
+                    let request = json!({"samples": [{"problem_id": "t/add", "code": code}]});
+                    let answer = server.post("/v1/evaluate", &request);
+                    assert_eq!(
+                        answer.status, 200,
+                        "{name} (round {round}): {}",
+                        answer.body
+                    );
+                    let record = &answer.body["executions"][0];
+                    assert_eq!(record["passed"], false, "{name}: {record}");
+                    if *name == "allocation past the limit" {
+                        assert_eq!(record["tests"][0]["outcome"], "memory_limit", "{record}");
+                    }
+                }));
+            }
+            for i in 0..6 {
+                let server = &server;
+                handles.push(scope.spawn(move || {
+                    let code = format!("def add(a, b):\n    total = a + b + {i}\n    return total - {i}\n");
+                    let request = json!({"samples": [{"problem_id": "t/add", "code": code, "sample_id": format!("honest-{round}-{i}")}]});
+                    let answer = server.post("/v1/evaluate", &request);
+                    assert_eq!(answer.body["executions"][0]["passed"], true, "{}", answer.body);
+                }));
+            }
+        }
+        for handle in handles {
+            handle.join().expect("every verdict as expected");
+        }
+    });
 }

@@ -11,18 +11,11 @@ where they fail.
 
 import json
 import os
-import re
-import signal
-import subprocess
-import sys
-import tempfile
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
+from conftest import serve
 
-ROOT = Path(__file__).resolve().parents[4]
 REQUIRED = os.environ.get("TRACEALIGN_REQUIRE_SANDBOX_FUSION") == "1"
 
 try:
@@ -32,37 +25,11 @@ except ImportError:
         raise
     pytest.skip("the sandbox-fusion client is not installed", allow_module_level=True)
 
-PROBLEM = {"id": "t/add", "language": "python", "prompt": "def add(a, b):\n",
-           "entry_point": "add", "reference": "def add(a, b):\n    return a + b\n",
-           "tests": [{"name": "t1", "input": [1, 2], "expected": 3}]}
-
 
 @pytest.fixture(scope="module")
 def endpoint():
-    binary = Path(os.environ.get("TRACEALIGN_BIN", ROOT / "target/debug/tracealign"))
-    if not binary.exists():
-        pytest.fail(f"{binary} does not exist: build it first (cargo build)")
-    with tempfile.TemporaryDirectory() as tmp:
-        problems = Path(tmp) / "problems.jsonl"
-        problems.write_text(json.dumps(PROBLEM) + "\n")
-        server = subprocess.Popen(
-            [str(binary), "serve", "--addr", "127.0.0.1:0", "-p", str(problems),
-             "--cache-dir", str(Path(tmp) / "cache"), "--jobs", "2"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            line = server.stdout.readline()
-            found = re.search(r"listening on (http://\S+)", line)
-            if not found:
-                server.kill()
-                pytest.fail(f"the server did not start: {line!r} {server.stderr.read()}")
-            yield found.group(1)
-        finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                assert server.wait(timeout=30) == 0, server.stderr.read()
-            finally:
-                if server.poll() is None:
-                    server.kill()
+    with serve() as url:
+        yield url
 
 
 def test_run_code_through_the_client(endpoint):
