@@ -1,0 +1,11 @@
+//! Online reinforcement learning for code models, with execution-grounded credit: GRPO
+//! whose advantages land on the tokens that execution blames.
+//!
+//! [`credit`] turns a group of scored samples of one prompt into per-token advantages and
+//! loss masks under one [`Credit`] mode, and measures how much of a batch carries signal.
+
+pub mod credit;
+
+pub use credit::{
+    assign, group_advantages, Credit, CreditSettings, Rollout, SignalShare, TokenCredit,
+};
