@@ -5,6 +5,7 @@
 //! loss masks under one [`Credit`] mode, and measures how much of a batch carries signal.
 
 pub mod credit;
+pub mod rollout;
 
 pub use credit::{
     assign, group_advantages, Credit, CreditSettings, Rollout, SignalShare, TokenCredit,

@@ -31,6 +31,7 @@ pub mod loss;
 pub mod model;
 pub mod optim;
 pub mod peft;
+pub mod policy;
 pub mod progress;
 pub mod sampling;
 pub mod tiny;

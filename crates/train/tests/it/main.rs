@@ -3,6 +3,7 @@
 
 mod generation;
 mod peft;
+mod policy;
 mod smollm2;
 mod tiny;
 mod training;
