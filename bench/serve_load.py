@@ -23,7 +23,8 @@ process), so where the time goes is visible. With `--baseline-bin OLD`, phases 2
 both binaries, alternating which goes first, and each row gets the baseline's rate and the
 ratio new/baseline: compare only within one run (the machine's load changes between runs).
 
-Clients open one connection per request, as verl's `requests.post` does. Every phase stops
+Clients open one connection per request, as verl's `requests.post` does (the "kept connections"
+phase keeps one per client, as a `requests.Session` does). Every phase stops
 after --max-seconds; servers and nginx are stopped with SIGTERM/SIGQUIT (then killed after a
 bounded wait). Results go to OUT/serve_load.{md,json} and the table is printed. Only the
 standard library is needed.
@@ -45,6 +46,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -78,11 +80,19 @@ def whole_program(task: dict) -> str:
     return f"{task['prompt']}{task['canonical_solution']}\n{task['test']}\ncheck({task['entry_point']})\n"
 
 
-def post(base: str, path: str, body: bytes, timeout: float = 120.0) -> tuple[int, dict, float]:
-    """One POST on a connection of its own (as `requests.post` without a session)."""
+_kept = threading.local()  # each client thread's kept connection, for --keep-alive phases
+
+
+def post(base: str, path: str, body: bytes, timeout: float = 120.0, keep: bool = False) -> tuple[int, dict, float]:
+    """One POST, on a connection of its own (as `requests.post` without a session), or with
+    `keep` on this thread's kept connection (as a `requests.Session` or `httpx.Client`)."""
     host, port = base.removeprefix("http://").rsplit(":", 1)
     started = time.perf_counter()
-    connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    connection = getattr(_kept, base, None) if keep else None
+    if connection is None:
+        connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
+        if keep:
+            setattr(_kept, base, connection)
     try:
         connection.request("POST", path, body, {"Content-Type": "application/json"})
         response = connection.getresponse()
@@ -93,9 +103,13 @@ def post(base: str, path: str, body: bytes, timeout: float = 120.0) -> tuple[int
             answer = {}
         return response.status, answer, time.perf_counter() - started
     except OSError as error:
+        keep = False  # drop a broken kept connection
         return 599, {"error": str(error)}, time.perf_counter() - started
     finally:
-        connection.close()
+        if not keep:
+            connection.close()
+            if getattr(_kept, base, None) is connection:
+                delattr(_kept, base)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -132,7 +146,7 @@ def tree_cpu_seconds(roots: list[int]) -> float:
 
 
 def load(base: str, path: str, bodies: list[bytes], concurrency: int, ok, max_seconds: float,
-         server_pids: list[int]) -> dict:
+         server_pids: list[int], keep: bool = False) -> dict:
     """Sends `bodies` with `concurrency` clients; `ok(status, answer)` says a success."""
     deadline = time.monotonic() + max_seconds
     latencies, errors, refused, sent = [], 0, 0, 0
@@ -140,7 +154,7 @@ def load(base: str, path: str, bodies: list[bytes], concurrency: int, ok, max_se
     def one(body):
         if time.monotonic() > deadline:
             return None
-        return post(base, path, body)
+        return post(base, path, body, keep=keep)
 
     server_before, client_before = tree_cpu_seconds(server_pids), time.process_time()
     started = time.perf_counter()
@@ -227,6 +241,7 @@ def workloads(tasks: list[dict]) -> list[tuple]:
     all_passed = lambda status, answer: status == 200 and answer.get("passed") == answer.get("total")  # noqa: E731
     success = lambda status, answer: status == 200 and answer.get("status") == "Success"  # noqa: E731
     return [("/v1/evaluate, 1 per request", "/v1/evaluate", encoded(singles), all_passed, 1),
+            ("/v1/evaluate, 1 per request, kept connections", "/v1/evaluate", encoded(singles), all_passed, 1),
             ("/v1/evaluate, 16 per request", "/v1/evaluate", encoded(batches), all_passed, 16),
             ("/run_code, 1 test per request (verl)", "/run_code", encoded(per_test), success, 1),
             ("/run_code, 1 program per request", "/run_code", encoded(whole), success, 1)]
@@ -343,7 +358,10 @@ def main() -> None:
         problems = tmp / "HumanEval.jsonl"
         problems.write_text("".join(json.dumps(t) + "\n" for t in tasks))
         samples = tmp / "samples.jsonl"
-        samples.write_text("".join(json.dumps({"task_id": t["task_id"], "solution": t["prompt"] + t["canonical_solution"]}) + "\n" for t in tasks))
+        # As many samples as each phase sends (--rounds copies), so both are timed over a like span.
+        samples.write_text("".join(json.dumps({"problem_id": t["task_id"], "sample_id": f"{t['task_id']}#{r}",
+                                               "code": t["prompt"] + t["canonical_solution"]}) + "\n"
+                                   for r in range(max(args.rounds, 1)) for t in tasks))
         cache = tmp / "cache"
         tracealign_run(args.bin, problems, samples, tmp, cache, cores)
         results["tracealign_run"] = tracealign_run(args.bin, problems, samples, tmp, cache, cores)  # cache warm, as the server's is
@@ -364,7 +382,8 @@ def main() -> None:
                     measured = {}
                     for label in labels:
                         server = servers[label]
-                        got = load(server.base, path, bodies, concurrency, ok, args.max_seconds, [server.process.pid])
+                        got = load(server.base, path, bodies, concurrency, ok, args.max_seconds, [server.process.pid],
+                                   keep="kept connections" in name)
                         got.update(units_per_s=got["rps"] * per_request)
                         measured[label] = got
                     entry = dict(measured["new"], name=name, concurrency=concurrency)
@@ -380,6 +399,8 @@ def main() -> None:
         finally:
             for server in servers.values():
                 server.stop()
+        # Again after the phases: the machine's load drifts, and the ratios use the mean.
+        results["tracealign_run_after"] = tracealign_run(args.bin, problems, samples, tmp, cache, cores)
         if not args.only:
             server = Server(args.bin, problems, cache, cores, queue=4)
             try:
@@ -395,6 +416,36 @@ def main() -> None:
     write(results, args.out)
 
 
+SANDBOX_FUSION_PROGRAMS_PER_S = 100.0  # its best on 2 cores, default local config (the issue's measurement)
+SANDBOX_FUSION_TESTS_PER_S = 90.0
+
+
+def run_rate(results: dict) -> float:
+    """`tracealign run`'s samples/s in its run phase, the mean of the runs before and after."""
+    runs = [results[key]["summary"].get("run_samples_per_s") for key in ("tracealign_run", "tracealign_run_after")
+            if key in results]
+    runs = [r for r in runs if r]
+    return sum(runs) / len(runs) if runs else float("nan")
+
+
+def targets(results: dict) -> list[str]:
+    """The issue's targets against this run: each phase's best rate over the concurrencies."""
+    best = {}
+    for p in results.get("phases", []):
+        best[p["name"]] = max(best.get(p["name"], 0.0), p["units_per_s"])
+    run = run_rate(results)
+    lines = ["", f"Targets (best concurrency; `tracealign run` {run:.1f} samples/s, mean of before and after):", ""]
+    for name, rate in best.items():
+        if name.startswith("/v1/evaluate"):
+            lines.append(f"- {name}: {rate:.1f} samples/s = {rate / run:.0%} of `tracealign run` (target: at least 85%)")
+        elif "1 test" in name:
+            lines.append(f"- {name}: {rate:.1f} tests/s = {rate / SANDBOX_FUSION_TESTS_PER_S:.2f}x SandboxFusion's ~90")
+        else:
+            lines.append(f"- {name}: {rate:.1f} programs/s = {rate / SANDBOX_FUSION_PROGRAMS_PER_S:.2f}x "
+                         f"SandboxFusion's ~100 (target: 3x)")
+    return lines
+
+
 def write(results: dict, out: Path) -> None:
     run = results["tracealign_run"]
     samples = run["summary"].get("samples") or results["problems"]
@@ -403,8 +454,9 @@ def write(results: dict, out: Path) -> None:
              f"each phase's requests sent {results.get('rounds', 1)}x)", "",
              f"Binary `{results['bin']}`" + (f", baseline `{baseline}` (same run, alternating)" if baseline else "")
              + f"; load average at start {results['load_at_start'][0]:.2f}, at end {results['load_at_end'][0]:.2f}.", "",
-             f"`tracealign run` (cache warm): {samples / run['wall_s']:.1f} samples/s whole command, "
-             f"{run['summary'].get('run_samples_per_s', float('nan')):.1f} samples/s in its run phase; summary: "
+             f"`tracealign run` (cache warm, {samples} samples): {samples / run['wall_s']:.1f} samples/s whole command, "
+             f"{run['summary'].get('run_samples_per_s', float('nan')):.1f} samples/s in its run phase "
+             f"(after the phases: {results.get('tracealign_run_after', run)['summary'].get('run_samples_per_s', float('nan')):.1f}); summary: "
              f"`{json.dumps({k: v for k, v in run['summary'].items() if 'second' in k or 'rate' in k or k.endswith('_s')})}`", "",
              "CPU ms per request: the server's process tree (workers and jobs included) and this client's.", ""]
     head = "| what | concurrency | per second | p50 ms | p99 ms | server CPU ms | client CPU ms | errors | 429 | all sent |"
@@ -419,6 +471,7 @@ def write(results: dict, out: Path) -> None:
         if "baseline" in p:
             line += f" {p['baseline']['units_per_s']:.1f} | {p['baseline']['server_cpu_ms']:.1f} | {p['ratio']:.2f} |"
         lines.append(line)
+    lines += targets(results)
     b = results.get("burst_over_queue_4")
     if b:
         lines += ["", f"Over the queue bound (`--queue 4`, 32 concurrent sleeps of 0.3 s): {b['requests']} requests, "

@@ -473,16 +473,10 @@ def _enter_job_sandbox(job, result_fd, sandbox):
     signal.signal(signal.SIGINT, signal.default_int_handler)  # the worker ignores it
     sandbox.drop_privileges()
     limits = job["limits"]
-    threads = limits["threads"]
-    # Numeric libraries size their thread pools from these (read when they load, in the
-    # job): a job gets its share of the machine, not one thread per host core, and the
-    # pool's address space (a stack and, for OpenBLAS, a ~32 MiB buffer per thread, mostly
-    # never touched) is granted on top of the memory limit, so a numpy program with
-    # threads runs under any limit that fits its data (SandboxFusion #70).
-    for name in _THREAD_POOL_VARIABLES:
-        os.environ[name] = str(threads)
-    os.environ["MALLOC_ARENA_MAX"] = "2"  # glibc reserves 64 MiB of address space per arena
-    _set_limit("RLIMIT_AS", limits["memory_bytes"] + threads * _THREAD_RESERVE_BYTES)
+    # The thread pools' address space (a stack and, for OpenBLAS, a ~32 MiB buffer per
+    # thread, mostly never touched) is granted on top of the memory limit, so a numpy
+    # program with threads runs under any limit that fits its data (SandboxFusion #70).
+    _set_limit("RLIMIT_AS", limits["memory_bytes"] + limits["threads"] * _THREAD_RESERVE_BYTES)
     _set_limit("RLIMIT_CPU", int(limits["cpu_seconds"]))
     _set_limit("RLIMIT_FSIZE", limits["output_bytes"])
     _set_limit("RLIMIT_NOFILE", 256)
@@ -493,6 +487,22 @@ def _enter_job_sandbox(job, result_fd, sandbox):
 _THREAD_POOL_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                           "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "RAYON_NUM_THREADS")
 _THREAD_RESERVE_BYTES = 64 << 20  # measured: OpenBLAS adds ~42 MiB of address space a thread
+
+
+_pool_threads = None  # what the worker's environment says now
+
+
+def _size_thread_pools(threads):
+    """Numeric libraries size their thread pools from these variables, read when they load
+    (in the job): a job gets its share of the machine, not one thread per host core. Set
+    in the worker, which every job inherits, and only when the size changes."""
+    global _pool_threads
+    if threads == _pool_threads:
+        return
+    for name in _THREAD_POOL_VARIABLES:
+        os.environ[name] = str(threads)
+    os.environ["MALLOC_ARENA_MAX"] = "2"  # glibc reserves 64 MiB of address space per arena
+    _pool_threads = threads
 
 
 def _set_limit(name, value):
@@ -666,6 +676,7 @@ class Job:
         started = _perf_counter()
         sandbox = self.sandbox
         budget_end = started + self.request["limits"]["sample_seconds"]
+        _size_thread_pools(self.request["limits"]["threads"])
         self.compiled = self._compile()
         index = 0
         while self.syntax_error is None and (

@@ -5,6 +5,7 @@
 //! loss masks under one [`Credit`] mode, and measures how much of a batch carries signal.
 
 pub mod credit;
+pub mod grpo;
 pub mod rollout;
 
 pub use credit::{

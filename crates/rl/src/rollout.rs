@@ -43,6 +43,8 @@ pub struct Scoring<'a> {
 pub struct Candidate {
     pub problem_id: String,
     pub sample_id: String,
+    /// The text the completion continues: the program is `prompt + completion`.
+    pub prompt: String,
     pub completion: String,
     pub spans: Vec<Range<usize>>,
 }
@@ -65,6 +67,8 @@ pub enum ScoreError {
     Localize(#[from] tracealign_pipeline::LocalizeError),
     #[error("scoring failed: {0}")]
     Reward(String),
+    #[error(transparent)]
+    Exec(#[from] tracealign_exec::ExecError),
 }
 
 impl Scoring<'_> {
@@ -78,13 +82,13 @@ impl Scoring<'_> {
             self.problems.iter().map(|p| (p.id.as_str(), p)).collect();
         let samples = (candidates.iter())
             .map(|c| {
-                let problem = by_id
-                    .get(c.problem_id.as_str())
-                    .ok_or_else(|| ScoreError::UnknownProblem(c.problem_id.clone()))?;
+                if !by_id.contains_key(c.problem_id.as_str()) {
+                    return Err(ScoreError::UnknownProblem(c.problem_id.clone()));
+                }
                 Ok(Sample {
                     problem_id: c.problem_id.clone(),
                     sample_id: c.sample_id.clone(),
-                    code: format!("{}{}", problem.prompt, c.completion),
+                    code: format!("{}{}", c.prompt, c.completion),
                     model: None,
                     mutation: None,
                 })
@@ -157,7 +161,7 @@ fn rollout(
     };
     let value = reward(&evidence, scheme)?.value.unwrap_or(0.0);
     let passed = execution.passed;
-    let offset = problem.prompt.chars().count();
+    let offset = candidate.prompt.chars().count();
     let suspicion = match passed {
         true => Vec::new(),
         false => {

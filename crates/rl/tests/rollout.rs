@@ -36,6 +36,7 @@ fn candidate(id: &str, completion: &str) -> Candidate {
     Candidate {
         problem_id: "t/total".into(),
         sample_id: id.into(),
+        prompt: "def total(xs):\n".into(),
         completion: completion.into(),
         spans: spans(completion),
     }

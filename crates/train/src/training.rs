@@ -353,7 +353,7 @@ fn run_steps(
 }
 
 /// The lines of a metrics file up to and including `step` (none when it cannot be read).
-fn metrics_until(path: &Path, step: usize) -> String {
+pub fn metrics_until(path: &Path, step: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let step_of = |line: &str| {
         let value: serde_json::Value = serde_json::from_str(line).ok()?;
