@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use tracealign_core::formats::problems::ProblemFormat;
 use tracealign_dataset::repair::Representation;
+use tracealign_rl::Credit;
 use tracealign_trace::render::Style;
 use tracealign_train::DecodeWeights;
 
@@ -29,14 +30,15 @@ pub enum ConfigError {
     #[error("{}: [[arms]] name `{arm}` is used twice", file.display())]
     ArmNamedTwice { file: PathBuf, arm: String },
     #[error(
-        "{}: [[arms]] `{arm}`: objective `{objective}` does not read data `{}`",
-        file.display(), data.name()
+        "{}: [[arms]] `{arm}`: objective `{objective}` {}",
+        file.display(), arm_needs(*objective, *data, *credit)
     )]
     ObjectiveReadsOtherData {
         file: PathBuf,
         arm: String,
         objective: Objective,
-        data: DataKind,
+        data: Option<DataKind>,
+        credit: Option<Credit>,
     },
     #[error(
         "{}: [[arms]] `{arm}`: a repair adapter is scored by the repair study; add [repair]",
@@ -81,6 +83,9 @@ pub struct Config {
     #[serde(default)]
     pub build: Build,
     pub train: TrainBudget,
+    /// The online arms' budget (`objective = "grpo"`), shared by every such arm.
+    #[serde(default)]
+    pub grpo: GrpoBudget,
     pub eval: EvalSettings,
     pub arms: Vec<Arm>,
     /// The trace-in-prompt repair study, when asked for.
@@ -88,6 +93,21 @@ pub struct Config {
     /// Applied over the rest by `--quick`.
     #[serde(default)]
     pub quick: Quick,
+}
+
+/// What an arm of `objective` lacks or should not have, for the error message.
+fn arm_needs(objective: Objective, data: Option<DataKind>, credit: Option<Credit>) -> String {
+    match (objective, data, credit) {
+        (Objective::Grpo, Some(data), _) => {
+            format!("samples its own data: remove `data = \"{}\"`", data.name())
+        }
+        (Objective::Grpo, None, None) => {
+            "needs `credit` (sequence, pass_ratio, fault or divergence)".to_string()
+        }
+        (_, _, Some(_)) => "takes no `credit` (only grpo arms do)".to_string(),
+        (_, None, _) => "needs `data` (the rows it trains on)".to_string(),
+        (_, Some(data), _) => format!("does not read data `{}`", data.name()),
+    }
 }
 
 /// A problem file; without `path`, the embedded problems.
@@ -237,6 +257,36 @@ pub struct TrainBudget {
     pub threads: Option<usize>,
 }
 
+/// One budget for every GRPO arm: per step, `prompts` training problems × `samples`
+/// completions of at most `max_tokens`, sampled at `temperature`; `steps` updates at `lr`,
+/// with a k3 KL penalty of `kl_beta` to the base. LoRA rank, alpha, seed and threads come
+/// from `[train]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GrpoBudget {
+    pub steps: usize,
+    pub prompts: usize,
+    pub samples: usize,
+    pub max_tokens: usize,
+    pub temperature: f64,
+    pub lr: f64,
+    pub kl_beta: f64,
+}
+
+impl Default for GrpoBudget {
+    fn default() -> Self {
+        GrpoBudget {
+            steps: 20,
+            prompts: 4,
+            samples: 4,
+            max_tokens: 256,
+            temperature: 1.0,
+            lr: 1e-4,
+            kl_beta: 0.02,
+        }
+    }
+}
+
 fn max_len() -> usize {
     512
 }
@@ -263,7 +313,12 @@ pub struct PassAtKSettings {
 pub struct Arm {
     pub name: String,
     pub objective: Objective,
-    pub data: DataKind,
+    /// The rows an offline arm (`sft`, `dpo`) reads; none for `grpo`, which samples its own.
+    #[serde(default)]
+    pub data: Option<DataKind>,
+    /// `grpo` only: where credit lands (`sequence`, `pass_ratio`, `fault`, `divergence`).
+    #[serde(default)]
+    pub credit: Option<Credit>,
     /// DPO only: completion tokens under the fault mask weigh 1 + this (0: plain DPO).
     #[serde(default)]
     pub mask_weight: f64,
@@ -272,7 +327,7 @@ pub struct Arm {
 impl Arm {
     /// Whether the arm is a repair adapter (scored by the repair study).
     pub fn repairs(&self) -> bool {
-        self.data == DataKind::Repair
+        self.data == Some(DataKind::Repair)
     }
 }
 
@@ -281,6 +336,8 @@ impl Arm {
 pub enum Objective {
     Sft,
     Dpo,
+    /// Online GRPO on the training problems, credited by execution.
+    Grpo,
 }
 
 impl Objective {
@@ -289,6 +346,7 @@ impl Objective {
         match self {
             Objective::Sft => "sft",
             Objective::Dpo => "dpo",
+            Objective::Grpo => "grpo",
         }
     }
 }
@@ -399,13 +457,19 @@ impl Config {
                     arm: arm.name.clone(),
                 });
             }
-            let sft = arm.data != DataKind::Dpo;
-            if sft != (arm.objective == Objective::Sft) {
+            let fits = match (arm.objective, arm.data, arm.credit) {
+                (Objective::Grpo, None, Some(_)) => true,
+                (Objective::Sft, Some(data), None) => data != DataKind::Dpo,
+                (Objective::Dpo, Some(DataKind::Dpo), None) => true,
+                _ => false,
+            };
+            if !fits {
                 return Err(ConfigError::ObjectiveReadsOtherData {
                     file: file(),
                     arm: arm.name.clone(),
                     objective: arm.objective,
                     data: arm.data,
+                    credit: arm.credit,
                 });
             }
             if arm.repairs() && self.repair.is_none() {
@@ -489,9 +553,17 @@ impl Config {
         }
         if let Some(steps) = q.steps {
             self.train.steps = steps;
+            self.grpo.steps = steps;
         }
         if let Some(batch) = q.batch {
             self.train.batch = batch;
+            self.grpo.prompts = batch;
+        }
+        if let Some(n) = q.samples {
+            self.grpo.samples = n.max(2); // a group of one has no advantage
+        }
+        if let Some(tokens) = q.max_tokens {
+            self.grpo.max_tokens = tokens;
         }
         if let Some(max_len) = q.max_len {
             self.train.max_len = max_len;
@@ -531,7 +603,7 @@ impl Config {
     pub fn data_needed(&self) -> Vec<DataKind> {
         DataKind::ALL
             .into_iter()
-            .filter(|kind| self.arms.iter().any(|a| a.data == *kind))
+            .filter(|kind| self.arms.iter().any(|a| a.data == Some(*kind)))
             .collect()
     }
 }
@@ -611,8 +683,13 @@ no_pass_at_k = true
     fn the_checked_in_config_reads() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiment.toml");
         let config = Config::read(&path).unwrap();
-        assert_eq!(config.arms.len(), 5);
+        assert_eq!(config.arms.len(), 9);
         assert_eq!(config.training.task_ids, Some([601, 974]));
+        let online = config
+            .arms
+            .iter()
+            .filter(|a| a.objective == Objective::Grpo);
+        assert_eq!(online.filter_map(|a| a.credit).count(), 4);
         let quick = config.quick();
         assert_eq!(quick.training.limit, Some(3));
         let sets: Vec<&str> = quick.eval_sets.iter().map(|s| s.name.as_str()).collect();
@@ -657,6 +734,35 @@ no_pass_at_k = true
             error(&text),
             "/exp/exp.toml: [[arms]] `fait_sft`: objective `dpo` does not read data `fait_sft`"
         );
+    }
+
+    #[test]
+    fn an_online_arm_needs_a_credit_mode_and_no_rows() {
+        let arm = |body: &str| {
+            EXAMPLE.replace(
+                "[quick]",
+                &format!("[[arms]]\nname = \"g\"\n{body}\n[quick]"),
+            )
+        };
+        let ok = parse(&arm("objective = \"grpo\"\ncredit = \"divergence\"")).unwrap();
+        assert_eq!(ok.arms[2].credit, Some(Credit::Divergence));
+        assert_eq!(ok.data_needed(), [DataKind::FaitSft, DataKind::Dpo]);
+        assert_eq!(
+            error(&arm("objective = \"grpo\"")),
+            "/exp/exp.toml: [[arms]] `g`: objective `grpo` needs `credit` (sequence, pass_ratio, fault or divergence)"
+        );
+        assert_eq!(
+            error(&arm("objective = \"grpo\"\ncredit = \"fault\"\ndata = \"dpo\"")),
+            "/exp/exp.toml: [[arms]] `g`: objective `grpo` samples its own data: remove `data = \"dpo\"`"
+        );
+        assert_eq!(
+            error(&arm(
+                "objective = \"sft\"\ndata = \"fait_sft\"\ncredit = \"fault\""
+            )),
+            "/exp/exp.toml: [[arms]] `g`: objective `sft` takes no `credit` (only grpo arms do)"
+        );
+        assert!(error(&arm("objective = \"grpo\"\ncredit = \"loud\""))
+            .contains("unknown variant `loud`"));
     }
 
     #[test]

@@ -59,6 +59,8 @@ pub enum StepError {
     #[error(transparent)]
     Training(Box<TrainingError>),
     #[error(transparent)]
+    Grpo(Box<tracealign_rl::grpo::GrpoError>),
+    #[error(transparent)]
     Samples(#[from] SamplesError),
     #[error(transparent)]
     Localize(#[from] LocalizeError),
@@ -77,6 +79,12 @@ pub enum StepError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl From<tracealign_rl::grpo::GrpoError> for StepError {
+    fn from(error: tracealign_rl::grpo::GrpoError) -> StepError {
+        StepError::Grpo(Box::new(error))
+    }
 }
 
 impl From<SamplingError> for StepError {

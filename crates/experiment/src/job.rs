@@ -8,6 +8,7 @@
 //! once per stage that reads them.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -29,6 +30,7 @@ use tracealign_pipeline::{
     ProblemSource, Progress, RowInputs, RunSummary, SampleSource, SftSettings, Stage, StageEvent,
     Start, Workers,
 };
+use tracealign_rl::grpo::{train_grpo, GrpoRun};
 use tracealign_train::sampling::{generate_into, problem_prompts, read_prompt_rows};
 use tracealign_train::{train_adapter, ProgressEvent};
 
@@ -37,7 +39,8 @@ use crate::error::{ExperimentError, StepError};
 use crate::layout::{eval_files, Layout};
 use crate::plan::{
     models, plan, problem_source, repair_conditions, repair_set, DataStep, EvalStep,
-    ExperimentStage, GenerateStep, LocalizeStep, Programs, RepairStep, RunStep, TrainStep,
+    ExperimentStage, GenerateStep, GrpoTrainStep, LocalizeStep, Programs, RepairStep, RunStep,
+    TrainStep,
 };
 use crate::results::{CurvePoint, Paired, RepairResult, ResultRow, Results, BASE};
 
@@ -92,6 +95,7 @@ impl Job for ExperimentJob<'_> {
             }
             ExperimentStage::Data(step) => self.data(step),
             ExperimentStage::Train(step) => self.train(step, start),
+            ExperimentStage::Grpo(step) => self.grpo(step, start),
             ExperimentStage::Eval(step) => self.eval(step, start),
             ExperimentStage::RepairCondition(step) => self.repair(step, start),
         };
@@ -264,6 +268,27 @@ impl<'a> ExperimentJob<'a> {
         let resume = start == Start::Continue;
         let mut report = report_to(self.progress, "training");
         train_adapter(&step.train, &step.data, &step.out, resume, &mut report)?;
+        self.progress.end();
+        Ok(())
+    }
+
+    /// GRPO on the training problems; a line of metrics per step (the stage's progress).
+    fn grpo(&mut self, step: &GrpoTrainStep, start: Start) -> Result<(), StepError> {
+        let problems = self.problems(&step.problems)?;
+        let traced = self.exec.clone();
+        let run = GrpoRun {
+            model: &step.model,
+            problems: &problems,
+            exec: &traced,
+            settings: &step.settings,
+            threads: step.threads,
+        };
+        self.progress.begin("grpo steps", step.settings.steps);
+        let progress = self.progress;
+        train_grpo(&run, &step.out, start == Start::Continue, &mut |_| {
+            progress.advance();
+            ControlFlow::Continue(())
+        })?;
         self.progress.end();
         Ok(())
     }
@@ -453,6 +478,16 @@ pub fn collect_results(config: &Config, layout: &Layout) -> Result<Results, Expe
                 let base = read_evaluation(&layout.eval_dir(set, None, false))?;
                 row.vs_base = Paired::of(&greedy, &base);
             }
+            if let Some(plain) = plain_grpo(config).filter(|p| arm.is_some_and(|a| a != *p)) {
+                let online = config
+                    .arms
+                    .iter()
+                    .any(|a| Some(a.name.as_str()) == arm && a.credit.is_some());
+                if online {
+                    let other = read_evaluation(&layout.eval_dir(set, Some(plain), false))?;
+                    row.vs_plain_grpo = Paired::of(&greedy, &other).map(|p| (plain.to_string(), p));
+                }
+            }
             results.rows.push(row);
         }
     }
@@ -470,6 +505,14 @@ pub fn collect_results(config: &Config, layout: &Layout) -> Result<Results, Expe
         results.curves.insert(arm.name.clone(), curve);
     }
     Ok(results)
+}
+
+/// The online arm with sequence credit (plain GRPO), the one the other online arms are
+/// compared with.
+fn plain_grpo(config: &Config) -> Option<&str> {
+    (config.arms.iter())
+        .find(|a| a.credit == Some(tracealign_rl::Credit::Sequence))
+        .map(|a| a.name.as_str())
 }
 
 /// `results.json`, `results.md` and `results.html`.

@@ -14,9 +14,13 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use tracealign_dataset::repair::Representation;
 use tracealign_pipeline::{ExecSettings, ProblemSource, Stage};
+use tracealign_rl::grpo::GrpoSettings;
+use tracealign_rl::Credit;
 use tracealign_trace::render::Style;
 use tracealign_train::training::Objective as TrainObjective;
-use tracealign_train::{GenerateSettings, TrainSettings};
+use tracealign_train::{
+    DecodeWeights, GenerateSettings, LoraConfig, TrainSettings, ATTENTION_TARGETS,
+};
 
 use crate::config::{Arm, Config, DataKind, Objective, ProblemSet, RepairStudy};
 use crate::layout::{eval_files, Layout};
@@ -38,6 +42,8 @@ pub enum ExperimentStage {
     Data(DataStep),
     /// One arm's adapter.
     Train(TrainStep),
+    /// One online arm's adapter: GRPO on the training problems.
+    Grpo(GrpoTrainStep),
     /// One model on one eval set: greedy, or sampled for pass@k.
     Eval(EvalStep),
     /// The repair study's programs (the base model's greedy programs of its set) and the
@@ -63,6 +69,7 @@ impl ExperimentStage {
             self,
             ExperimentStage::Runs(_)
                 | ExperimentStage::Faults(_)
+                | ExperimentStage::Grpo(_)
                 | ExperimentStage::RepairRuns(_)
                 | ExperimentStage::RepairFaults(_)
         )
@@ -117,6 +124,17 @@ pub struct TrainStep {
     pub arm: String,
     pub train: TrainSettings,
     pub data: PathBuf,
+    pub out: PathBuf,
+}
+
+/// One GRPO arm's adapter: sampled, run, credited and trained online.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GrpoTrainStep {
+    pub arm: String,
+    pub model: PathBuf,
+    pub problems: ProblemSource,
+    pub settings: GrpoSettings,
+    pub threads: Option<usize>,
     pub out: PathBuf,
 }
 
@@ -255,8 +273,23 @@ struct Planner<'a> {
 
 impl Planner<'_> {
     fn stages(&self) -> Vec<Stage<ExperimentStage>> {
-        let mut stages = vec![self.sample(), self.runs(), self.faults()];
-        stages.extend(self.config.data_needed().into_iter().map(|k| self.data(k)));
+        // The base model's samples of the training problems are the offline arms' data;
+        // for online arms alone they are still sampled and run once, for the base model's
+        // success rate on the problems those arms train on.
+        let data = self.config.data_needed();
+        let online = self
+            .config
+            .arms
+            .iter()
+            .any(|a| a.objective == Objective::Grpo);
+        let mut stages = Vec::new();
+        if !data.is_empty() || online {
+            stages.extend([self.sample(), self.runs()]);
+        }
+        if !data.is_empty() {
+            stages.push(self.faults());
+        }
+        stages.extend(data.into_iter().map(|k| self.data(k)));
         stages.extend(self.config.arms.iter().map(|arm| self.train(arm)));
         for set in &self.config.eval_sets {
             for arm in models(self.config) {
@@ -378,11 +411,14 @@ impl Planner<'_> {
     }
 
     fn train(&self, arm: &Arm) -> Stage<ExperimentStage> {
+        let (Some(data), None) = (arm.data, arm.credit) else {
+            return self.grpo(arm);
+        };
         let b = &self.config.train;
         let train = TrainSettings {
             objective: match arm.objective {
                 Objective::Sft => TrainObjective::Sft,
-                Objective::Dpo => TrainObjective::Dpo,
+                Objective::Dpo | Objective::Grpo => TrainObjective::Dpo,
             },
             steps: b.steps,
             lr: b.lr,
@@ -398,7 +434,7 @@ impl Planner<'_> {
         let step = TrainStep {
             arm: arm.name.clone(),
             train,
-            data: self.layout.data(arm.data),
+            data: self.layout.data(data),
             out: self.layout.train_dir(&arm.name),
         };
         let t = &step.train;
@@ -422,7 +458,70 @@ impl Planner<'_> {
             command.push_str(&format!(" --threads {threads}"));
         }
         Stage::new(train_stage(&arm.name), ExperimentStage::Train(step))
-            .after(&[&data_stage(arm.data)])
+            .after(&[&data_stage(data)])
+            .reads([self.config.model.clone()])
+            .output(self.layout.adapter_weights(&arm.name))
+            .output(self.layout.metrics(&arm.name))
+            .command(command)
+    }
+
+    /// A GRPO arm (the config checked that it has a credit mode): the online budget, LoRA
+    /// from `[train]`; it reads the training problems, not rows.
+    fn grpo(&self, arm: &Arm) -> Stage<ExperimentStage> {
+        let (b, g) = (&self.config.train, &self.config.grpo);
+        let lora = LoraConfig {
+            rank: b.rank,
+            alpha: b.alpha,
+            targets: ATTENTION_TARGETS.iter().map(|s| s.to_string()).collect(),
+            seed: b.seed,
+        };
+        let mut settings = GrpoSettings::new(arm.credit.unwrap_or(Credit::Sequence), lora);
+        settings.steps = g.steps;
+        settings.prompts = g.prompts;
+        settings.samples = g.samples;
+        settings.max_new_tokens = g.max_tokens;
+        settings.temperature = g.temperature;
+        settings.lr = g.lr;
+        settings.kl_beta = g.kl_beta;
+        settings.micro_batch = b.batch;
+        settings.seed = b.seed;
+        settings.decode_weights = self.config.decode_weights;
+        let step = GrpoTrainStep {
+            arm: arm.name.clone(),
+            model: self.config.model.clone(),
+            problems: self.training(),
+            settings,
+            threads: b.threads,
+            out: self.layout.train_dir(&arm.name),
+        };
+        let s = &step.settings;
+        let credit = serde_json::to_value(s.credit).expect("serializes");
+        let mut command = format!(
+            "tracealign train --objective grpo --model {}{} --credit {} -o {} --steps {} \
+             --prompts {} --samples {} --max-tokens {} --temperature {} --lr {} --kl-beta {} \
+             --rank {} --alpha {} --batch-size {} --seed {}{}",
+            step.model.display(),
+            step.problems.arguments(),
+            credit.as_str().unwrap_or_default().replace('_', "-"),
+            step.out.display(),
+            s.steps,
+            s.prompts,
+            s.samples,
+            s.max_new_tokens,
+            s.temperature,
+            s.lr,
+            s.kl_beta,
+            s.lora.rank,
+            s.lora.alpha,
+            s.micro_batch,
+            s.seed,
+            decode_weights_flag_of(s.decode_weights)
+        );
+        if let Some(threads) = step.threads {
+            command.push_str(&format!(" --threads {threads}"));
+        }
+        Stage::new(train_stage(&arm.name), ExperimentStage::Grpo(step))
+            .reads(self.training().reads())
             .reads([self.config.model.clone()])
             .output(self.layout.adapter_weights(&arm.name))
             .output(self.layout.metrics(&arm.name))
@@ -620,9 +719,13 @@ pub fn repair_stage(condition: &str) -> String {
 }
 
 fn decode_weights_flag(generate: &GenerateSettings) -> String {
-    match generate.decode_weights {
-        tracealign_train::DecodeWeights::F32 => String::new(),
-        tracealign_train::DecodeWeights::Q8_0 => " --decode-weights q8_0".into(),
+    decode_weights_flag_of(generate.decode_weights)
+}
+
+fn decode_weights_flag_of(weights: DecodeWeights) -> String {
+    match weights {
+        DecodeWeights::F32 => String::new(),
+        DecodeWeights::Q8_0 => " --decode-weights q8_0".into(),
     }
 }
 
@@ -791,8 +894,8 @@ mod tests {
         let exec = ExecSettings::new(PathBuf::from("python3"));
         let stages = plan(&checked_in(false), Path::new("out"), &exec);
         let names: Vec<&str> = stages.iter().map(|s| s.name.as_str()).collect();
-        // 3 + 4 data + 5 arms + 4 sets × 5 models + the study's 2 + 6 conditions + 1.
-        assert_eq!(stages.len(), 3 + 4 + 5 + 4 * 5 + 2 + 6 + 1);
+        // 3 + 4 data + 9 arms + 4 sets × 9 models + the study's 2 + 6 conditions + 1.
+        assert_eq!(stages.len(), 3 + 4 + 9 + 4 * 9 + 2 + 6 + 1);
         let plus = stages
             .iter()
             .find(|s| s.name == "eval/humaneval_plus/dpo/greedy")

@@ -28,6 +28,10 @@ pub struct ResultRow {
     /// An arm's greedy pass@1 against the base model's on the same problems.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vs_base: Option<Paired>,
+    /// An online arm's greedy pass@1 against plain GRPO's (the arm with sequence credit),
+    /// by that arm's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vs_plain_grpo: Option<(String, Paired)>,
 }
 
 /// A paired comparison of two models' greedy pass@1 on the same problems: the mean
@@ -120,13 +124,93 @@ impl RepairResult {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// One step of an arm's training: its loss, and for DPO its margin; for GRPO what the
+/// step's samples earned, how much of the batch carried a signal, and where the time went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct CurvePoint {
     pub step: usize,
     pub loss: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub margin: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reward: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passed: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal_groups: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal_tokens: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kl: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds_sampling: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds_execution: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds_update: Option<f64>,
 }
+
+/// An online arm's run in one row: means over its steps.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct OnlineSummary {
+    pub steps: usize,
+    pub reward_first: f64,
+    pub reward_last: f64,
+    /// Mean share of the samples that passed.
+    pub passed: f64,
+    /// Mean share of groups with any non-zero advantage.
+    pub signal_groups: f64,
+    /// Mean share of tokens in the loss with a non-zero advantage.
+    pub signal_tokens: f64,
+    pub kl_last: f64,
+    /// Execution, localization and credit as a share of step time.
+    pub execution_share: f64,
+    pub seconds_per_step: f64,
+}
+
+impl OnlineSummary {
+    /// `None` for a curve without GRPO's fields.
+    pub fn of(curve: &[CurvePoint]) -> Option<OnlineSummary> {
+        let mean = |f: fn(&CurvePoint) -> Option<f64>| {
+            curve.iter().filter_map(f).sum::<f64>() / curve.len().max(1) as f64
+        };
+        let total = |f: fn(&CurvePoint) -> Option<f64>| curve.iter().filter_map(f).sum::<f64>();
+        let (first, last) = (curve.first()?, curve.last()?);
+        let time = total(|p| p.seconds_sampling)
+            + total(|p| p.seconds_execution)
+            + total(|p| p.seconds_update);
+        Some(OnlineSummary {
+            steps: curve.len(),
+            reward_first: first.reward?,
+            reward_last: last.reward?,
+            passed: mean(|p| p.passed),
+            signal_groups: mean(|p| p.signal_groups),
+            signal_tokens: mean(|p| p.signal_tokens),
+            kl_last: last.kl.unwrap_or(0.0),
+            execution_share: total(|p| p.seconds_execution) / time.max(1e-9),
+            seconds_per_step: time / curve.len() as f64,
+        })
+    }
+
+    fn markdown_row(&self, arm: &str) -> String {
+        format!(
+            "| {arm} | {} | {:.3} → {:.3} | {:.1}% | {:.1}% | {:.1}% | {:.4} | {:.1}% | {:.0} |",
+            self.steps,
+            self.reward_first,
+            self.reward_last,
+            100.0 * self.passed,
+            100.0 * self.signal_groups,
+            100.0 * self.signal_tokens,
+            self.kl_last,
+            100.0 * self.execution_share,
+            self.seconds_per_step
+        )
+    }
+}
+
+const ONLINE_HEAD: &str = "| arm | steps | reward (first → last step) | samples passed | groups with signal | \
+                           tokens with signal | KL (last) | execution share of step time | s per step |\n\
+                           |---|---:|---|---:|---:|---:|---:|---:|---:|\n";
 
 impl ResultRow {
     /// The row of `arm` on `eval_set` from its greedy evaluation and, when made, its
@@ -154,6 +238,7 @@ impl ResultRow {
             pass_at_k,
             outcomes: greedy.category_kinds.clone(),
             vs_base: None,
+            vs_plain_grpo: None,
         })
     }
 }
@@ -204,7 +289,43 @@ impl Results {
                 );
             }
         }
+        let against: Vec<&ResultRow> = self
+            .rows
+            .iter()
+            .filter(|r| r.vs_plain_grpo.is_some())
+            .collect();
+        if !against.is_empty() {
+            text.push_str(
+                "\nOnline arms against plain GRPO (sequence credit), paired:\n\n\
+                 | eval set | model | vs plain GRPO, paired |\n|---|---|---|\n",
+            );
+            for row in against {
+                let (plain, paired) = row.vs_plain_grpo.as_ref().expect("filtered");
+                let _ = writeln!(
+                    text,
+                    "| {} | {} | {} ({plain}) |",
+                    row.eval_set,
+                    row.arm,
+                    paired.describe()
+                );
+            }
+        }
+        let online = self.online();
+        if !online.is_empty() {
+            text.push_str("\nOnline (GRPO) arms, means over their steps:\n\n");
+            text.push_str(ONLINE_HEAD);
+            for (arm, summary) in online {
+                let _ = writeln!(text, "{}", summary.markdown_row(arm));
+            }
+        }
         text
+    }
+
+    /// The online arms' summaries, by arm.
+    pub fn online(&self) -> Vec<(&str, OnlineSummary)> {
+        (self.curves.iter())
+            .filter_map(|(arm, curve)| Some((arm.as_str(), OnlineSummary::of(curve)?)))
+            .collect()
     }
 }
 
@@ -251,9 +372,33 @@ impl Results {
             }
             body.push_str("</table>\n");
         }
+        let online = self.online();
+        if !online.is_empty() {
+            body.push_str("<h2>Online (GRPO) arms, means over their steps</h2>\n<table>\n");
+            for line in ONLINE_HEAD.lines().take(1) {
+                let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+                let _ = writeln!(body, "<tr><th>{}</th></tr>", cells.join("</th><th>"));
+            }
+            for (arm, summary) in &online {
+                let row = summary.markdown_row(&escape(arm));
+                let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
+                let _ = writeln!(body, "<tr><td>{}</td></tr>", cells.join("</td><td>"));
+            }
+            body.push_str("</table>\n");
+        }
         body.push_str("<h2>Learning curves (training loss per step)</h2>\n");
         for (arm, curve) in &self.curves {
-            let _ = writeln!(body, "<h3>{}</h3>\n{}", escape(arm), curve_svg(curve));
+            let _ = writeln!(
+                body,
+                "<h3>{}</h3>\n{}",
+                escape(arm),
+                curve_svg(curve, |p| Some(p.loss), "loss")
+            );
+            if curve.iter().any(|p| p.reward.is_some()) {
+                let reward = curve_svg(curve, |p| p.reward, "mean reward");
+                let signal = curve_svg(curve, |p| p.signal_groups, "share of groups with signal");
+                let _ = writeln!(body, "{reward}\n{signal}");
+            }
         }
         format!(
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -267,32 +412,24 @@ impl Results {
 const STYLE: &str = "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}\
                      td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}";
 
-/// The loss as a polyline scaled to its own range, first and last loss written beside it.
-fn curve_svg(curve: &[CurvePoint]) -> String {
+/// One quantity per step (`value`, named `what`) as a polyline scaled to its own range,
+/// first and last value written beside it.
+fn curve_svg(curve: &[CurvePoint], value: fn(&CurvePoint) -> Option<f64>, what: &str) -> String {
     let (width, height) = (480.0, 140.0);
-    let low = curve.iter().map(|p| p.loss).fold(f64::INFINITY, f64::min);
-    let high = curve
-        .iter()
-        .map(|p| p.loss)
-        .fold(f64::NEG_INFINITY, f64::max);
+    let values: Vec<f64> = curve.iter().map(|p| value(p).unwrap_or(0.0)).collect();
+    let low = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let span = (high - low).max(1e-12);
     let last = curve.len().saturating_sub(1).max(1) as f64;
-    let points: Vec<String> = curve
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
+    let points: Vec<String> = (values.iter().enumerate())
+        .map(|(i, v)| {
             let x = 10.0 + (width - 20.0) * i as f64 / last;
-            let y = 10.0 + (height - 20.0) * (high - p.loss) / span;
+            let y = 10.0 + (height - 20.0) * (high - v) / span;
             format!("{x:.1},{y:.1}")
         })
         .collect();
-    let label = match (curve.first(), curve.last()) {
-        (Some(a), Some(b)) => format!(
-            "loss {:.4} → {:.4} over {} steps",
-            a.loss,
-            b.loss,
-            curve.len()
-        ),
+    let label = match (values.first(), values.last()) {
+        (Some(a), Some(b)) => format!("{what} {a:.4} → {b:.4} over {} steps", values.len()),
         _ => "no steps".to_string(),
     };
     format!(
@@ -340,6 +477,7 @@ mod tests {
             pass_at_k: None,
             outcomes: BTreeMap::new(),
             vs_base: None,
+            vs_plain_grpo: None,
         };
         let results = Results {
             rows: vec![
@@ -419,7 +557,7 @@ mod tests {
         let point = |step, loss| CurvePoint {
             step,
             loss,
-            margin: None,
+            ..CurvePoint::default()
         };
         let results = Results {
             rows: Vec::new(),
@@ -430,5 +568,60 @@ mod tests {
         assert!(html.contains("<h3>a&lt;b</h3>"));
         assert!(html.contains("points=\"10.0,10.0 470.0,130.0\""));
         assert!(html.contains("loss 2.0000 → 1.0000 over 2 steps"));
+    }
+}
+
+#[cfg(test)]
+mod online_tests {
+    use super::*;
+
+    #[test]
+    fn an_online_arm_gets_a_row_of_signal_shares_and_its_time_split() {
+        let point = |step, reward, groups| CurvePoint {
+            step,
+            loss: 0.1,
+            reward: Some(reward),
+            passed: Some(0.0),
+            signal_groups: Some(groups),
+            signal_tokens: Some(groups / 2.0),
+            kl: Some(0.01),
+            seconds_sampling: Some(6.0),
+            seconds_execution: Some(1.0),
+            seconds_update: Some(3.0),
+            ..CurvePoint::default()
+        };
+        let results = Results {
+            curves: BTreeMap::from([
+                (
+                    "grpo_fault".to_string(),
+                    vec![point(1, 0.1, 0.5), point(2, 0.3, 1.0)],
+                ),
+                (
+                    "sft".to_string(),
+                    vec![CurvePoint {
+                        step: 1,
+                        loss: 1.0,
+                        ..CurvePoint::default()
+                    }],
+                ),
+            ]),
+            ..Results::default()
+        };
+        let online = results.online();
+        assert_eq!(online.len(), 1);
+        let (arm, summary) = online[0];
+        assert_eq!(arm, "grpo_fault");
+        assert!((summary.signal_groups - 0.75).abs() < 1e-9);
+        assert!((summary.execution_share - 0.1).abs() < 1e-9);
+        let markdown = results.markdown();
+        assert!(
+            markdown.contains(
+                "| grpo_fault | 2 | 0.100 → 0.300 | 0.0% | 75.0% | 37.5% | 0.0100 | 10.0% | 10 |"
+            ),
+            "{markdown}"
+        );
+        let html = results.html("t");
+        assert!(html.contains("<td>grpo_fault</td><td>2</td>"), "{html}");
+        assert!(html.contains("share of groups with signal 0.5000 → 1.0000 over 2 steps"));
     }
 }

@@ -3,6 +3,7 @@ pub mod build;
 pub mod eval;
 pub mod experiment;
 pub mod generate;
+pub mod grpo;
 pub mod localize;
 pub mod mutate;
 pub mod pipeline;

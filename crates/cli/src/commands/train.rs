@@ -9,12 +9,13 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 use indicatif::ProgressBar;
 use tracealign_train::training::Objective;
 use tracealign_train::{train_adapter, ProgressEvent, TrainSettings};
 
+use crate::commands::grpo::{self, GrpoArgs};
 use crate::commands::workers::refuse_to_replace;
 use crate::printer;
 
@@ -27,6 +28,9 @@ pub enum ObjectiveArg {
     Sft,
     /// DPO on `{prompt, chosen, rejected}` pairs.
     Dpo,
+    /// Online GRPO on training problems (`--problems`): samples from the current policy,
+    /// run and credited per token by execution (see the GRPO flags).
+    Grpo,
 }
 
 #[derive(Debug, Args)]
@@ -34,9 +38,9 @@ pub struct TrainArgs {
     /// The base model: a directory (config.json, *.safetensors, tokenizer.json) or a .gguf file.
     #[arg(long, value_name = "DIR|FILE")]
     pub model: PathBuf,
-    /// Training rows (JSON Lines from `tracealign build sft` or `build dpo`).
+    /// Training rows (JSON Lines from `tracealign build sft` or `build dpo`); not for grpo.
     #[arg(long, value_name = "FILE")]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
     /// The objective.
     #[arg(long, value_enum, default_value = "auto")]
     pub objective: ObjectiveArg,
@@ -106,18 +110,31 @@ pub struct TrainArgs {
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    #[command(flatten)]
+    pub grpo: GrpoArgs,
 }
 
 pub fn train(args: TrainArgs) -> Result<()> {
     if !args.resume {
         let adapter = args.out.join("adapter_model.safetensors");
         refuse_to_replace(&adapter, args.force, Some("--resume"))?;
+        let checkpoint = args.out.join("checkpoint").join("trainer_state.json");
+        refuse_to_replace(&checkpoint, args.force, Some("--resume"))?;
     }
+    if args.objective == ObjectiveArg::Grpo {
+        if args.data.is_some() {
+            bail!(
+                "--objective grpo samples its own data from --problems; --data is for sft and dpo"
+            );
+        }
+        return grpo::train(&args);
+    }
+    let Some(data) = &args.data else {
+        bail!("give the training rows with --data FILE (or --objective grpo with --problems)");
+    };
     let settings = settings(&args);
     let mut bar = EventBar::new("training", args.quiet);
-    let summary = train_adapter(&settings, &args.data, &args.out, args.resume, &mut |e| {
-        bar.on(e)
-    })?;
+    let summary = train_adapter(&settings, data, &args.out, args.resume, &mut |e| bar.on(e))?;
     bar.finish();
     if summary.left_out > 0 {
         printer::warning(&format!(
@@ -139,6 +156,8 @@ pub fn settings(args: &TrainArgs) -> TrainSettings {
             ObjectiveArg::Auto => Objective::Auto,
             ObjectiveArg::Sft => Objective::Sft,
             ObjectiveArg::Dpo => Objective::Dpo,
+            // `train` hands GRPO to `grpo::train` before settings are made.
+            ObjectiveArg::Grpo => Objective::Auto,
         },
         steps: args.steps,
         lr: args.lr,

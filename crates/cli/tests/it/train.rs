@@ -75,3 +75,69 @@ fn a_resumed_training_run_has_one_metrics_line_per_step() {
         "the killed run's lines are gone"
     );
 }
+
+/// GRPO from the command line on the tiny model and a real problem: a metrics line per step
+/// with the signal shares and the time split, the adapter written; bad combinations refused.
+#[test]
+fn grpo_trains_online_and_refuses_what_it_cannot_use() {
+    let ws = Workspace::new();
+    tracealign_train::tiny::write_tiny_model(&ws.path("tiny"), "llama").unwrap();
+    ws.write_jsonl("problems.jsonl", &[crate::workspace::increment_problem()]);
+    let base = [
+        "train",
+        "--objective",
+        "grpo",
+        "--model",
+        "tiny",
+        "--threads",
+        "1",
+        "-o",
+        "out",
+    ];
+    let with =
+        |extra: &[&'static str]| -> Vec<&str> { base.iter().chain(extra).copied().collect() };
+    let error = ws.run_err(&with(&[]));
+    assert!(error.contains("--problems"), "{error}");
+    let error = ws.run_err(&with(&["-p", "problems.jsonl", "--data", "rows.jsonl"]));
+    assert!(error.contains("--data is for sft and dpo"), "{error}");
+    ws.run_ok(&with(&[
+        "-p",
+        "problems.jsonl",
+        "--credit",
+        "fault",
+        "--steps",
+        "2",
+        "--prompts",
+        "1",
+        "--samples",
+        "2",
+        "--max-tokens",
+        "8",
+        "-q",
+        "--no-cache",
+    ]));
+    let text = std::fs::read_to_string(ws.path("out/metrics.jsonl")).unwrap();
+    let steps: Vec<Json> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(steps.len(), 2);
+    for key in [
+        "reward",
+        "signal_groups",
+        "signal_tokens",
+        "kl",
+        "seconds_sampling",
+        "seconds_execution",
+        "seconds_update",
+    ] {
+        assert!(steps[0][key].is_number(), "{key}: {}", steps[0]);
+    }
+    assert!(ws.path("out/adapter_model.safetensors").exists());
+    // A finished run is not overwritten without --force or --resume.
+    let error = ws.run_err(&with(&["-p", "problems.jsonl", "--steps", "2", "-q"]));
+    assert!(
+        error.contains("--force") || error.contains("--resume"),
+        "{error}"
+    );
+}
