@@ -81,10 +81,13 @@ fn limit_probe(expected: u64) -> serde_json::Value {
     })
 }
 
+/// The address space a job gets: the memory limit and 64 MiB for each thread of its
+/// numeric libraries' pools.
 #[test]
 fn the_memory_limit_is_applied() {
     let ws = Workspace::new();
-    ws.write_jsonl("problems.jsonl", &[limit_probe(512 << 20)]);
+    let threads = tracealign_exec::Limits::default().threads;
+    ws.write_jsonl("problems.jsonl", &[limit_probe((512 + 64 * threads) << 20)]);
     ws.run_line("run -p problems.jsonl -o runs.jsonl -q --memory-mb 512");
     assert_eq!(ws.runs("runs.jsonl")["limit#reference"]["passed"], true);
 }

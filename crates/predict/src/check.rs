@@ -1,0 +1,202 @@
+//! Judging a model's answer to a row, by execution where the semantics are Python's.
+//!
+//! - `output`: the answer and the right value are both evaluated by Python in the sandbox
+//!   (a model's answer is untrusted code) and compared with `==` and the same type
+//!   (`True` is not `1` here); a wrong or unparsable answer scores 0.
+//! - `path`: the answer's expansion against the lines that ran; partial credit is the
+//!   longest common prefix over the longer length.
+//! - `state`: each variable's value compared as `output` compares; partial credit is the
+//!   share of the variables right; correct when all are, and no other is named.
+//!
+//! [`Checker::fresh`] runs a row's call again (traced, on its own) and rebuilds the row's
+//! answer from that execution: how rows are re-verified.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+use serde_json::json;
+use tracealign_core::{Args, Execution, Language, Problem, Sample, TestCase, TestKind};
+use tracealign_exec::{ExecConfig, ExecError, Executor, Script, ScriptEnd, TraceMode};
+
+use crate::path;
+use crate::rows::{build_rows, Answer, PredictOptions, PredictRow};
+
+/// A verdict on one answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Judgement {
+    pub correct: bool,
+    /// In [0, 1]: 1 or 0 for `output`; partial for `path` and `state`.
+    pub credit: f64,
+}
+
+impl Judgement {
+    fn all_or_nothing(correct: bool) -> Judgement {
+        Judgement {
+            correct,
+            credit: f64::from(u8::from(correct)),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+    #[error("the comparison did not run: {0}")]
+    Comparison(String),
+}
+
+/// Runs what judging needs: a traced executor of its own.
+pub struct Checker {
+    executor: Executor,
+}
+
+/// Compares the pairs on stdin (`[[answer, expected], ...]`), printing one JSON list of
+/// booleans: each side evaluated with no globals but builtins, equal by `==` with the same
+/// type at every level of lists, tuples and dicts (so `1` is not `True` inside them either).
+const COMPARE: &str = r#"
+import json, sys
+def same(a, e):
+    if type(a) is not type(e):
+        return False
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(e) and all(same(x, y) for x, y in zip(a, e))
+    if isinstance(a, dict):
+        return a.keys() == e.keys() and all(same(a[k], e[k]) for k in a)
+    return bool(a == e)
+verdicts = []
+for answer, expected in json.loads(sys.stdin.read()):
+    try:
+        verdicts.append(same(eval(answer, {}), eval(expected, {})))
+    except BaseException:
+        verdicts.append(False)
+print(json.dumps(verdicts))
+"#;
+
+impl Checker {
+    pub fn start(python: PathBuf) -> Result<Checker, CheckError> {
+        let mut config = ExecConfig::new(python);
+        config.workers = 1;
+        config.trace = TraceMode::Full;
+        Ok(Checker {
+            executor: Executor::start(config)?,
+        })
+    }
+
+    /// `answer` (a model's completion) judged against `row`.
+    pub fn judge(&self, row: &PredictRow, answer: &str) -> Result<Judgement, CheckError> {
+        let answer = unwrap_answer(answer);
+        match &row.answer {
+            Answer::Value { repr } => {
+                let same = self.compare(&[(answer.to_string(), repr.clone())])?;
+                Ok(Judgement::all_or_nothing(same[0]))
+            }
+            Answer::Lines { lines } => Ok(match path::expand(answer) {
+                Some(predicted) => Judgement {
+                    correct: &predicted == lines,
+                    credit: path::credit(&predicted, lines),
+                },
+                None => Judgement::all_or_nothing(false),
+            }),
+            Answer::Vars { vars } => self.judge_vars(vars, answer),
+        }
+    }
+
+    fn judge_vars(
+        &self,
+        vars: &BTreeMap<String, String>,
+        answer: &str,
+    ) -> Result<Judgement, CheckError> {
+        let given: BTreeMap<&str, &str> = (answer.lines())
+            .filter_map(|line| line.split_once('='))
+            .map(|(name, value)| (name.trim(), value.trim()))
+            .collect();
+        let pairs: Vec<(String, String)> = (vars.iter())
+            .filter_map(|(name, repr)| Some((given.get(name.as_str())?.to_string(), repr.clone())))
+            .collect();
+        let right = self.compare(&pairs)?.iter().filter(|&&same| same).count();
+        let extra = given.keys().any(|name| !vars.contains_key(*name));
+        Ok(Judgement {
+            correct: right == vars.len() && !extra,
+            credit: right as f64 / vars.len().max(1) as f64,
+        })
+    }
+
+    /// Python's verdict on each (answer, expected) pair of source texts.
+    fn compare(&self, pairs: &[(String, String)]) -> Result<Vec<bool>, CheckError> {
+        if pairs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let script = Script {
+            code: COMPARE.to_string(),
+            stdin: json!(pairs).to_string(),
+            timeout_s: 10.0,
+            ..Script::default()
+        };
+        let run = self.executor.run_script(&script)?;
+        match (
+            &run.end,
+            serde_json::from_str::<Vec<bool>>(run.stdout.trim()),
+        ) {
+            (ScriptEnd::Exited { code: 0 }, Ok(verdicts)) if verdicts.len() == pairs.len() => {
+                Ok(verdicts)
+            }
+            _ => Err(CheckError::Comparison(format!(
+                "{:?}: {}{}",
+                run.end, run.stdout, run.stderr
+            ))),
+        }
+    }
+
+    /// The row rebuilt from a fresh traced execution of its call (`None` when that run
+    /// gives no such row: it raised, or a value lost its exact form).
+    pub fn fresh(&self, row: &PredictRow) -> Result<Option<PredictRow>, CheckError> {
+        let problem = Problem {
+            id: row.id.clone(),
+            language: Language::Python,
+            prompt: String::new(),
+            entry_point: row.entry_point.clone(),
+            reference: row.code.clone(),
+            tests: vec![TestCase {
+                name: row.test.clone(),
+                kind: TestKind::Call {
+                    args: Args::Python(row.args.clone()),
+                    expected: None,
+                },
+            }],
+            atol: None,
+        };
+        let prepared = self
+            .executor
+            .prepare(std::slice::from_ref(&problem), None, |_| {})?;
+        let sample = Sample {
+            problem_id: problem.id.clone(),
+            sample_id: row.sample_id.clone(),
+            code: row.code.clone(),
+            model: None,
+            mutation: None,
+        };
+        let mut runs: Vec<Execution> = Vec::new();
+        self.executor.run(&prepared, &[sample], |e| runs.push(e));
+        let options = PredictOptions {
+            tasks: vec![row.kind],
+            per_problem: 1,
+            failing: true,
+        };
+        let rebuilt = build_rows(&[problem], &runs, &options);
+        Ok(rebuilt
+            .into_iter()
+            .find(|r| r.line.is_none() || r.line == row.line))
+    }
+}
+
+/// The answer inside a code fence or backticks, trimmed.
+fn unwrap_answer(answer: &str) -> &str {
+    let mut text = answer.trim();
+    if let Some(inner) = text.strip_prefix("```") {
+        let inner = inner.split_once('\n').map_or(inner, |(_, rest)| rest);
+        text = inner.trim_end().strip_suffix("```").unwrap_or(inner).trim();
+    }
+    text.trim_matches('`').trim()
+}

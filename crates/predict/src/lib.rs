@@ -1,0 +1,16 @@
+//! Execution prediction: teach a model what code does (TRACED's execution paths and dynamic
+//! values, CRUXEval's output prediction), with every answer checkable by running the code.
+//!
+//! - [`rows`]: from traced runs to prompt/completion rows of three kinds: `output` (a call →
+//!   its return value), `path` (a call → the lines that run, loops compressed) and `state`
+//!   (a call and a line → the variables' values after its first run).
+//! - [`path`]: the compressed line-sequence notation and its partial credit.
+//! - [`check`]: a model's answer judged against a row: values compared with Python's `==`
+//!   by running both sides in the sandbox, paths by their expansion.
+
+pub mod check;
+pub mod path;
+pub mod rows;
+
+pub use check::{Checker, Judgement};
+pub use rows::{build_rows, Answer, PredictOptions, PredictRow, Task};

@@ -1,0 +1,331 @@
+//! Rows of execution prediction from traced runs: for each traced test whose top-level call
+//! of the entry point returned, the call as Python source and what it did.
+//!
+//! - `output`: the program and the call → the returned value's `repr` (CRUXEval-O);
+//! - `path`: the numbered program and the call → the entry function's lines in the order
+//!   they ran, loops compressed ([`crate::path`]; TRACED's execution path);
+//! - `state`: the numbered program, the call and a line → every variable of the entry
+//!   function right after that line first ran (TRACED's dynamic values), one `name = repr`
+//!   per line, names sorted.
+//!
+//! Rows come from passing programs (references included) and, marked `from_failing`, from
+//! failing ones: what a buggy program really does, not what it was meant to do.
+//!
+//! A call is written positionally in the definition's parameter order from the values the
+//! tracer saw; a test is left out when that cannot be exact: a `*args`/`**kwargs`
+//! parameter, a value cut short by the trace's bounds (`…`) or without a literal form
+//! (`<object at ...>`), a truncated trace, or a call that raised.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use tracealign_core::python::{definition_name, named_children, parse, text, top_level_functions};
+use tracealign_core::{EventKind, Execution, Problem, Trace, TraceEvent, Vars};
+
+use crate::path;
+
+/// What a row asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    Output,
+    Path,
+    State,
+}
+
+impl Task {
+    pub const ALL: [Task; 3] = [Task::Output, Task::Path, Task::State];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::Output => "output",
+            Task::Path => "path",
+            Task::State => "state",
+        }
+    }
+}
+
+/// The right answer, structured for the checker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Answer {
+    /// A value's `repr`.
+    Value { repr: String },
+    /// Line numbers in the order they ran.
+    Lines { lines: Vec<u32> },
+    /// Variable → `repr`.
+    Vars { vars: BTreeMap<String, String> },
+}
+
+/// One training row (TRL's prompt/completion, with what makes it checkable).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PredictRow {
+    pub id: String,
+    pub kind: Task,
+    pub problem_id: String,
+    pub sample_id: String,
+    pub test: String,
+    /// The program failed some test: the row says what the buggy program does.
+    pub from_failing: bool,
+    pub prompt: String,
+    pub completion: String,
+    /// The program, the entry point and the call, for a fresh execution.
+    pub code: String,
+    pub entry_point: String,
+    /// Arguments as Python source, between the call's parentheses.
+    pub args: String,
+    /// `state`: the line asked about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    pub answer: Answer,
+}
+
+/// How many rows, of which kinds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PredictOptions {
+    pub tasks: Vec<Task>,
+    /// Rows per problem and kind at most (tests taken in turn across the programs). Default 4.
+    pub per_problem: usize,
+    /// Rows from failing programs too. Default true.
+    pub failing: bool,
+}
+
+impl Default for PredictOptions {
+    fn default() -> Self {
+        PredictOptions {
+            tasks: Task::ALL.to_vec(),
+            per_problem: 4,
+            failing: true,
+        }
+    }
+}
+
+/// Rows from `executions` (run with full traces) of `problems`, in problem order; a row
+/// whose prompt and answer another already has is left out.
+pub fn build_rows(
+    problems: &[Problem],
+    executions: &[Execution],
+    options: &PredictOptions,
+) -> Vec<PredictRow> {
+    let mut rows = Vec::new();
+    for problem in problems {
+        let programs: Vec<&Execution> = (executions.iter())
+            .filter(|e| e.problem_id == problem.id && (options.failing || e.passed))
+            .collect();
+        let calls: Vec<Call> = programs.iter().flat_map(|e| calls(problem, e)).collect();
+        for &task in &options.tasks {
+            let mut seen = HashSet::new();
+            let made = (calls.iter())
+                .filter_map(|call| row(task, call))
+                .filter(|row| seen.insert((row.prompt.clone(), row.completion.clone())))
+                .take(options.per_problem);
+            rows.extend(made);
+        }
+    }
+    rows
+}
+
+/// One traced top-level call that returned.
+struct Call<'a> {
+    execution: &'a Execution,
+    test: &'a str,
+    entry: &'a str,
+    args: String,
+    /// The entry function's own events, call to return.
+    events: Vec<&'a TraceEvent>,
+    value: String,
+}
+
+fn calls<'a>(problem: &'a Problem, execution: &'a Execution) -> Vec<Call<'a>> {
+    let Some(parameters) = parameters(&execution.code, &problem.entry_point) else {
+        return Vec::new();
+    };
+    (execution.tests.iter())
+        .filter_map(|test| {
+            let trace = test.trace.as_ref().filter(|t| !t.truncated)?;
+            let (args, events, value) = top_call(trace, &problem.entry_point, &parameters)?;
+            Some(Call {
+                execution,
+                test: &test.name,
+                entry: &problem.entry_point,
+                args,
+                events,
+                value,
+            })
+        })
+        .collect()
+}
+
+/// The entry point's parameter names in order; `None` for `*args`/`**kwargs` or no such
+/// top-level function.
+fn parameters(code: &str, entry: &str) -> Option<Vec<String>> {
+    let tree = parse(code);
+    let function =
+        top_level_functions(tree.root_node()).find(|f| definition_name(*f, code) == Some(entry))?;
+    let list = function.child_by_field_name("parameters")?;
+    named_children(list)
+        .map(|p| match p.kind() {
+            "identifier" => Some(text(p, code).to_string()),
+            "default_parameter" | "typed_parameter" | "typed_default_parameter" => {
+                let name = p.child_by_field_name("name").or_else(|| p.named_child(0))?;
+                (name.kind() == "identifier").then(|| text(name, code).to_string())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The first top-level call of `entry` in `trace`: its arguments as source, its own events
+/// and the returned value; `None` when it raised or a value has no exact literal.
+fn top_call<'a>(
+    trace: &'a Trace,
+    entry: &str,
+    parameters: &[String],
+) -> Option<(String, Vec<&'a TraceEvent>, String)> {
+    let at = |e: &TraceEvent| e.depth == 0 && e.func == entry;
+    let start = trace
+        .events
+        .iter()
+        .position(|e| at(e) && e.kind == EventKind::Call && !e.resumed)?;
+    let call = &trace.events[start];
+    let values: Option<Vec<&String>> = parameters.iter().map(|p| call.args.get(p)).collect();
+    let values = values?;
+    if call.args.len() != parameters.len() || !values.iter().all(|v| exact(v)) {
+        return None;
+    }
+    let mut events = vec![call];
+    for event in &trace.events[start + 1..] {
+        if !at(event) {
+            continue;
+        }
+        events.push(event);
+        match event.kind {
+            EventKind::Return => {
+                let value = event.value.clone().filter(|v| exact(v))?;
+                let args = values
+                    .iter()
+                    .map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Some((args, events, value));
+            }
+            EventKind::Yield | EventKind::Exception => return None,
+            EventKind::Call | EventKind::Line => {}
+        }
+    }
+    None
+}
+
+/// Whether a bounded `repr` is the value itself: not cut short, not an object's address.
+fn exact(repr: &str) -> bool {
+    !repr.contains('…') && !repr.contains(" object at 0x") && !repr.starts_with('<')
+}
+
+fn row(task: Task, call: &Call) -> Option<PredictRow> {
+    let invocation = format!("{}({})", call.entry, call.args);
+    let code = call.execution.code.trim_end();
+    let (prompt, completion, line, answer) = match task {
+        Task::Output => (
+            format!(
+                "```python\n{code}\n```\n\nWhat does `{invocation}` return? Answer with a Python \
+                 literal and nothing else.\n"
+            ),
+            call.value.clone(),
+            None,
+            Answer::Value {
+                repr: call.value.clone(),
+            },
+        ),
+        Task::Path => {
+            let lines = lines_run(&call.events);
+            (
+                format!(
+                    "```python\n{}```\n\nWhen `{invocation}` runs, which lines of `{}` run, in \
+                     order? Write a repeated block once as `[a, b] × n`. Answer with the line \
+                     numbers and nothing else.\n",
+                    numbered(code),
+                    call.entry
+                ),
+                path::compress(&lines),
+                None,
+                Answer::Lines { lines },
+            )
+        }
+        Task::State => {
+            let (line, vars) = state(&call.events)?;
+            let text: Vec<String> = vars.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+            (
+                format!(
+                    "```python\n{}```\n\nWhen `{invocation}` runs, what are the values of `{}`'s \
+                     variables right after line {line} runs for the first time? Answer one \
+                     `name = value` per line, names in alphabetical order, and nothing else.\n",
+                    numbered(code),
+                    call.entry
+                ),
+                text.join("\n"),
+                Some(line),
+                Answer::Vars { vars },
+            )
+        }
+    };
+    Some(PredictRow {
+        id: format!("{}:{}:{}", call.execution.sample_id, call.test, task.name()),
+        kind: task,
+        problem_id: call.execution.problem_id.clone(),
+        sample_id: call.execution.sample_id.clone(),
+        test: call.test.to_string(),
+        from_failing: !call.execution.passed,
+        prompt,
+        completion,
+        code: call.execution.code.clone(),
+        entry_point: call.entry.to_string(),
+        args: call.args.clone(),
+        line,
+        answer,
+    })
+}
+
+/// The program with `N | ` before each line.
+fn numbered(code: &str) -> String {
+    let width = code.lines().count().to_string().len();
+    code.lines()
+        .enumerate()
+        .map(|(i, line)| format!("{:>width$} | {line}\n", i + 1))
+        .collect()
+}
+
+/// The entry function's lines, in the order they ran.
+pub fn lines_run(events: &[&TraceEvent]) -> Vec<u32> {
+    (events.iter())
+        .filter(|e| e.kind == EventKind::Line)
+        .map(|e| e.line)
+        .collect()
+}
+
+/// A line to ask about and the variables right after its first run: the middle-most line
+/// event whose run changed something, with every variable known then (the arguments, then
+/// each change in order). `None` when no line changed a variable, or a value is not exact.
+pub fn state(events: &[&TraceEvent]) -> Option<(u32, Vars)> {
+    // A line event carries the changes of the event before it in the frame: the run of
+    // line k is told by event k + 1.
+    let changing: Vec<usize> = (1..events.len())
+        .filter(|&k| events[k - 1].kind == EventKind::Line && !events[k].changed.is_empty())
+        .filter(|&k| first_visit(events, k - 1))
+        .collect();
+    let k = *changing.get(changing.len() / 2)?;
+    let mut vars = events[0].args.clone();
+    for event in &events[1..=k] {
+        vars.extend(event.changed.iter().map(|(n, v)| (n.clone(), v.clone())));
+    }
+    vars.values()
+        .all(|v| exact(v))
+        .then_some((events[k - 1].line, vars))
+}
+
+/// Whether the line event at `k` is its line's first run in the call.
+fn first_visit(events: &[&TraceEvent], k: usize) -> bool {
+    let line = events[k].line;
+    !events[..k]
+        .iter()
+        .any(|e| e.kind == EventKind::Line && e.line == line)
+}
