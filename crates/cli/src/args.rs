@@ -444,6 +444,62 @@ pub enum BuildCommand {
     /// Rewards per program: scalar (binary, pass ratio, RLTF, adaptive) and dense (fault
     /// penalty, error line, FAIT), each row naming its scheme.
     Rewards(BuildRewardsArgs),
+    /// Execution prediction rows (TRACED, CRUXEval) from runs with full traces: a call's
+    /// return value (`output`), the lines it runs (`path`), the variables after a line
+    /// (`state`); every answer checkable by running the code.
+    Traced(BuildTracedArgs),
+}
+
+/// `tracealign build traced`.
+#[derive(Debug, Args)]
+pub struct BuildTracedArgs {
+    #[command(flatten)]
+    pub set: ProblemSetArgs,
+
+    /// A runs file from `tracealign run --trace full` (references and samples).
+    #[arg(long, value_name = "FILE")]
+    pub runs: PathBuf,
+
+    /// Row kinds (comma-separated).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "output,path,state"
+    )]
+    pub kinds: Vec<TracedKindArg>,
+
+    /// Rows per problem and kind at most.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub per_problem: usize,
+
+    /// Only passing programs (default: failing ones too, their rows marked `from_failing`).
+    #[arg(long)]
+    pub passing_only: bool,
+
+    /// Run every row's call again, traced, and check its answer against that run.
+    #[arg(long)]
+    pub verify: bool,
+
+    /// The Python interpreter for --verify.
+    #[arg(long, value_name = "PATH", env = "TRACEALIGN_PYTHON")]
+    pub python: Option<PathBuf>,
+
+    /// Where to write the rows (JSON Lines).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// Replace an output file that already holds something.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// A kind of execution prediction row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TracedKindArg {
+    Output,
+    Path,
+    State,
 }
 
 /// What every builder reads and writes.

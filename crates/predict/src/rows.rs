@@ -112,7 +112,7 @@ pub fn build_rows(
         let programs: Vec<&Execution> = (executions.iter())
             .filter(|e| e.problem_id == problem.id && (options.failing || e.passed))
             .collect();
-        let calls: Vec<Call> = programs.iter().flat_map(|e| calls(problem, e)).collect();
+        let calls = in_turn(programs.iter().map(|e| calls(problem, e)).collect());
         for &task in &options.tasks {
             let mut seen = HashSet::new();
             let made = (calls.iter())
@@ -123,6 +123,20 @@ pub fn build_rows(
         }
     }
     rows
+}
+
+/// The first item of each list, then the second of each, and so on: every program gets
+/// its turn before any gets a second row.
+fn in_turn<T>(lists: Vec<Vec<T>>) -> Vec<T> {
+    let mut iters: Vec<_> = lists.into_iter().map(Vec::into_iter).collect();
+    let mut out = Vec::new();
+    loop {
+        let before = out.len();
+        out.extend(iters.iter_mut().filter_map(Iterator::next));
+        if out.len() == before {
+            return out;
+        }
+    }
 }
 
 /// One traced top-level call that returned.
@@ -216,9 +230,17 @@ fn top_call<'a>(
     None
 }
 
-/// Whether a bounded `repr` is the value itself: not cut short, not an object's address.
+/// Whether a bounded `repr` is the value itself: not cut short (`…` in a long string,
+/// `...` ending a summarised container), not an object's address, and not a dict (the
+/// tracer writes a dict's keys sorted, so its insertion order, which iteration follows, is
+/// lost; a string that looks like one is left out with them).
 fn exact(repr: &str) -> bool {
-    !repr.contains('…') && !repr.contains(" object at 0x") && !repr.starts_with('<')
+    let dict = repr.contains('{') && repr.contains(':');
+    !dict
+        && !repr.contains('…')
+        && !repr.contains("...")
+        && !repr.contains(" object at 0x")
+        && !repr.starts_with('<')
 }
 
 fn row(task: Task, call: &Call) -> Option<PredictRow> {

@@ -17,13 +17,15 @@ use tracealign_dataset::rewards::{RewardOptions, Scheme};
 use tracealign_dataset::rows::write_jsonl;
 use tracealign_dataset::sft::SftOptions;
 use tracealign_dataset::{Aligner, SensitiveWeights};
+use tracealign_exec::resolve_python;
 use tracealign_pipeline::rows::{self, RowInputs};
 use tracealign_pipeline::{Built, SftSettings};
+use tracealign_predict::{build_rows, Checker, PredictOptions, Task};
 use tracealign_trace::render::Style;
 
 use crate::args::{
     BuildCommand, BuildDpoArgs, BuildInputs, BuildRepairArgs, BuildRewardsArgs, BuildSftArgs,
-    ContrastArg, FaitArgs, PairingArg, ReprArg, SchemeArg,
+    BuildTracedArgs, ContrastArg, FaitArgs, PairingArg, ReprArg, SchemeArg, TracedKindArg,
 };
 use crate::commands::workers::{refuse_to_replace, with_workers};
 use crate::printer;
@@ -34,7 +36,72 @@ pub fn build(command: BuildCommand) -> Result<()> {
         BuildCommand::Dpo(args) => build_dpo(args),
         BuildCommand::Repair(args) => build_repair(args),
         BuildCommand::Rewards(args) => build_rewards(args),
+        BuildCommand::Traced(args) => build_traced(args),
     }
+}
+
+fn build_traced(args: BuildTracedArgs) -> Result<()> {
+    refuse_to_replace(&args.output, args.force, None)?;
+    let problems = args.set.load()?;
+    let executions = read_runs(&args.runs)?;
+    let traced = executions
+        .iter()
+        .any(|e| e.tests.iter().any(|t| t.trace.is_some()));
+    if !executions.is_empty() && !traced {
+        bail!(
+            "{} holds no traces: run the programs with `tracealign run --trace full`",
+            args.runs.display()
+        );
+    }
+    let options = PredictOptions {
+        tasks: (args.kinds.iter())
+            .map(|k| match k {
+                TracedKindArg::Output => Task::Output,
+                TracedKindArg::Path => Task::Path,
+                TracedKindArg::State => Task::State,
+            })
+            .collect(),
+        per_problem: args.per_problem,
+        failing: !args.passing_only,
+    };
+    let rows = build_rows(&problems, &executions, &options);
+    write_jsonl(&args.output, &rows)?;
+    for task in &options.tasks {
+        let of_kind = rows.iter().filter(|r| r.kind == *task);
+        let failing = of_kind.clone().filter(|r| r.from_failing).count();
+        printer::line(format_args!(
+            "{:>6} {} rows ({failing} from failing programs)",
+            of_kind.count(),
+            task.name()
+        ));
+    }
+    printer::line(format_args!("  → {}", args.output.display()));
+    if args.verify {
+        let checker = Checker::start(resolve_python(args.python.as_deref())?)?;
+        let mut confirmed = 0;
+        for row in &rows {
+            let fresh = checker.fresh(row)?;
+            let judged = match &fresh {
+                Some(fresh) => checker.judge(row, &fresh.completion)?.correct,
+                None => false,
+            };
+            confirmed += usize::from(judged);
+            if !judged {
+                printer::warning(&format!(
+                    "{}: a fresh run does not give this row's answer",
+                    row.id
+                ));
+            }
+        }
+        printer::line(format_args!(
+            "verified: {confirmed} of {} rows give the same answer when their call runs again",
+            rows.len()
+        ));
+        if confirmed < rows.len() {
+            bail!("{} rows did not verify", rows.len() - confirmed);
+        }
+    }
+    Ok(())
 }
 
 /// The inputs of a build, read and checked.

@@ -261,7 +261,7 @@ fn eval_plus_layout_uses_base_and_plus_inputs_and_atol() {
 }
 
 /// The real benchmark files, when this checkout sits beside `shared/`.
-fn shared_data(name: &str) -> Option<std::path::PathBuf> {
+pub fn shared_data(name: &str) -> Option<std::path::PathBuf> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/data")
         .join(name);

@@ -12,6 +12,7 @@ mod help;
 mod hostile;
 mod localization;
 mod pipeline;
+mod predict;
 mod report;
 mod resume;
 mod sandbox;
