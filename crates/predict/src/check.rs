@@ -103,20 +103,18 @@ impl Checker {
         }
     }
 
-    fn judge_vars(
-        &self,
-        vars: &BTreeMap<String, String>,
-        answer: &str,
-    ) -> Result<Judgement, CheckError> {
+    fn judge_vars(&self, vars: &[(String, String)], answer: &str) -> Result<Judgement, CheckError> {
+        let vars: BTreeMap<&str, &str> =
+            vars.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
         let given: BTreeMap<&str, &str> = (answer.lines())
             .filter_map(|line| line.split_once('='))
             .map(|(name, value)| (name.trim(), value.trim()))
             .collect();
         let pairs: Vec<(String, String)> = (vars.iter())
-            .filter_map(|(name, repr)| Some((given.get(name.as_str())?.to_string(), repr.clone())))
+            .filter_map(|(name, repr)| Some((given.get(name)?.to_string(), repr.to_string())))
             .collect();
         let right = self.compare(&pairs)?.iter().filter(|&&same| same).count();
-        let extra = given.keys().any(|name| !vars.contains_key(*name));
+        let extra = given.keys().any(|name| !vars.contains_key(name));
         Ok(Judgement {
             correct: right == vars.len() && !extra,
             credit: right as f64 / vars.len().max(1) as f64,

@@ -16,7 +16,7 @@
 //! parameter, a value cut short by the trace's bounds (`…`) or without a literal form
 //! (`<object at ...>`), a truncated trace, or a call that raised.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 use tracealign_core::python::{definition_name, named_children, parse, text, top_level_functions};
@@ -53,8 +53,9 @@ pub enum Answer {
     Value { repr: String },
     /// Line numbers in the order they ran.
     Lines { lines: Vec<u32> },
-    /// Variable → `repr`.
-    Vars { vars: BTreeMap<String, String> },
+    /// `[name, repr]` pairs, names sorted (a list, not a map: dataset loaders give a map's
+    /// every key across all rows a column of its own).
+    Vars { vars: Vec<(String, String)> },
 }
 
 /// One training row (TRL's prompt/completion, with what makes it checkable).
@@ -286,7 +287,9 @@ fn row(task: Task, call: &Call) -> Option<PredictRow> {
                 ),
                 text.join("\n"),
                 Some(line),
-                Answer::Vars { vars },
+                Answer::Vars {
+                    vars: vars.into_iter().collect(),
+                },
             )
         }
     };

@@ -1,4 +1,4 @@
-//! `tracealign build sft|dpo|repair|rewards` on real executions (`run --trace full`, then
+//! `tracealign build sft|dpo|repair|rewards|traced` on real executions (`run --trace full`, then
 //! `localize`), without and with a byte-level BPE tokenizer trained in-process, and the
 //! files loaded by Hugging Face `datasets` (tests/python/check_datasets.py).
 
@@ -803,6 +803,8 @@ fn datasets_loads_every_output() {
             files.push(format!("{kind}={}", ws.path(&output).display()));
         }
     }
+    build(&ws, "traced", "traced.jsonl", &[]);
+    files.push(format!("traced={}", ws.path("traced.jsonl").display()));
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/check_datasets.py");
     let output = Command::new(&python)
         .arg(&script)
@@ -820,7 +822,7 @@ fn datasets_loads_every_output() {
         String::from_utf8_lossy(&output.stderr)
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(stdout.lines().count(), 8, "{stdout}");
+    assert_eq!(stdout.lines().count(), 9, "{stdout}");
 }
 
 /// Runs of failing programs only (no reference run among them): SFT takes each problem's

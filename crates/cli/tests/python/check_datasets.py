@@ -1,6 +1,7 @@
 """Loads tracealign's dataset files with Hugging Face `datasets` and checks their columns.
 
-Usage: check_datasets.py KIND=PATH [KIND=PATH ...], KIND one of sft, dpo, repair, rewards.
+Usage: check_datasets.py KIND=PATH [KIND=PATH ...], KIND one of sft, dpo, repair, rewards,
+traced.
 Exits non-zero, naming the file, row and column, when a file does not load as trainers
 would load it (`datasets.load_dataset("json", data_files=PATH)`) or a column has the wrong
 type or length. Run by the Rust integration test `datasets::datasets_loads_every_output`.
@@ -103,7 +104,18 @@ def check_rewards(path, ds, tokenized):
             check_tokens(path, k, row)
 
 
-CHECKS = {"sft": check_sft, "dpo": check_dpo, "repair": check_repair, "rewards": check_rewards}
+def check_traced(path, ds, tokenized):
+    expect_types(path, ds.features, {
+        "prompt": STRING, "completion": STRING, "kind": STRING, "code": STRING, "args": STRING,
+    })
+    for k, row in enumerate(ds):
+        answer = row["answer"]
+        if answer["type"] == "vars" and not all(len(pair) == 2 for pair in answer["vars"]):
+            sys.exit(f"{path}: row {k}: answer.vars is not a list of [name, value] pairs")
+
+
+CHECKS = {"sft": check_sft, "dpo": check_dpo, "repair": check_repair, "rewards": check_rewards,
+          "traced": check_traced}
 
 
 def main(args):
