@@ -846,6 +846,16 @@ pub struct EvalArgs {
     #[arg(long)]
     pub localize: bool,
 
+    /// Score execution prediction instead of programs: the `output`, `path` or `state` rows
+    /// of --rows answered by --model (greedy), each answer judged by running it.
+    #[arg(long, value_enum, requires_all = ["rows", "model"])]
+    pub task: Option<TracedKindArg>,
+
+    /// With --task: the rows (`tracealign build traced`'s, or CRUXEval's JSONL: `id`,
+    /// `code` defining `f`, `input`, `output`).
+    #[arg(long, value_name = "FILE", requires = "task")]
+    pub rows: Option<PathBuf>,
+
     /// Output directory.
     #[arg(
         long = "output",

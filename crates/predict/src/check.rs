@@ -47,6 +47,27 @@ pub enum CheckError {
     Comparison(String),
 }
 
+/// A model's answers to a set of rows, judged.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Score {
+    pub rows: usize,
+    pub correct: usize,
+    /// Each row's verdict, in order.
+    pub judgements: Vec<Judgement>,
+}
+
+impl Score {
+    /// The share answered right.
+    pub fn accuracy(&self) -> f64 {
+        self.correct as f64 / self.rows.max(1) as f64
+    }
+
+    /// The mean partial credit.
+    pub fn credit(&self) -> f64 {
+        self.judgements.iter().map(|j| j.credit).sum::<f64>() / self.rows.max(1) as f64
+    }
+}
+
 /// Runs what judging needs: a traced executor of its own.
 pub struct Checker {
     executor: Executor,
@@ -145,6 +166,18 @@ impl Checker {
                 run.end, run.stdout, run.stderr
             ))),
         }
+    }
+
+    /// `answers[i]` judged against `rows[i]`.
+    pub fn score(&self, rows: &[PredictRow], answers: &[String]) -> Result<Score, CheckError> {
+        let judgements = (rows.iter().zip(answers))
+            .map(|(row, answer)| self.judge(row, answer))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Score {
+            rows: judgements.len(),
+            correct: judgements.iter().filter(|j| j.correct).count(),
+            judgements,
+        })
     }
 
     /// The row rebuilt from a fresh traced execution of its call (`None` when that run

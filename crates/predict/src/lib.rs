@@ -6,11 +6,14 @@
 //!   (a call and a line → the variables' values after its first run).
 //! - [`path`]: the compressed line-sequence notation and its partial credit.
 //! - [`check`]: a model's answer judged against a row: values compared with Python's `==`
-//!   by running both sides in the sandbox, paths by their expansion.
+//!   by running both sides in the sandbox, paths by their expansion; [`Score`] of a set.
+//! - [`read`]: rows to answer, ours or CRUXEval's JSONL as published.
 
 pub mod check;
 pub mod path;
+pub mod read;
 pub mod rows;
 
-pub use check::{Checker, Judgement};
+pub use check::{Checker, Judgement, Score};
+pub use read::{read_rows, ReadError};
 pub use rows::{build_rows, Answer, PredictOptions, PredictRow, Task};

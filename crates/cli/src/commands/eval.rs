@@ -24,6 +24,9 @@ use crate::commands::workers::traced_exec_settings;
 use crate::printer;
 
 pub fn eval(args: EvalArgs) -> Result<()> {
+    if let Some(task) = args.task {
+        return crate::commands::eval_task::eval_task(&args, task);
+    }
     let started = Instant::now();
     let layout = OutputLayout::new(&args.out);
     if args.fresh {

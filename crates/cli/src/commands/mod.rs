@@ -1,6 +1,7 @@
 pub mod bench;
 pub mod build;
 pub mod eval;
+pub mod eval_task;
 pub mod experiment;
 pub mod generate;
 pub mod grpo;

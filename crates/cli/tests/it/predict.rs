@@ -78,3 +78,64 @@ fn traced_rows_need_traces_and_every_humaneval_row_verifies() {
         assert!(!row[key].is_null(), "{key}: {row}");
     }
 }
+
+/// `eval --task output` on CRUXEval's own format with the tiny model: every row answered and
+/// judged (the tiny model writes noise, so the point is the plumbing and the files), and
+/// what it needs asked for by name.
+#[test]
+fn eval_task_answers_cruxeval_rows_and_judges_each() {
+    let ws = Workspace::new();
+    tracealign_train::tiny::write_tiny_model(&ws.path("tiny"), "llama").unwrap();
+    let crux = [
+        serde_json::json!({"id": "sample_0", "code": "def f(x):\n    return x * 2\n", "input": "21", "output": "42"}),
+        serde_json::json!({"id": "sample_1", "code": "def f(s):\n    return s[::-1]\n", "input": "'ab'", "output": "'ba'"}),
+    ];
+    ws.write_jsonl("crux.jsonl", &crux);
+    let error = ws.run_err(&["eval", "--task", "output", "--rows", "crux.jsonl"]);
+    assert!(error.contains("--model"), "{error}");
+    let error = ws.run_err(&[
+        "eval",
+        "--task",
+        "path",
+        "--rows",
+        "crux.jsonl",
+        "--model",
+        "tiny",
+    ]);
+    assert!(error.contains("no `path` rows"), "{error}");
+    let args = [
+        "eval",
+        "--task",
+        "output",
+        "--rows",
+        "crux.jsonl",
+        "--model",
+        "tiny",
+        "--max-tokens",
+        "6",
+        "-o",
+        "out",
+    ];
+    let output = ws.run_ok(&args);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("output prediction:") && text.contains("of 2 rows right"),
+        "{text}"
+    );
+    let answers: Vec<Json> = std::fs::read_to_string(ws.path("out/answers.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answers.len(), 2);
+    assert_eq!(answers[1]["expected"], "'ba'");
+    let summary: Json =
+        serde_json::from_str(&std::fs::read_to_string(ws.path("out/eval.json")).unwrap()).unwrap();
+    assert_eq!(
+        (summary["task"].as_str(), summary["rows"].as_u64()),
+        (Some("output"), Some(2))
+    );
+    // A second run does not overwrite the answers without --fresh.
+    let error = ws.run_err(&args);
+    assert!(error.contains("--fresh"), "{error}");
+}
