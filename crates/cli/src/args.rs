@@ -500,6 +500,8 @@ pub enum TracedKindArg {
     Output,
     Path,
     State,
+    /// `output`, with the call's trace as a step-by-step rationale before the answer.
+    Rationale,
 }
 
 /// What every builder reads and writes.
@@ -855,6 +857,11 @@ pub struct EvalArgs {
     /// `code` defining `f`, `input`, `output`).
     #[arg(long, value_name = "FILE", requires = "task")]
     pub rows: Option<PathBuf>,
+
+    /// With --task output: put each row's trace rationale (its call's execution, step by
+    /// step) in the prompt before the question.
+    #[arg(long, requires = "task")]
+    pub with_rationale: bool,
 
     /// Output directory.
     #[arg(

@@ -20,7 +20,7 @@ use tracealign_core::{Args, Execution, Language, Problem, Sample, TestCase, Test
 use tracealign_exec::{ExecConfig, ExecError, Executor, Script, ScriptEnd, TraceMode};
 
 use crate::path;
-use crate::rows::{build_rows, Answer, PredictOptions, PredictRow};
+use crate::rows::{build_rows, Answer, PredictOptions, PredictRow, Task};
 
 /// A verdict on one answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -107,6 +107,11 @@ impl Checker {
 
     /// `answer` (a model's completion) judged against `row`.
     pub fn judge(&self, row: &PredictRow, answer: &str) -> Result<Judgement, CheckError> {
+        let answer = match row.kind {
+            // The value follows the rationale, on the last `Answer:` line.
+            Task::Rationale => answer.rsplit_once("Answer:").map_or("", |(_, value)| value),
+            _ => answer,
+        };
         let answer = unwrap_answer(answer);
         match &row.answer {
             Answer::Value { repr } => {

@@ -86,6 +86,7 @@ fn cruxeval_row(crux: CruxRow) -> PredictRow {
         entry_point: "f".into(),
         args: crux.input,
         line: None,
+        rationale: None,
         answer: Answer::Value { repr: crux.output },
     }
 }

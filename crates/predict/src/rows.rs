@@ -22,6 +22,8 @@ use serde::{Deserialize, Serialize};
 use tracealign_core::python::{definition_name, named_children, parse, text, top_level_functions};
 use tracealign_core::{EventKind, Execution, Problem, Trace, TraceEvent, Vars};
 
+use tracealign_trace::render::{render, CharsPerToken, RenderInput, RenderOptions};
+
 use crate::path;
 
 /// What a row asks for.
@@ -31,16 +33,20 @@ pub enum Task {
     Output,
     Path,
     State,
+    /// `output` answered after the call's trace, rendered as a step-by-step rationale:
+    /// the completion is the rationale, then `Answer: repr`.
+    Rationale,
 }
 
 impl Task {
-    pub const ALL: [Task; 3] = [Task::Output, Task::Path, Task::State];
+    pub const ALL: [Task; 4] = [Task::Output, Task::Path, Task::State, Task::Rationale];
 
     pub fn name(self) -> &'static str {
         match self {
             Task::Output => "output",
             Task::Path => "path",
             Task::State => "state",
+            Task::Rationale => "rationale",
         }
     }
 }
@@ -78,6 +84,10 @@ pub struct PredictRow {
     /// `state`: the line asked about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<u32>,
+    /// `output` and `rationale`: the call's trace rendered step by step (`lines` style,
+    /// at most 400 tokens of ~4 characters), for a prompt or a completion that shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rationale: Option<String>,
     pub answer: Answer,
 }
 
@@ -143,6 +153,7 @@ fn in_turn<T>(lists: Vec<Vec<T>>) -> Vec<T> {
 /// One traced top-level call that returned.
 struct Call<'a> {
     execution: &'a Execution,
+    trace: &'a Trace,
     test: &'a str,
     entry: &'a str,
     args: String,
@@ -161,6 +172,7 @@ fn calls<'a>(problem: &'a Problem, execution: &'a Execution) -> Vec<Call<'a>> {
             let (args, events, value) = top_call(trace, &problem.entry_point, &parameters)?;
             Some(Call {
                 execution,
+                trace,
                 test: &test.name,
                 entry: &problem.entry_point,
                 args,
@@ -247,6 +259,7 @@ fn exact(repr: &str) -> bool {
 fn row(task: Task, call: &Call) -> Option<PredictRow> {
     let invocation = format!("{}({})", call.entry, call.args);
     let code = call.execution.code.trim_end();
+    let rationale = matches!(task, Task::Output | Task::Rationale).then(|| rationale(call));
     let (prompt, completion, line, answer) = match task {
         Task::Output => (
             format!(
@@ -254,6 +267,21 @@ fn row(task: Task, call: &Call) -> Option<PredictRow> {
                  literal and nothing else.\n"
             ),
             call.value.clone(),
+            None,
+            Answer::Value {
+                repr: call.value.clone(),
+            },
+        ),
+        Task::Rationale => (
+            format!(
+                "```python\n{code}\n```\n\nWhat does `{invocation}` return? Trace its execution \
+                 step by step, then give the value on a last line `Answer: <Python literal>`.\n"
+            ),
+            format!(
+                "{}\nAnswer: {}",
+                rationale.clone().unwrap_or_default(),
+                call.value
+            ),
             None,
             Answer::Value {
                 repr: call.value.clone(),
@@ -306,8 +334,24 @@ fn row(task: Task, call: &Call) -> Option<PredictRow> {
         entry_point: call.entry.to_string(),
         args: call.args.clone(),
         line,
+        rationale,
         answer,
     })
+}
+
+/// The call's trace rendered as a step-by-step rationale.
+fn rationale(call: &Call) -> String {
+    let input = RenderInput {
+        source: &call.execution.code,
+        trace: call.trace,
+        test: None,
+        divergence: None,
+    };
+    let options = RenderOptions {
+        budget: Some(400),
+        ..RenderOptions::default()
+    };
+    render(&input, &options, &CharsPerToken).text
 }
 
 /// The program with `N | ` before each line.

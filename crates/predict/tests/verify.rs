@@ -104,6 +104,23 @@ fn every_row_is_reverified_by_a_fresh_execution_and_wrong_answers_are_judged_wro
         !partial.correct && (partial.credit - 4.0 / 9.0).abs() < 1e-9,
         "{partial:?}"
     );
+    // A rationale row: the trace step by step, then the value; judged on its `Answer:` line.
+    let rationale = (rows.iter())
+        .find(|r| r.kind == Task::Rationale && !r.from_failing && r.problem_id == "t/total")
+        .unwrap();
+    assert!(
+        rationale.completion.ends_with("\nAnswer: 6"),
+        "{}",
+        rationale.completion
+    );
+    assert!(
+        checker
+            .judge(rationale, "s grows to 6\nAnswer: 6")
+            .unwrap()
+            .correct
+    );
+    assert!(!checker.judge(rationale, "Answer: 5").unwrap().correct);
+    assert_eq!(count(Task::Rationale), count(Task::Output));
     let state = rows
         .iter()
         .find(|r| r.problem_id == "t/total" && r.kind == Task::State)

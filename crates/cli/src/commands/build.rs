@@ -59,6 +59,7 @@ fn build_traced(args: BuildTracedArgs) -> Result<()> {
                 TracedKindArg::Output => Task::Output,
                 TracedKindArg::Path => Task::Path,
                 TracedKindArg::State => Task::State,
+                TracedKindArg::Rationale => Task::Rationale,
             })
             .collect(),
         per_problem: args.per_problem,

@@ -23,17 +23,29 @@ pub fn eval_task(args: &EvalArgs, kind: TracedKindArg) -> Result<()> {
         TracedKindArg::Output => Task::Output,
         TracedKindArg::Path => Task::Path,
         TracedKindArg::State => Task::State,
+        TracedKindArg::Rationale => Task::Rationale,
     };
     let Some(model) = &args.model else {
         bail!("--task needs a local model to answer the rows: give --model (a GGUF file or a model directory)");
     };
     let path = args.rows.as_deref().context("--task needs --rows FILE")?;
-    let rows: Vec<PredictRow> = read_rows(path)?
+    let mut rows: Vec<PredictRow> = read_rows(path)?
         .into_iter()
         .filter(|r| r.kind == task)
         .collect();
     if rows.is_empty() {
         bail!("{} has no `{}` rows", path.display(), task.name());
+    }
+    if args.with_rationale {
+        for row in &mut rows {
+            let Some(rationale) = &row.rationale else {
+                bail!(
+                    "row {} has no rationale (`tracealign build traced` writes one for output rows)",
+                    row.id
+                );
+            };
+            row.prompt = with_rationale(&row.prompt, rationale);
+        }
     }
     let answers_path = args.out.join("answers.jsonl");
     refuse_to_replace(&answers_path, args.fresh, Some("--fresh"))?;
@@ -56,15 +68,20 @@ pub fn eval_task(args: &EvalArgs, kind: TracedKindArg) -> Result<()> {
         .map(|j| f64::from(u8::from(j.correct)))
         .collect();
     let accuracy = interval(&corrects, args.seed);
-    let summary = json!({"task": task.name(), "rows": score.rows, "correct": score.correct,
+    let summary = json!({"task": task.name(), "with_rationale": args.with_rationale, "rows": score.rows, "correct": score.correct,
         "accuracy": accuracy, "credit": score.credit(), "model": model, "source": path});
     std::fs::write(
         args.out.join("eval.json"),
         serde_json::to_string_pretty(&summary)? + "\n",
     )?;
     printer::line(format_args!(
-        "{} prediction: {:.1}% [{:.1}, {:.1}] of {} rows right (mean credit {:.3})",
+        "{} prediction{}: {:.1}% [{:.1}, {:.1}] of {} rows right (mean credit {:.3})",
         task.name(),
+        if args.with_rationale {
+            " with the trace rationale"
+        } else {
+            ""
+        },
         100.0 * accuracy.mean,
         100.0 * accuracy.low,
         100.0 * accuracy.high,
@@ -73,6 +90,12 @@ pub fn eval_task(args: &EvalArgs, kind: TracedKindArg) -> Result<()> {
     ));
     printer::line(format_args!("  → {}", args.out.display()));
     Ok(())
+}
+
+/// The prompt with the rationale before its question (the text after the code block).
+fn with_rationale(prompt: &str, rationale: &str) -> String {
+    let (code, question) = prompt.rsplit_once("```\n").unwrap_or((prompt, ""));
+    format!("{code}```\n\nIts execution, step by step:\n```\n{rationale}\n```\n{question}")
 }
 
 /// Greedy answers, each cut at its end: the first line for a value or a path, the first
@@ -88,6 +111,7 @@ fn answer(args: &EvalArgs, model: &Path, rows: &[PredictRow], task: Task) -> Res
         .set_decode_weights(DecodeWeights::from(args.decode_weights))?;
     let stop = match task {
         Task::State => vec!["\n\n".to_string(), "```".to_string()],
+        Task::Rationale => vec!["\n\n\n".to_string()],
         Task::Output | Task::Path => vec!["\n".to_string(), "```".to_string()],
     };
     let requests: Vec<Request> = (rows.iter().enumerate())
