@@ -929,7 +929,7 @@ impl TraceCapArgs {
 }
 
 /// OpenAI-compatible APIs.
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ApiArg {
     Completions,
     Chat,

@@ -14,7 +14,7 @@ use tracealign_predict::{read_rows, Checker, PredictRow, Task};
 use tracealign_train::generate::{generate_batched, Request, SamplingConfig};
 use tracealign_train::{load_model, load_with_adapter, training::device, DecodeWeights};
 
-use crate::args::{EvalArgs, TracedKindArg};
+use crate::args::{ApiArg, EvalArgs, TracedKindArg};
 use crate::commands::workers::refuse_to_replace;
 use crate::printer;
 
@@ -92,14 +92,25 @@ pub fn eval_task(args: &EvalArgs, kind: TracedKindArg) -> Result<()> {
     Ok(())
 }
 
+/// A reply cut to its answer: what follows any leading blank lines, and for a value or a
+/// path outside a code fence, its first line.
+fn trimmed(reply: &str, task: Task) -> String {
+    let reply = reply.trim_start();
+    match task {
+        Task::Output | Task::Path if !reply.starts_with("```") => {
+            reply.lines().next().unwrap_or_default().to_string()
+        }
+        _ => reply.to_string(),
+    }
+}
+
 /// The prompt with the rationale before its question (the text after the code block).
 fn with_rationale(prompt: &str, rationale: &str) -> String {
     let (code, question) = prompt.rsplit_once("```\n").unwrap_or((prompt, ""));
     format!("{code}```\n\nIts execution, step by step:\n```\n{rationale}\n```\n{question}")
 }
 
-/// Greedy answers, each cut at its end: the first line for a value or a path, the first
-/// blank line for a state.
+/// Greedy answers, each ending at a blank line (or the token limit), then [`trimmed`].
 fn answer(args: &EvalArgs, model: &Path, rows: &[PredictRow], task: Task) -> Result<Vec<String>> {
     let device = device(None)?;
     let mut loaded = match &args.adapter {
@@ -110,18 +121,24 @@ fn answer(args: &EvalArgs, model: &Path, rows: &[PredictRow], task: Task) -> Res
         .model
         .set_decode_weights(DecodeWeights::from(args.decode_weights))?;
     let stop = match task {
-        Task::State => vec!["\n\n".to_string(), "```".to_string()],
         Task::Rationale => vec!["\n\n\n".to_string()],
-        Task::Output | Task::Path => vec!["\n".to_string(), "```".to_string()],
+        Task::Output | Task::Path | Task::State => vec!["\n\n".to_string()],
     };
-    let requests: Vec<Request> = (rows.iter().enumerate())
-        .map(|(i, row)| Request {
-            prompt: row.prompt.clone(),
-            n: 1,
-            seed: args.seed + i as u64,
-            stop: stop.clone(),
+    // `--api chat`: the row as a user message through the model's own chat template.
+    let chat = args.api == ApiArg::Chat;
+    let requests = (rows.iter().enumerate())
+        .map(|(i, row)| {
+            Ok(Request {
+                prompt: match chat {
+                    true => loaded.tokenizer.chat_prompt(&row.prompt)?,
+                    false => row.prompt.clone(),
+                },
+                n: 1,
+                seed: args.seed + i as u64,
+                stop: stop.clone(),
+            })
         })
-        .collect();
+        .collect::<Result<Vec<Request>>>()?;
     let config = SamplingConfig {
         temperature: 0.0,
         max_new_tokens: args.max_tokens as usize,
@@ -137,7 +154,8 @@ fn answer(args: &EvalArgs, model: &Path, rows: &[PredictRow], task: Task) -> Res
         &config,
         args.batch,
         |i, done| {
-            answers[i] = done.into_iter().next().map(|c| c.text).unwrap_or_default();
+            let text = done.into_iter().next().map(|c| c.text).unwrap_or_default();
+            answers[i] = trimmed(&text, task);
             bar.inc(1);
             Ok(())
         },
