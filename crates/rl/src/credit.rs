@@ -24,6 +24,7 @@
 use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
+use tracealign_dataset::rewards::Scheme;
 
 /// How a group's rewards become per-token credit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,12 +37,12 @@ pub enum Credit {
 }
 
 impl Credit {
-    /// The scalar reward scheme the mode's group advantage uses (`tracealign build rewards`
-    /// and the service name them alike).
-    pub fn reward_scheme(self) -> &'static str {
+    /// The scalar reward scheme the mode's group advantage uses (the one `tracealign build
+    /// rewards` and the service score with).
+    pub fn reward_scheme(self) -> Scheme {
         match self {
-            Credit::Sequence => "binary",
-            Credit::PassRatio | Credit::Fault | Credit::Divergence => "pass_ratio",
+            Credit::Sequence => Scheme::Binary,
+            Credit::PassRatio | Credit::Fault | Credit::Divergence => Scheme::PassRatio,
         }
     }
 }

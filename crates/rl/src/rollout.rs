@@ -101,10 +101,7 @@ impl Scoring<'_> {
             .iter()
             .map(|e| (e.problem_id.as_str(), e))
             .collect();
-        let scheme = match credit.reward_scheme() {
-            "binary" => Scheme::Binary,
-            _ => Scheme::PassRatio,
-        };
+        let scheme = credit.reward_scheme();
         (candidates.iter().zip(executions).zip(&reports))
             .map(|((candidate, execution), report)| {
                 let problem = by_id[candidate.problem_id.as_str()];
