@@ -35,7 +35,7 @@ use tracealign_train::checkpoint::{load_state, save_state, TrainerState};
 use tracealign_train::generate::{
     generate_batched, Completion, Request, SamplingConfig, StopReason,
 };
-use tracealign_train::optim::{clip_grad_norm, AdamW, AdamWConfig, Schedule};
+use tracealign_train::optim::{accumulate, clip_grad_norm, AdamW, AdamWConfig, Schedule};
 use tracealign_train::peft::{load_adapter, save_adapter};
 use tracealign_train::policy::{policy_loss, PolicyExample, PolicyLossConfig};
 use tracealign_train::{DecodeWeights, LoadedModel, LoraConfig, TrainError};
@@ -405,15 +405,7 @@ impl Grpo<'_> {
             loss_sum += loss.to_scalar::<f32>().map_err(TrainError::from)? as f64;
             kl_sum += stats.kl_sum;
             let store = loss.backward().map_err(TrainError::from)?;
-            for (name, var) in &model.adapters.vars {
-                if let Some(grad) = store.get(var.as_tensor()) {
-                    let sum = match grads.remove(name) {
-                        Some(acc) => (acc + grad).map_err(TrainError::from)?,
-                        None => grad.clone(),
-                    };
-                    grads.insert(name.clone(), sum);
-                }
-            }
+            accumulate(&mut grads, &store, &model.adapters.vars)?;
         }
         let grad_norm = clip_grad_norm(&mut grads, settings.max_grad_norm)?;
         optimizer.step(&grads, lr)?;

@@ -136,6 +136,25 @@ impl Schedule {
     }
 }
 
+/// Adds the gradients `store` holds for `vars` into `grads` (a micro-batch's share of an
+/// accumulated step).
+pub fn accumulate(
+    grads: &mut HashMap<String, Tensor>,
+    store: &candle_core::backprop::GradStore,
+    vars: &[(String, Var)],
+) -> Result<()> {
+    for (name, var) in vars {
+        if let Some(grad) = store.get(var.as_tensor()) {
+            let sum = match grads.remove(name) {
+                Some(acc) => (acc + grad)?,
+                None => grad.clone(),
+            };
+            grads.insert(name.clone(), sum);
+        }
+    }
+    Ok(())
+}
+
 /// The global L2 norm of `grads`.
 pub fn global_norm(grads: &HashMap<String, Tensor>) -> Result<f64> {
     let mut sum = 0.0;

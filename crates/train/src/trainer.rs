@@ -23,7 +23,7 @@ use crate::dpo::{dpo_loss, reference_log_probs, sequence_log_probs, stacked, Dpo
 use crate::error::{Result, TrainError};
 use crate::loss::sft_loss;
 use crate::model::{Model, Pass};
-use crate::optim::{clip_grad_norm, AdamW, AdamWConfig, Schedule};
+use crate::optim::{accumulate, clip_grad_norm, AdamW, AdamWConfig, Schedule};
 use crate::peft::{load_adapter, save_adapter};
 
 /// What the trainer learns from.
@@ -200,15 +200,7 @@ impl Trainer {
             tokens += n_tokens;
             margins.extend(margin);
             let store = loss.backward()?;
-            for (name, var) in &self.model.adapters.vars {
-                if let Some(grad) = store.get(var.as_tensor()) {
-                    let sum = match grads.remove(name) {
-                        Some(acc) => (acc + grad)?,
-                        None => grad.clone(),
-                    };
-                    grads.insert(name.clone(), sum);
-                }
-            }
+            accumulate(&mut grads, &store, &self.model.adapters.vars)?;
         }
         let grad_norm = match self.config.max_grad_norm > 0.0 {
             true => clip_grad_norm(&mut grads, self.config.max_grad_norm)?,
