@@ -57,7 +57,6 @@ fn cases(outside_file: &str, port: u16) -> Vec<Case> {
         case("fork_bomb", "import os\ndef f(x):\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass\n", |e| {
             all_tests("timeout")(e)
         }),
-        case("memory_bomb", "def f(x):\n    hog = []\n    while True:\n        hog.append(bytearray(10**8))\n", |e| all_tests("memory_limit")(e)),
         case("disk_fill", "def f(x):\n    with open('big.bin', 'wb') as out:\n        while True:\n            out.write(b'0' * 10**6)\n", |e| all_tests("output_limit")(e)),
         case("infinite_output", "def f(x):\n    while True:\n        print('spam' * 100)\n", |e| all_tests("output_limit")(e)),
         case("infinite_loop", "def f(x):\n    while True:\n        pass\n", |e| all_tests("timeout")(e)),
@@ -227,6 +226,44 @@ fn hostile_programs_are_contained_and_judged() {
         Err(e) if e.kind() == ErrorKind::WouldBlock => {}
         other => panic!("a program reached the network: {other:?}"),
     }
+}
+
+/// A gradual memory bomb and one allocation past the limit are both `memory_limit`, never
+/// `timeout`. Apart from the other hostile cases: on a loaded 2-core VM, zero-filling a few
+/// hundred MiB can take longer than their 1.5 s time limit, so this run's limit is generous.
+#[test]
+fn memory_bombs_are_reported_as_memory_limit() {
+    let ws = Workspace::new();
+    let gradual =
+        "def f(x):\n    hog = []\n    while True:\n        hog.append(bytearray(10**8))\n";
+    let at_once = "def f(x):\n    blob = bytearray(1 << 36)\n    return x + 1\n";
+    ws.write_jsonl("problems.jsonl", &[increment_problem()]);
+    ws.write_jsonl(
+        "samples.jsonl",
+        &[
+            sample("gradual", gradual),
+            sample("at_once", at_once),
+            sample("correct_after", CORRECT),
+        ],
+    );
+    ws.run_line(
+        "run -p problems.jsonl -s samples.jsonl -o runs.jsonl -j 1 --timeout-floor 60 \
+        --memory-mb 300 -q",
+    );
+    let runs = ws.runs("runs.jsonl");
+    for id in ["gradual", "at_once"] {
+        let got = outcomes(&runs[id]);
+        assert!(
+            got.iter().all(|o| o == "memory_limit"),
+            "{id}: expected every test memory_limit, got {got:?}\n  {}",
+            runs[id]
+        );
+    }
+    assert_eq!(
+        runs["correct_after"]["passed"], true,
+        "{}",
+        runs["correct_after"]
+    );
 }
 
 /// A setsid'd, double-forked daemon is gone before the next job on the same worker starts.

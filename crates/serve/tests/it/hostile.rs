@@ -29,7 +29,10 @@ fn hostile_programs_in_a_concurrent_mix_change_no_other_verdict() {
             for (name, code) in HOSTILE {
                 let server = &server;
                 handles.push(scope.spawn(move || {
-                    let request = json!({"code": code, "language": "python", "run_timeout": 3, "memory_limit_MB": 512});
+                    // The bomb's time limit is generous: zero-filling 640 MiB on a loaded VM may
+                    // take seconds, and it must meet its memory limit first.
+                    let timeout = if name == "memory bomb" { 60 } else { 3 };
+                    let request = json!({"code": code, "language": "python", "run_timeout": timeout, "memory_limit_MB": 512});
                     let answer = server.post("/run_code", &request);
                     assert_eq!(answer.status, 200, "{name} (round {round}): {}", answer.body);
                     assert_ne!(answer.body["status"], "Success", "{name}: {}", answer.body);
