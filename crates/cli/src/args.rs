@@ -460,12 +460,14 @@ pub struct BuildTracedArgs {
     #[arg(long, value_name = "FILE")]
     pub runs: PathBuf,
 
-    /// Row kinds (comma-separated).
+    /// Row kinds (comma-separated): `output` (a call → its value), `input` (a value →
+    /// arguments giving it), `path` (the lines run), `state` (variables after a line),
+    /// `state-category` (their kinds of value), `rationale` (the trace, then the value).
     #[arg(
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "output,path,state"
+        default_value = "output,input,path,state"
     )]
     pub kinds: Vec<TracedKindArg>,
 
@@ -495,13 +497,34 @@ pub struct BuildTracedArgs {
 }
 
 /// A kind of execution prediction row.
+///
+/// `output`: a call → its return value (CRUXEval-O); `input`: a returned value → arguments
+/// that give it (CRUXEval-I), judged by running them; `path`: a call → the lines that run,
+/// loops compressed; `state`: a call and a line → the variables' values after its first
+/// run; `state-category`: the same in value categories (`zero`, `positive`, `empty list`,
+/// ...); `rationale`: `output` with the call's trace as a step-by-step rationale first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TracedKindArg {
     Output,
+    Input,
     Path,
     State,
-    /// `output`, with the call's trace as a step-by-step rationale before the answer.
+    StateCategory,
     Rationale,
+}
+
+impl From<TracedKindArg> for tracealign_predict::Task {
+    fn from(kind: TracedKindArg) -> Self {
+        use tracealign_predict::Task;
+        match kind {
+            TracedKindArg::Output => Task::Output,
+            TracedKindArg::Input => Task::Input,
+            TracedKindArg::Path => Task::Path,
+            TracedKindArg::State => Task::State,
+            TracedKindArg::StateCategory => Task::StateCategory,
+            TracedKindArg::Rationale => Task::Rationale,
+        }
+    }
 }
 
 /// What every builder reads and writes.
@@ -585,6 +608,12 @@ pub struct BuildSftArgs {
     /// Use the mutants without running them (no Python needed; some may be equivalent).
     #[arg(long)]
     pub no_run_mutants: bool,
+
+    /// Interleave the rows with as many execution-prediction rows of these kinds (one per
+    /// program and kind, as `build traced` makes them) from the same runs, which need full
+    /// traces: the experiment's `traced_sft` data.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "KIND,...")]
+    pub traced_kinds: Vec<TracedKindArg>,
 
     #[command(flatten)]
     pub exec: ExecArgs,
@@ -848,9 +877,9 @@ pub struct EvalArgs {
     #[arg(long)]
     pub localize: bool,
 
-    /// Score execution prediction instead of programs: the `output`, `path` or `state` rows
-    /// of --rows answered by --model (greedy), each answer judged by running it.
-    #[arg(long, value_enum, requires_all = ["rows", "model"])]
+    /// Score execution prediction instead of programs: the rows of this kind in --rows
+    /// answered greedily by --model or --endpoint, each answer judged by running it.
+    #[arg(long, value_enum, requires = "rows")]
     pub task: Option<TracedKindArg>,
 
     /// With --task: the rows (`tracealign build traced`'s, or CRUXEval's JSONL: `id`,

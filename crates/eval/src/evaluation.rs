@@ -114,6 +114,46 @@ impl Evaluation {
         }
     }
 
+    /// One verdict per item (an answer to an execution-prediction row, say), each item
+    /// scored as a problem with one greedy sample: pass@1 is the share right, with its
+    /// bootstrap interval over items, and two models' verdicts on the same items pair up
+    /// as two models' programs do. Categories are `correct` and `wrong`.
+    pub fn of_verdicts(verdicts: &[(String, bool)]) -> Evaluation {
+        let per_problem: Vec<ProblemScore> = (verdicts.iter())
+            .map(|(id, right)| ProblemScore {
+                problem_id: id.clone(),
+                n: 1,
+                correct: usize::from(*right),
+                pass_at: [("pass@1".to_string(), f64::from(u8::from(*right)))].into(),
+            })
+            .collect();
+        let passed = per_problem.iter().map(|p| p.correct).sum::<usize>();
+        let mut categories = BTreeMap::new();
+        for (name, count) in [("correct", passed), ("wrong", verdicts.len() - passed)] {
+            if count > 0 {
+                categories.insert(name.to_string(), count);
+            }
+        }
+        let values: Vec<f64> = per_problem.iter().map(|p| p.pass_at["pass@1"]).collect();
+        Evaluation {
+            samples: verdicts.len(),
+            passed,
+            problems: verdicts.len(),
+            pass_at_k: match verdicts.is_empty() {
+                true => Vec::new(),
+                false => vec![PassAtK {
+                    k: 1,
+                    interval: bootstrap::interval(&values, 1),
+                }],
+            },
+            skipped_k: Vec::new(),
+            category_kinds: categories.clone(),
+            categories,
+            per_problem,
+            localization: None,
+        }
+    }
+
     /// pass@k for one k, when it was reported.
     pub fn pass_at(&self, k: usize) -> Option<&Interval> {
         self.pass_at_k

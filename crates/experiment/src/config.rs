@@ -59,6 +59,8 @@ pub enum ConfigError {
     },
     #[error("{}: [repair].eval_set `{name}` names no eval set", file.display())]
     RepairEvalSet { file: PathBuf, name: String },
+    #[error("{}: [prediction].eval_set `{name}` names no eval set", file.display())]
+    PredictionEvalSet { file: PathBuf, name: String },
     #[error("{}: [quick].eval_sets: `{name}` names no eval set", file.display())]
     QuickEvalSet { file: PathBuf, name: String },
     #[error("{}: [sampling].n must be at least 1", file.display())]
@@ -90,6 +92,8 @@ pub struct Config {
     pub arms: Vec<Arm>,
     /// The trace-in-prompt repair study, when asked for.
     pub repair: Option<RepairStudy>,
+    /// Output prediction by every model, when asked for.
+    pub prediction: Option<PredictionEval>,
     /// Applied over the rest by `--quick`.
     #[serde(default)]
     pub quick: Quick,
@@ -149,6 +153,31 @@ pub struct RepairStudy {
     pub fl_lines: usize,
     /// Most tokens of a repair reply.
     pub max_tokens: usize,
+}
+
+/// Output prediction (CRUXEval-O): every model (the base and each adapter) answers what the
+/// calls of one eval set's tests return, the rows built from its reference solutions run
+/// with full traces (`tracealign build traced --kinds output`); each answer is judged by
+/// running it (`tracealign eval --task output`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PredictionEval {
+    /// The eval set whose reference solutions' calls are asked about.
+    pub eval_set: String,
+    /// Rows per problem at most. Default 1.
+    #[serde(default = "one")]
+    pub per_problem: usize,
+    /// Most tokens of an answer. Default 48.
+    #[serde(default = "answer_tokens")]
+    pub max_tokens: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn answer_tokens() -> usize {
+    48
 }
 
 /// One prompt condition of the repair study: how its prompts show the failing program.
@@ -367,6 +396,9 @@ pub enum DataKind {
     UniformSft,
     /// Passing vs failing programs, with diff and fault masks.
     Dpo,
+    /// The uniform SFT rows interleaved with as many execution-prediction rows (TRACED,
+    /// CRUXEval: `output`, `input`, `path`, `state`) of the same traced runs' programs.
+    TracedSft,
     /// Repair rows (a failing program and its failing test → the fix) and "leave it alone"
     /// rows (a passing program → itself). An arm reading them is a repair adapter: it is
     /// scored in the repair study (its `feedback` condition), not on the eval sets.
@@ -374,9 +406,10 @@ pub enum DataKind {
 }
 
 impl DataKind {
-    pub const ALL: [DataKind; 4] = [
+    pub const ALL: [DataKind; 5] = [
         DataKind::FaitSft,
         DataKind::UniformSft,
+        DataKind::TracedSft,
         DataKind::Dpo,
         DataKind::Repair,
     ];
@@ -385,6 +418,7 @@ impl DataKind {
         match self {
             DataKind::FaitSft => "fait_sft",
             DataKind::UniformSft => "uniform_sft",
+            DataKind::TracedSft => "traced_sft",
             DataKind::Dpo => "dpo",
             DataKind::Repair => "repair",
         }
@@ -510,6 +544,14 @@ impl Config {
                 });
             }
         }
+        if let Some(prediction) = &self.prediction {
+            if !sets.contains(&prediction.eval_set.as_str()) {
+                return Err(ConfigError::PredictionEvalSet {
+                    file: file(),
+                    name: prediction.eval_set.clone(),
+                });
+            }
+        }
         for name in self.quick.eval_sets.iter().flatten() {
             if !sets.contains(&name.as_str()) {
                 return Err(ConfigError::QuickEvalSet {
@@ -583,6 +625,9 @@ impl Config {
                 .is_some_and(|r| !kept.contains(&r.eval_set))
             {
                 self.repair = None;
+            }
+            if (self.prediction.as_ref()).is_some_and(|p| !kept.contains(&p.eval_set)) {
+                self.prediction = None;
             }
         }
         if let Some(repair) = &mut self.repair {
@@ -683,7 +728,19 @@ no_pass_at_k = true
     fn the_checked_in_config_reads() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiment.toml");
         let config = Config::read(&path).unwrap();
-        assert_eq!(config.arms.len(), 9);
+        assert_eq!(config.arms.len(), 10);
+        assert_eq!(
+            config.prediction.as_ref().map(|p| p.eval_set.as_str()),
+            Some("humaneval")
+        );
+        let traced = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiment-traced.toml");
+        let traced = Config::read(&traced).unwrap();
+        assert_eq!(
+            traced.data_needed(),
+            [DataKind::UniformSft, DataKind::TracedSft]
+        );
+        let grpo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiment-grpo.toml");
+        assert!(Config::read(&grpo).is_ok());
         assert_eq!(config.training.task_ids, Some([601, 974]));
         let online = config
             .arms
@@ -815,6 +872,25 @@ no_pass_at_k = true
         assert_eq!(
             error(&elsewhere),
             "/exp/exp.toml: [repair].eval_set `mbpp` names no eval set"
+        );
+    }
+
+    #[test]
+    fn output_prediction_names_an_eval_set_and_goes_with_it_in_quick_runs() {
+        let text = EXAMPLE.replace("[quick]", "[prediction]\neval_set = \"humaneval\"\n[quick]");
+        let config = Config::parse(&text, Path::new("/exp/exp.toml")).unwrap();
+        let prediction = config.prediction.clone().unwrap();
+        assert_eq!((prediction.per_problem, prediction.max_tokens), (1, 48));
+        let mut dropped = config.clone();
+        dropped.quick.eval_sets = Some(Vec::new());
+        assert_eq!(dropped.quick().prediction, None);
+        let elsewhere = text.replace(
+            "[prediction]\neval_set = \"humaneval\"",
+            "[prediction]\neval_set = \"mbpp\"",
+        );
+        assert_eq!(
+            error(&elsewhere),
+            "/exp/exp.toml: [prediction].eval_set `mbpp` names no eval set"
         );
     }
 

@@ -74,6 +74,10 @@ pub enum StepError {
     Dataset(#[from] tracealign_dataset::DatasetError),
     #[error(transparent)]
     Format(#[from] tracealign_core::Error),
+    #[error(transparent)]
+    Rows(#[from] tracealign_predict::ReadError),
+    #[error(transparent)]
+    Check(#[from] tracealign_predict::check::CheckError),
     #[error("cannot write {}: {source}", path.display())]
     Write {
         path: PathBuf,

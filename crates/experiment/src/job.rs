@@ -30,6 +30,9 @@ use tracealign_pipeline::{
     ProblemSource, Progress, RowInputs, RunSummary, SampleSource, SftSettings, Stage, StageEvent,
     Start, Workers,
 };
+use tracealign_predict::answer::answer_rows;
+use tracealign_predict::rows::interleave;
+use tracealign_predict::{build_rows, read_rows, Checker, PredictOptions, Task};
 use tracealign_rl::grpo::{train_grpo, GrpoRun};
 use tracealign_train::sampling::{generate_into, problem_prompts, read_prompt_rows};
 use tracealign_train::{train_adapter, ProgressEvent};
@@ -39,8 +42,8 @@ use crate::error::{ExperimentError, StepError};
 use crate::layout::{eval_files, Layout};
 use crate::plan::{
     models, plan, problem_source, repair_conditions, repair_set, DataStep, EvalStep,
-    ExperimentStage, GenerateStep, GrpoTrainStep, LocalizeStep, Programs, RepairStep, RunStep,
-    TrainStep,
+    ExperimentStage, GenerateStep, GrpoTrainStep, LocalizeStep, PredictionRowsStep, PredictionStep,
+    Programs, RepairStep, RunStep, TrainStep,
 };
 use crate::results::{CurvePoint, Paired, RepairResult, ResultRow, Results, BASE};
 
@@ -98,6 +101,8 @@ impl Job for ExperimentJob<'_> {
             ExperimentStage::Grpo(step) => self.grpo(step, start),
             ExperimentStage::Eval(step) => self.eval(step, start),
             ExperimentStage::RepairCondition(step) => self.repair(step, start),
+            ExperimentStage::PredictionRows(step) => self.prediction_rows(step, start),
+            ExperimentStage::Prediction(step) => self.prediction(step),
         };
         result.map_err(|source| ExperimentError::Stage {
             stage: stage.name.clone(),
@@ -232,7 +237,7 @@ impl<'a> ExperimentJob<'a> {
                 let built = sft_rows(&inputs, &settings, &self.workers())?;
                 write_jsonl(&step.out, &built.rows)?;
             }
-            DataKind::UniformSft => {
+            DataKind::UniformSft | DataKind::TracedSft => {
                 // Every character weighs 1: no diffs, so no mutants either.
                 let options = SftOptions {
                     weights: SensitiveWeights {
@@ -242,7 +247,19 @@ impl<'a> ExperimentJob<'a> {
                     ..SftOptions::default()
                 };
                 let built = sft_rows(&inputs, &sft(options, 0), &self.workers())?;
-                write_jsonl(&step.out, &built.rows)?;
+                if step.kind == DataKind::UniformSft {
+                    write_jsonl(&step.out, &built.rows)?;
+                    return Ok(());
+                }
+                // Execution prediction from the same traced programs, one row per program
+                // and kind, interleaved up to as many as the SFT rows.
+                let options = PredictOptions {
+                    tasks: vec![Task::Output, Task::Input, Task::Path, Task::State],
+                    per_problem: 1,
+                    failing: true,
+                };
+                let predictions = build_rows(&problems, &executions, &options);
+                write_jsonl(&step.out, &interleave(&built.rows, &predictions))?;
             }
             DataKind::Dpo => {
                 let options = DpoOptions {
@@ -346,6 +363,55 @@ impl<'a> ExperimentJob<'a> {
             source,
         })?;
         write(&dir.join(eval_files::REPORT), report.to_html())
+    }
+
+    /// The eval set's references run with full traces, then `output` rows of their calls.
+    fn prediction_rows(
+        &mut self,
+        step: &PredictionRowsStep,
+        start: Start,
+    ) -> Result<(), StepError> {
+        let problems = self.problems(&step.problems)?;
+        let references = problems.iter().map(Sample::reference).collect();
+        self.run_programs(&problems, references, &step.runs, TraceMode::Full, start)?;
+        let executions = self.executions(&step.runs)?;
+        let options = PredictOptions {
+            tasks: vec![Task::Output],
+            per_problem: step.per_problem,
+            failing: false,
+        };
+        write_jsonl(&step.out, &build_rows(&problems, &executions, &options))?;
+        Ok(())
+    }
+
+    /// A model's greedy answers to the prediction rows, each judged by running it: the
+    /// answers with their verdicts, and an evaluation with one item per row.
+    fn prediction(&mut self, step: &PredictionStep) -> Result<(), StepError> {
+        let rows = read_rows(&step.rows)?;
+        self.progress.begin("answering", rows.len());
+        let progress = self.progress;
+        let answers = answer_rows(&step.generate, &rows, &mut || progress.advance())?;
+        self.progress.end();
+        let checker = Checker::start(self.exec.config.python.clone())?;
+        let score = checker.score(&rows, &answers)?;
+        let lines: String = (rows.iter().zip(&answers).zip(&score.judgements))
+            .map(|((row, answer), judged)| {
+                let line = serde_json::json!({"id": row.id, "answer": answer,
+                    "expected": row.completion, "correct": judged.correct});
+                line.to_string() + "\n"
+            })
+            .collect();
+        std::fs::create_dir_all(&step.dir).map_err(|source| StepError::Write {
+            path: step.dir.clone(),
+            source,
+        })?;
+        write(&step.dir.join(eval_files::ANSWERS), lines)?;
+        let verdicts: Vec<(String, bool)> = (rows.iter().zip(&score.judgements))
+            .map(|(row, judged)| (row.id.clone(), judged.correct))
+            .collect();
+        let evaluation = Evaluation::of_verdicts(&verdicts);
+        let json = serde_json::to_string_pretty(&evaluation).expect("evaluations serialize");
+        write(&step.dir.join(eval_files::EVALUATION), json + "\n")
     }
 
     /// Repair prompts for the failing programs, the replies, and their evaluation.
@@ -478,15 +544,29 @@ pub fn collect_results(config: &Config, layout: &Layout) -> Result<Results, Expe
                 let base = read_evaluation(&layout.eval_dir(set, None, false))?;
                 row.vs_base = Paired::of(&greedy, &base);
             }
-            if let Some(plain) = plain_grpo(config).filter(|p| arm.is_some_and(|a| a != *p)) {
-                let online = config
-                    .arms
-                    .iter()
-                    .any(|a| Some(a.name.as_str()) == arm && a.credit.is_some());
-                if online {
-                    let other = read_evaluation(&layout.eval_dir(set, Some(plain), false))?;
-                    row.vs_plain_grpo = Paired::of(&greedy, &other).map(|p| (plain.to_string(), p));
-                }
+            if let Some(other) = varied_arm(config, arm) {
+                let evaluation = read_evaluation(&layout.eval_dir(set, Some(other), false))?;
+                row.vs_arm = Paired::of(&greedy, &evaluation).map(|p| (other.to_string(), p));
+            }
+            results.rows.push(row);
+        }
+    }
+    if let Some(prediction) = &config.prediction {
+        let set = format!("{} output prediction", prediction.eval_set);
+        let base = read_evaluation(&layout.prediction_dir(None))?;
+        for arm in models(config) {
+            let arm = arm.map(|a| a.name.as_str());
+            let evaluation = read_evaluation(&layout.prediction_dir(arm))?;
+            let name = arm.unwrap_or(BASE);
+            let Some(mut row) = ResultRow::of(name, &set, &evaluation, None) else {
+                continue; // no rows to answer
+            };
+            if arm.is_some() {
+                row.vs_base = Paired::of(&evaluation, &base);
+            }
+            if let Some(other) = varied_arm(config, arm) {
+                let theirs = read_evaluation(&layout.prediction_dir(Some(other)))?;
+                row.vs_arm = Paired::of(&evaluation, &theirs).map(|p| (other.to_string(), p));
             }
             results.rows.push(row);
         }
@@ -507,12 +587,21 @@ pub fn collect_results(config: &Config, layout: &Layout) -> Result<Results, Expe
     Ok(results)
 }
 
-/// The online arm with sequence credit (plain GRPO), the one the other online arms are
-/// compared with.
-fn plain_grpo(config: &Config) -> Option<&str> {
-    (config.arms.iter())
-        .find(|a| a.credit == Some(tracealign_rl::Credit::Sequence))
-        .map(|a| a.name.as_str())
+/// The arm `arm` is a variant of, compared with it in the results: for an online arm,
+/// plain GRPO (the arm with sequence credit, not itself); for one trained on `traced_sft`,
+/// the arm trained on `uniform_sft`.
+fn varied_arm<'c>(config: &'c Config, arm: Option<&str>) -> Option<&'c str> {
+    let arm = config.arms.iter().find(|a| Some(a.name.as_str()) == arm)?;
+    let other = match (arm.credit, arm.data) {
+        (Some(credit), _) if credit != tracealign_rl::Credit::Sequence => {
+            (config.arms.iter()).find(|a| a.credit == Some(tracealign_rl::Credit::Sequence))
+        }
+        (None, Some(DataKind::TracedSft)) => {
+            (config.arms.iter()).find(|a| a.data == Some(DataKind::UniformSft))
+        }
+        _ => None,
+    };
+    other.map(|a| a.name.as_str())
 }
 
 /// `results.json`, `results.md` and `results.html`.

@@ -2,7 +2,7 @@
 //! stage, test or report spells a path of its own. A stage's name is its directory (or
 //! file stem) under the output directory: `sample`, `runs`, `faults`, `data/<kind>`,
 //! `train/<arm>`, `eval/<set>/<model>/<greedy|sampled>`, `repair/runs`, `repair/faults`,
-//! `repair/<condition>`.
+//! `repair/<condition>`, `prediction/rows`, `prediction/<model>`.
 
 use std::path::{Path, PathBuf};
 
@@ -91,6 +91,18 @@ impl Layout {
         self.out.join("repair").join(condition)
     }
 
+    /// Output prediction's rows, from the eval set's references run with full traces
+    /// (beside them in `prediction/rows/runs.jsonl`).
+    pub fn prediction_rows(&self) -> PathBuf {
+        self.out.join("prediction/rows/rows.jsonl")
+    }
+
+    /// One model's answers to those rows (`answers.jsonl`) and their evaluation
+    /// (`eval.json`, each row an item scored right or wrong).
+    pub fn prediction_dir(&self, arm: Option<&str>) -> PathBuf {
+        self.out.join("prediction").join(arm.unwrap_or(BASE))
+    }
+
     /// The table as JSON.
     pub fn results_json(&self) -> PathBuf {
         self.out.join("results.json")
@@ -119,6 +131,8 @@ pub mod eval_files {
     pub const REPORT: &str = "report.html";
     /// Repair conditions only: the repair prompts the replies answer.
     pub const PROMPTS: &str = "prompts.jsonl";
+    /// Prediction only: each row's answer and verdict.
+    pub const ANSWERS: &str = "answers.jsonl";
 }
 
 #[cfg(test)]

@@ -3,7 +3,9 @@
 //! kind of training rows an arm reads → train one LoRA adapter per arm with the same budget
 //! → evaluate the base model and every adapter on every evaluation set (greedy pass@1, and
 //! pass@k of sampled programs when asked) → with `[repair]`, the repair study on the base
-//! model's failing greedy programs of one set, one stage per prompt condition.
+//! model's failing greedy programs of one set, one stage per prompt condition → with
+//! `[prediction]`, output-prediction rows from one set's traced references, answered by
+//! every model.
 //!
 //! [`plan`] only lists the stages (nothing is read or run): each carries the typed settings
 //! of the step it calls ([`ExperimentStage`]), which serialized are its fingerprint's
@@ -22,7 +24,7 @@ use tracealign_train::{
     DecodeWeights, GenerateSettings, LoraConfig, TrainSettings, ATTENTION_TARGETS,
 };
 
-use crate::config::{Arm, Config, DataKind, Objective, ProblemSet, RepairStudy};
+use crate::config::{Arm, Config, DataKind, Objective, PredictionEval, ProblemSet, RepairStudy};
 use crate::layout::{eval_files, Layout};
 use crate::results::BASE;
 
@@ -53,6 +55,10 @@ pub enum ExperimentStage {
     RepairFaults(LocalizeStep),
     /// One prompt condition of the repair study: its prompts, the replies, their evaluation.
     RepairCondition(RepairStep),
+    /// Output-prediction rows: an eval set's references run with full traces, their calls.
+    PredictionRows(PredictionRowsStep),
+    /// One model's answers to those rows, each judged by running it.
+    Prediction(PredictionStep),
 }
 
 impl ExperimentStage {
@@ -72,6 +78,7 @@ impl ExperimentStage {
                 | ExperimentStage::Grpo(_)
                 | ExperimentStage::RepairRuns(_)
                 | ExperimentStage::RepairFaults(_)
+                | ExperimentStage::PredictionRows(_)
         )
     }
 }
@@ -178,6 +185,26 @@ pub struct RepairStep {
     pub runs: PathBuf,
     pub faults: PathBuf,
     /// How the replies are sampled (greedy; with a repair adapter, `generate.adapter`).
+    pub generate: GenerateSettings,
+    pub dir: PathBuf,
+}
+
+/// An eval set's references run with full traces into `runs`, then up to `per_problem`
+/// `output` rows per problem from them into `out`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PredictionRowsStep {
+    pub problems: ProblemSource,
+    pub per_problem: usize,
+    pub runs: PathBuf,
+    pub out: PathBuf,
+}
+
+/// A model's greedy answers to the prediction rows (`generate.adapter` for an arm).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PredictionStep {
+    /// `None`: the base model.
+    pub arm: Option<String>,
+    pub rows: PathBuf,
     pub generate: GenerateSettings,
     pub dir: PathBuf,
 }
@@ -309,6 +336,85 @@ impl Planner<'_> {
                 stages.extend(self.repair_stages(study));
             }
         }
+        if let Some(prediction) = &self.config.prediction {
+            stages.extend(self.prediction_stages(prediction));
+        }
+        stages
+    }
+
+    /// Output prediction: the rows from the set's traced references, then each model's
+    /// answers (an arm's after its training).
+    fn prediction_stages(&self, prediction: &PredictionEval) -> Vec<Stage<ExperimentStage>> {
+        let Some(set) = (self.config.eval_sets.iter()).find(|s| s.name == prediction.eval_set)
+        else {
+            return Vec::new();
+        };
+        let problems = problem_source(set, &self.layout);
+        let rows = PredictionRowsStep {
+            problems: problems.clone(),
+            per_problem: prediction.per_problem,
+            runs: self
+                .layout
+                .prediction_rows()
+                .with_file_name(eval_files::RUNS),
+            out: self.layout.prediction_rows(),
+        };
+        let command = format!(
+            "tracealign run{p} --trace full -o {runs} && tracealign build traced{p} --runs \
+             {runs} --kinds output --per-problem {} --passing-only -o {}",
+            rows.per_problem,
+            rows.out.display(),
+            p = problems.arguments(),
+            runs = rows.runs.display()
+        );
+        let mut stages = vec![Stage::new(
+            PREDICTION_ROWS,
+            ExperimentStage::PredictionRows(rows.clone()),
+        )
+        .reads(problems.reads())
+        .command(command)
+        .output(rows.out.clone())];
+        for arm in models(self.config) {
+            let arm_name = arm.map(|a| a.name.clone());
+            let step = PredictionStep {
+                arm: arm_name.clone(),
+                rows: rows.out.clone(),
+                generate: GenerateSettings {
+                    max_new_tokens: prediction.max_tokens,
+                    ..self.generate(arm)
+                },
+                dir: self.layout.prediction_dir(arm_name.as_deref()),
+            };
+            let g = &step.generate;
+            let mut command = format!(
+                "tracealign eval --task output --rows {} --model {}",
+                step.rows.display(),
+                g.model.display()
+            );
+            if let Some(adapter) = &g.adapter {
+                command.push_str(&format!(" --adapter {}", adapter.display()));
+            }
+            command.push_str(&format!(
+                " --max-tokens {} --seed {}{} -o {}",
+                g.max_new_tokens,
+                g.seed,
+                decode_weights_flag(g),
+                step.dir.display()
+            ));
+            let dir = step.dir.clone();
+            let mut stage = Stage::new(
+                prediction_stage(arm_name.as_deref()),
+                ExperimentStage::Prediction(step),
+            )
+            .after(&[PREDICTION_ROWS])
+            .reads([self.config.model.clone()])
+            .output(dir.join(eval_files::EVALUATION))
+            .command(command);
+            if let Some(arm) = arm {
+                stage = stage.after(&[&train_stage(&arm.name)]);
+            }
+            stages.push(stage);
+        }
         stages
     }
 
@@ -392,6 +498,12 @@ impl Planner<'_> {
             DataKind::FaitSft => ("sft", format!(" --mutants {}", build.mutants)),
             // The same rows, every character weighing 1: no diffs, so no mutants either.
             DataKind::UniformSft => ("sft", " --alpha 0 --beta 0 --mutants 0".to_string()),
+            // The same, interleaved with as many execution-prediction rows.
+            DataKind::TracedSft => (
+                "sft",
+                " --alpha 0 --beta 0 --mutants 0 --traced-kinds output,input,path,state"
+                    .to_string(),
+            ),
             DataKind::Dpo => ("dpo", format!(" --fault-lines {}", build.fault_lines)),
             // The study's feedback condition, and passing programs left alone.
             DataKind::Repair => ("repair", " --repr feedback --leave-alone".to_string()),
@@ -695,6 +807,12 @@ fn exec_caps(command: &str, caps: &str) -> String {
 }
 
 const REPAIR_RUNS: &str = "repair/runs";
+const PREDICTION_ROWS: &str = "prediction/rows";
+
+/// The stage of a model's (`None`: the base model's) output prediction.
+pub fn prediction_stage(arm: Option<&str>) -> String {
+    format!("prediction/{}", arm.unwrap_or(BASE))
+}
 const REPAIR_FAULTS: &str = "repair/faults";
 
 /// The stage that builds rows of a kind.
@@ -894,8 +1012,24 @@ mod tests {
         let exec = ExecSettings::new(PathBuf::from("python3"));
         let stages = plan(&checked_in(false), Path::new("out"), &exec);
         let names: Vec<&str> = stages.iter().map(|s| s.name.as_str()).collect();
-        // 3 + 4 data + 9 arms + 4 sets × 9 models + the study's 2 + 6 conditions + 1.
-        assert_eq!(stages.len(), 3 + 4 + 9 + 4 * 9 + 2 + 6 + 1);
+        // 3 + 5 data + 10 arms + 4 sets × 10 models + the study's 2 + 6 conditions + 1,
+        // then output prediction's rows and 10 models' answers.
+        assert_eq!(stages.len(), 3 + 5 + 10 + 4 * 10 + 2 + 6 + 1 + 1 + 10);
+        let traced = (stages.iter())
+            .find(|s| s.name == "prediction/traced_sft")
+            .unwrap();
+        assert_eq!(traced.after, ["prediction/rows", "train/traced_sft"]);
+        assert!(
+            traced
+                .command
+                .starts_with("tracealign eval --task output --rows out/prediction/rows/rows.jsonl"),
+            "{}",
+            traced.command
+        );
+        let data = stages.iter().find(|s| s.name == "data/traced_sft").unwrap();
+        assert!(data
+            .command
+            .contains("--traced-kinds output,input,path,state"));
         let plus = stages
             .iter()
             .find(|s| s.name == "eval/humaneval_plus/dpo/greedy")

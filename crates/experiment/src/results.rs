@@ -28,10 +28,14 @@ pub struct ResultRow {
     /// An arm's greedy pass@1 against the base model's on the same problems.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vs_base: Option<Paired>,
-    /// An online arm's greedy pass@1 against plain GRPO's (the arm with sequence credit),
-    /// by that arm's name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vs_plain_grpo: Option<(String, Paired)>,
+    /// The arm against the arm it is a variant of, by that arm's name: an online arm
+    /// against plain GRPO (sequence credit), `traced_sft` data against `uniform_sft`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "vs_plain_grpo"
+    )]
+    pub vs_arm: Option<(String, Paired)>,
 }
 
 /// A paired comparison of two models' greedy pass@1 on the same problems: the mean
@@ -238,7 +242,7 @@ impl ResultRow {
             pass_at_k,
             outcomes: greedy.category_kinds.clone(),
             vs_base: None,
-            vs_plain_grpo: None,
+            vs_arm: None,
         })
     }
 }
@@ -289,21 +293,18 @@ impl Results {
                 );
             }
         }
-        let against: Vec<&ResultRow> = self
-            .rows
-            .iter()
-            .filter(|r| r.vs_plain_grpo.is_some())
-            .collect();
+        let against: Vec<&ResultRow> = self.rows.iter().filter(|r| r.vs_arm.is_some()).collect();
         if !against.is_empty() {
             text.push_str(
-                "\nOnline arms against plain GRPO (sequence credit), paired:\n\n\
-                 | eval set | model | vs plain GRPO, paired |\n|---|---|---|\n",
+                "\nArms against the arm they vary (online arms against plain GRPO, traced SFT \
+                 against uniform SFT), paired:\n\n\
+                 | eval set | model | against | difference, paired |\n|---|---|---|---|\n",
             );
             for row in against {
-                let (plain, paired) = row.vs_plain_grpo.as_ref().expect("filtered");
+                let (other, paired) = row.vs_arm.as_ref().expect("filtered");
                 let _ = writeln!(
                     text,
-                    "| {} | {} | {} ({plain}) |",
+                    "| {} | {} | {other} | {} |",
                     row.eval_set,
                     row.arm,
                     paired.describe()
@@ -477,7 +478,7 @@ mod tests {
             pass_at_k: None,
             outcomes: BTreeMap::new(),
             vs_base: None,
-            vs_plain_grpo: None,
+            vs_arm: None,
         };
         let results = Results {
             rows: vec![

@@ -3,10 +3,16 @@
 //! - `output`: the answer and the right value are both evaluated by Python in the sandbox
 //!   (a model's answer is untrusted code) and compared with `==` and the same type
 //!   (`True` is not `1` here); a wrong or unparsable answer scores 0.
+//! - `input`: the row's program called with the answer's arguments, in the sandbox as a
+//!   sample's test is, its result compared outside that process (by the executor's own
+//!   judgement) with what the row's own call returned: answer text never runs where the
+//!   expected value is computed or the verdict is made. Only literal arguments count
+//!   (CRUXEval's inputs are literals): an expression could rewrite the function instead.
 //! - `path`: the answer's expansion against the lines that ran; partial credit is the
 //!   longest common prefix over the longer length.
 //! - `state`: each variable's value compared as `output` compares; partial credit is the
-//!   share of the variables right; correct when all are, and no other is named.
+//!   share of the variables right; correct when all are, and no other is named;
+//!   `state_category` the same, each category compared as text.
 //!
 //! [`Checker::fresh`] runs a row's call again (traced, on its own) and rebuilds the row's
 //! answer from that execution: how rows are re-verified.
@@ -16,8 +22,10 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 use serde_json::json;
+use tracealign_core::python::{named_children, parse};
 use tracealign_core::{Args, Execution, Language, Problem, Sample, TestCase, TestKind};
 use tracealign_exec::{ExecConfig, ExecError, Executor, Script, ScriptEnd, TraceMode};
+use tree_sitter::Node;
 
 use crate::path;
 use crate::rows::{build_rows, Answer, PredictOptions, PredictRow, Task};
@@ -126,7 +134,39 @@ impl Checker {
                 None => Judgement::all_or_nothing(false),
             }),
             Answer::Vars { vars } => self.judge_vars(vars, answer),
+            Answer::Categories { vars } => Ok(judge_categories(vars, answer)),
+            Answer::Arguments { .. } => self.judge_input(row, answer),
         }
+    }
+
+    /// The row's program called with `answer` as its arguments: right when it returns what
+    /// the row's own call returned. The expected value comes from preparing the row's own
+    /// call (the program is its own reference); the answer only replaces the arguments of
+    /// the call a sample's process makes, and the verdict is the executor's.
+    fn judge_input(&self, row: &PredictRow, answer: &str) -> Result<Judgement, CheckError> {
+        if !literal_arguments(answer) {
+            // An expression could change the function it is passed to (its `__code__`,
+            // a global it reads) instead of finding an input: only literals count.
+            return Ok(Judgement::all_or_nothing(false));
+        }
+        let problem = call_problem(row, &row.args);
+        let mut prepared = self
+            .executor
+            .prepare(std::slice::from_ref(&problem), None, |_| {})?;
+        let test = &mut prepared[0].tests[0];
+        if !matches!(test.check, tracealign_exec::plan::Check::Equal(_)) {
+            return Err(CheckError::Comparison(format!(
+                "row {}: its own call has no value to compare with",
+                row.id
+            )));
+        }
+        test.wire["call"] = json!(format!("candidate({answer})"));
+        let mut runs: Vec<Execution> = Vec::new();
+        self.executor
+            .run(&prepared, &[sample(row, &problem)], |e| runs.push(e));
+        Ok(Judgement::all_or_nothing(
+            runs.first().is_some_and(|e| e.passed),
+        ))
     }
 
     fn judge_vars(&self, vars: &[(String, String)], answer: &str) -> Result<Judgement, CheckError> {
@@ -188,33 +228,13 @@ impl Checker {
     /// The row rebuilt from a fresh traced execution of its call (`None` when that run
     /// gives no such row: it raised, or a value lost its exact form).
     pub fn fresh(&self, row: &PredictRow) -> Result<Option<PredictRow>, CheckError> {
-        let problem = Problem {
-            id: row.id.clone(),
-            language: Language::Python,
-            prompt: String::new(),
-            entry_point: row.entry_point.clone(),
-            reference: row.code.clone(),
-            tests: vec![TestCase {
-                name: row.test.clone(),
-                kind: TestKind::Call {
-                    args: Args::Python(row.args.clone()),
-                    expected: None,
-                },
-            }],
-            atol: None,
-        };
+        let problem = call_problem(row, &row.args);
         let prepared = self
             .executor
             .prepare(std::slice::from_ref(&problem), None, |_| {})?;
-        let sample = Sample {
-            problem_id: problem.id.clone(),
-            sample_id: row.sample_id.clone(),
-            code: row.code.clone(),
-            model: None,
-            mutation: None,
-        };
         let mut runs: Vec<Execution> = Vec::new();
-        self.executor.run(&prepared, &[sample], |e| runs.push(e));
+        self.executor
+            .run(&prepared, &[sample(row, &problem)], |e| runs.push(e));
         let options = PredictOptions {
             tasks: vec![row.kind],
             per_problem: 1,
@@ -227,6 +247,96 @@ impl Checker {
     }
 }
 
+/// A problem of one call of the row's entry point with `args`, the row's program its own
+/// reference.
+fn call_problem(row: &PredictRow, args: &str) -> Problem {
+    Problem {
+        id: row.id.clone(),
+        language: Language::Python,
+        prompt: String::new(),
+        entry_point: row.entry_point.clone(),
+        reference: row.code.clone(),
+        tests: vec![TestCase {
+            name: row.test.clone(),
+            kind: TestKind::Call {
+                args: Args::Python(args.to_string()),
+                expected: None,
+            },
+        }],
+        atol: None,
+    }
+}
+
+/// Whether `answer` is an argument list of literals only (numbers, strings without
+/// interpolation, `True`/`False`/`None`, and lists, tuples, sets and dicts of them, by
+/// position or keyword): nothing in it can run code.
+pub fn literal_arguments(answer: &str) -> bool {
+    let source = format!("f({answer})\n");
+    let tree = parse(&source);
+    let root = tree.root_node();
+    let call = (root.named_child_count() == 1)
+        .then(|| root.named_child(0))
+        .flatten()
+        .filter(|s| s.kind() == "expression_statement" && s.named_child_count() == 1)
+        .and_then(|s| s.named_child(0))
+        .filter(|c| c.kind() == "call");
+    let Some(arguments) = call.and_then(|c| c.child_by_field_name("arguments")) else {
+        return false;
+    };
+    !root.has_error()
+        && arguments.kind() == "argument_list"
+        && named_children(arguments).all(|a| match a.kind() {
+            "keyword_argument" => a.child_by_field_name("value").is_some_and(literal),
+            _ => literal(a),
+        })
+}
+
+fn literal(node: Node<'_>) -> bool {
+    match node.kind() {
+        "integer" | "float" | "true" | "false" | "none" => true,
+        "string" => named_children(node).all(|part| part.kind() != "interpolation"),
+        "list"
+        | "tuple"
+        | "set"
+        | "parenthesized_expression"
+        | "concatenated_string"
+        | "dictionary"
+        | "pair" => named_children(node).all(literal),
+        "unary_operator" => {
+            let operand = node.child_by_field_name("argument");
+            operand.is_some_and(|o| matches!(o.kind(), "integer" | "float"))
+        }
+        _ => false,
+    }
+}
+
+/// The row's program as a sample of `problem`.
+fn sample(row: &PredictRow, problem: &Problem) -> Sample {
+    Sample {
+        problem_id: problem.id.clone(),
+        sample_id: row.sample_id.clone(),
+        code: row.code.clone(),
+        model: None,
+        mutation: None,
+    }
+}
+
+/// `name = category` lines against the right categories: credit is the share right.
+fn judge_categories(vars: &[(String, String)], answer: &str) -> Judgement {
+    let given: BTreeMap<&str, &str> = (answer.lines())
+        .filter_map(|line| line.split_once('='))
+        .map(|(name, value)| (name.trim(), value.trim().trim_matches('`')))
+        .collect();
+    let right = (vars.iter())
+        .filter(|(name, category)| given.get(name.as_str()) == Some(&category.as_str()))
+        .count();
+    let extra = (given.keys()).any(|name| !vars.iter().any(|(n, _)| n == name));
+    Judgement {
+        correct: right == vars.len() && !extra,
+        credit: right as f64 / vars.len().max(1) as f64,
+    }
+}
+
 /// The answer inside a code fence or backticks, trimmed.
 fn unwrap_answer(answer: &str) -> &str {
     let mut text = answer.trim();
@@ -235,4 +345,35 @@ fn unwrap_answer(answer: &str) -> &str {
         text = inner.trim_end().strip_suffix("```").unwrap_or(inner).trim();
     }
     text.trim_matches('`').trim()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::literal_arguments;
+
+    #[test]
+    fn only_literal_argument_lists_are_answers() {
+        for answer in [
+            "1",
+            "[1, -2.5], 'a'",
+            "x=(1,), y={'k': None}",
+            "",
+            "{1, 2}, b'x'",
+        ] {
+            assert!(literal_arguments(answer), "{answer}");
+        }
+        for answer in [
+            "len('ab')",
+            "[f'{1}']",
+            "x := 1",
+            "1) or (2",
+            "*[1, 2]",
+            "**{'x': 1}",
+            "lambda: 1",
+            "-x",
+            "[1] + [2]",
+        ] {
+            assert!(!literal_arguments(answer), "{answer}");
+        }
+    }
 }

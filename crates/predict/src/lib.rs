@@ -1,14 +1,17 @@
 //! Execution prediction: teach a model what code does (TRACED's execution paths and dynamic
 //! values, CRUXEval's output prediction), with every answer checkable by running the code.
 //!
-//! - [`rows`]: from traced runs to prompt/completion rows of three kinds: `output` (a call →
-//!   its return value), `path` (a call → the lines that run, loops compressed) and `state`
-//!   (a call and a line → the variables' values after its first run).
+//! - [`rows`]: from traced runs to prompt/completion rows: `output` (a call → its return
+//!   value), `input` (a value → arguments that return it), `path` (a call → the lines that
+//!   run, loops compressed), `state` (a call and a line → the variables' values after its
+//!   first run, exact or in value categories) and `rationale` (`output` after its trace).
 //! - [`path`]: the compressed line-sequence notation and its partial credit.
 //! - [`check`]: a model's answer judged against a row: values compared with Python's `==`
 //!   by running both sides in the sandbox, paths by their expansion; [`Score`] of a set.
 //! - [`read`]: rows to answer, ours or CRUXEval's JSONL as published.
+//! - [`answer`]: a local model's greedy answers to rows.
 
+pub mod answer;
 pub mod check;
 pub mod path;
 pub mod read;

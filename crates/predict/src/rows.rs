@@ -4,9 +4,14 @@
 //! - `output`: the program and the call → the returned value's `repr` (CRUXEval-O);
 //! - `path`: the numbered program and the call → the entry function's lines in the order
 //!   they ran, loops compressed ([`crate::path`]; TRACED's execution path);
+//! - `input`: the program and a returned value → arguments that make the entry point
+//!   return it (CRUXEval-I): the call's own arguments are one right answer, and any other
+//!   is judged by running it;
 //! - `state`: the numbered program, the call and a line → every variable of the entry
 //!   function right after that line first ran (TRACED's dynamic values), one `name = repr`
-//!   per line, names sorted.
+//!   per line, names sorted;
+//! - `state_category`: the same question answered in TRACED's value categories
+//!   ([`category`]: `zero`, `positive`, `empty list`, ...) instead of exact values.
 //!
 //! Rows come from passing programs (references included) and, marked `from_failing`, from
 //! failing ones: what a buggy program really does, not what it was meant to do.
@@ -31,21 +36,32 @@ use crate::path;
 #[serde(rename_all = "snake_case")]
 pub enum Task {
     Output,
+    Input,
     Path,
     State,
+    StateCategory,
     /// `output` answered after the call's trace, rendered as a step-by-step rationale:
     /// the completion is the rationale, then `Answer: repr`.
     Rationale,
 }
 
 impl Task {
-    pub const ALL: [Task; 4] = [Task::Output, Task::Path, Task::State, Task::Rationale];
+    pub const ALL: [Task; 6] = [
+        Task::Output,
+        Task::Input,
+        Task::Path,
+        Task::State,
+        Task::StateCategory,
+        Task::Rationale,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Task::Output => "output",
+            Task::Input => "input",
             Task::Path => "path",
             Task::State => "state",
+            Task::StateCategory => "state_category",
             Task::Rationale => "rationale",
         }
     }
@@ -57,11 +73,16 @@ impl Task {
 pub enum Answer {
     /// A value's `repr`.
     Value { repr: String },
+    /// Arguments (Python source) for which the entry point returns `returns` (a `repr`):
+    /// judged by calling it with the answer.
+    Arguments { returns: String },
     /// Line numbers in the order they ran.
     Lines { lines: Vec<u32> },
     /// `[name, repr]` pairs, names sorted (a list, not a map: dataset loaders give a map's
     /// every key across all rows a column of its own).
     Vars { vars: Vec<(String, String)> },
+    /// `[name, category]` pairs, names sorted: each compared as text.
+    Categories { vars: Vec<(String, String)> },
 }
 
 /// One training row (TRL's prompt/completion, with what makes it checkable).
@@ -134,6 +155,30 @@ pub fn build_rows(
         }
     }
     rows
+}
+
+/// Training rows of another kind (SFT rows, say) interleaved with execution-prediction
+/// rows, one of each in turn: at most as many prediction rows as `others`, taken across
+/// their kinds in turn (an output row, an input row, ..., then the next of each), so that a
+/// cut keeps every kind. The rows are JSON, since their shapes differ; trainers read the
+/// `prompt` and `completion` both have.
+pub fn interleave<T: Serialize>(
+    others: &[T],
+    predictions: &[PredictRow],
+) -> Vec<serde_json::Value> {
+    let by_kind: Vec<Vec<&PredictRow>> = (Task::ALL.iter())
+        .map(|&task| predictions.iter().filter(|r| r.kind == task).collect())
+        .collect();
+    let predictions = in_turn(by_kind);
+    let json = |row: serde_json::Result<serde_json::Value>| row.expect("rows serialize");
+    let mut mixed = Vec::new();
+    for (i, other) in others.iter().enumerate() {
+        mixed.push(json(serde_json::to_value(other)));
+        if let Some(prediction) = predictions.get(i) {
+            mixed.push(json(serde_json::to_value(prediction)));
+        }
+    }
+    mixed
 }
 
 /// The first item of each list, then the second of each, and so on: every program gets
@@ -287,6 +332,18 @@ fn row(task: Task, call: &Call) -> Option<PredictRow> {
                 repr: call.value.clone(),
             },
         ),
+        Task::Input => (
+            format!(
+                "```python\n{code}\n```\n\nGive arguments for which `{}` returns `{}`: the \
+                 Python source that goes between the call's parentheses, and nothing else.\n",
+                call.entry, call.value
+            ),
+            call.args.clone(),
+            None,
+            Answer::Arguments {
+                returns: call.value.clone(),
+            },
+        ),
         Task::Path => {
             let lines = lines_run(&call.events);
             (
@@ -320,6 +377,27 @@ fn row(task: Task, call: &Call) -> Option<PredictRow> {
                 },
             )
         }
+        Task::StateCategory => {
+            let (line, vars) = state(&call.events)?;
+            let vars: Vec<(String, String)> = (vars.into_iter())
+                .map(|(name, repr)| (name, category(&repr).to_string()))
+                .collect();
+            let text: Vec<String> = vars.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+            (
+                format!(
+                    "```python\n{}```\n\nWhen `{invocation}` runs, what kinds of values do \
+                     `{}`'s variables hold right after line {line} runs for the first time? \
+                     Answer one `name = kind` per line, names in alphabetical order, each kind \
+                     one of: {}; and nothing else.\n",
+                    numbered(code),
+                    call.entry,
+                    CATEGORIES.join(", ")
+                ),
+                text.join("\n"),
+                Some(line),
+                Answer::Categories { vars },
+            )
+        }
     };
     Some(PredictRow {
         id: format!("{}:{}:{}", call.execution.sample_id, call.test, task.name()),
@@ -337,6 +415,68 @@ fn row(task: Task, call: &Call) -> Option<PredictRow> {
         rationale,
         answer,
     })
+}
+
+/// Every value category [`category`] gives.
+pub const CATEGORIES: [&str; 18] = [
+    "None",
+    "True",
+    "False",
+    "zero",
+    "positive",
+    "negative",
+    "zero float",
+    "positive float",
+    "negative float",
+    "empty string",
+    "string",
+    "empty list",
+    "list",
+    "empty tuple",
+    "tuple",
+    "empty set",
+    "set",
+    "other",
+];
+
+/// A value's category, in the manner of TRACED's quantized dynamic values (sign for
+/// numbers, emptiness for strings and containers), from its exact `repr`; `other` for what
+/// none fits (bytes, complex numbers, infinities).
+pub fn category(repr: &str) -> &'static str {
+    let repr = repr.trim();
+    let empty = |e: bool, empty: &'static str, full: &'static str| if e { empty } else { full };
+    match repr {
+        "None" | "True" | "False" => {
+            return CATEGORIES[CATEGORIES.iter().position(|c| *c == repr).expect("listed")]
+        }
+        "set()" => return "empty set",
+        _ => {}
+    }
+    if let Ok(int) = repr.parse::<i128>() {
+        return match int.signum() {
+            0 => "zero",
+            1 => "positive",
+            _ => "negative",
+        };
+    }
+    if repr.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+        // An int past i128: its sign is its first character.
+        return empty(repr.starts_with('-'), "negative", "positive");
+    }
+    if let Some(float) = repr.parse::<f64>().ok().filter(|f| f.is_finite()) {
+        return match float {
+            f if f > 0.0 => "positive float",
+            f if f < 0.0 => "negative float",
+            _ => "zero float",
+        };
+    }
+    match repr.chars().next() {
+        Some('\'' | '"') => empty(repr.len() == 2, "empty string", "string"),
+        Some('[') => empty(repr == "[]", "empty list", "list"),
+        Some('(') => empty(repr == "()", "empty tuple", "tuple"),
+        Some('{') => "set",
+        _ => "other",
+    }
 }
 
 /// The call's trace rendered as a step-by-step rationale.
@@ -397,4 +537,38 @@ fn first_visit(events: &[&TraceEvent], k: usize) -> bool {
     !events[..k]
         .iter()
         .any(|e| e.kind == EventKind::Line && e.line == line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_fall_in_traced_style_categories() {
+        let cases = [
+            ("None", "None"),
+            ("True", "True"),
+            ("0", "zero"),
+            ("-3", "negative"),
+            ("123456789012345678901234567890123456789012", "positive"),
+            ("0.0", "zero float"),
+            ("-2.5", "negative float"),
+            ("1e+100", "positive float"),
+            ("''", "empty string"),
+            ("'a'", "string"),
+            ("\"it's\"", "string"),
+            ("[]", "empty list"),
+            ("[1, 2]", "list"),
+            ("()", "empty tuple"),
+            ("(1,)", "tuple"),
+            ("set()", "empty set"),
+            ("{1, 2}", "set"),
+            ("b'x'", "other"),
+            ("inf", "other"),
+        ];
+        for (repr, category_name) in cases {
+            assert_eq!(category(repr), category_name, "{repr}");
+            assert!(CATEGORIES.contains(&category(repr)));
+        }
+    }
 }

@@ -55,6 +55,11 @@ fn every_row_is_reverified_by_a_fresh_execution_and_wrong_answers_are_judged_wro
         (5, 5, 5),
         "{rows:#?}"
     );
+    assert_eq!(
+        (count(Task::Input), count(Task::StateCategory)),
+        (5, 5),
+        "{rows:#?}"
+    );
     assert!(rows.iter().all(|r| r.problem_id != "t/splat"));
     let buggy = rows
         .iter()
@@ -132,4 +137,64 @@ fn every_row_is_reverified_by_a_fresh_execution_and_wrong_answers_are_judged_wro
         "{}: {judged:?}",
         state.completion
     );
+
+    // The same question in value categories: the kind of each value, judged as text.
+    let category = (rows.iter())
+        .find(|r| r.problem_id == "t/words" && r.kind == Task::StateCategory)
+        .unwrap();
+    assert!(
+        category.completion.contains("seen = empty set")
+            || category.completion.contains("seen = set"),
+        "{}",
+        category.completion
+    );
+    assert!(
+        category.completion.contains("text = string"),
+        "{}",
+        category.completion
+    );
+    let wrong = category
+        .completion
+        .replace("text = string", "text = empty string");
+    let judged = checker.judge(category, &wrong).unwrap();
+    assert!(!judged.correct && judged.credit > 0.0, "{judged:?}");
+}
+
+/// `input` rows: any arguments that make the program return the value are right, judged by
+/// running them as a sample's test; answers that try to print or forge a verdict are wrong.
+#[test]
+fn input_answers_are_judged_by_running_them() {
+    let problems = parse_problems(Path::new("t"), PROBLEMS, None).unwrap();
+    let samples: Vec<Sample> = problems.iter().map(Sample::reference).collect();
+    let runs = executions(&problems, &samples);
+    let rows = build_rows(&problems, &runs, &PredictOptions::default());
+    let total = (rows.iter())
+        .find(|r| r.problem_id == "t/total" && r.kind == Task::Input && r.test == "t1")
+        .unwrap();
+    assert_eq!(total.completion, "[1, 2, 3]");
+    assert!(total.prompt.contains("returns `6`"), "{}", total.prompt);
+    let checker = Checker::start(resolve_python(None).unwrap()).unwrap();
+    let judge = |answer: &str| checker.judge(total, answer).unwrap().correct;
+    assert!(judge("[1, 2, 3]"));
+    assert!(judge("[6]"), "another right answer");
+    assert!(judge("xs=[2, 4]"), "keywords too");
+    assert!(judge("`[3, 3]`"));
+    // CRUXEval-I's test is `f(input) == output`: Python's `==`, so 6.0 returns 6.
+    assert!(judge("[6.0]"));
+    assert!(!judge("[5]"));
+    assert!(!judge("[1, 2"));
+    // Attempts to fake the result from inside the answer's own process.
+    assert!(!judge(
+        "[print('{\"r\": \"ok\", \"i\": 0}') or 6, __import__('os')._exit(0)]"
+    ));
+    assert!(!judge("[__import__('sys').exit(0)]"));
+    assert!(!judge(
+        "__import__('builtins').__dict__.update(sum=lambda *a: 6) or [0]"
+    ));
+    // An expression that rewrites the function instead of finding an input is no answer.
+    assert!(!judge(
+        "(setattr(candidate, '__code__', (lambda xs: 6).__code__), [0])[1]"
+    ));
+    assert!(!judge("[f'{6}']"));
+    assert!(judge("[-1, 7]"), "a negative literal");
 }

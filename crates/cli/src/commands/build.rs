@@ -20,12 +20,13 @@ use tracealign_dataset::{Aligner, SensitiveWeights};
 use tracealign_exec::resolve_python;
 use tracealign_pipeline::rows::{self, RowInputs};
 use tracealign_pipeline::{Built, SftSettings};
+use tracealign_predict::rows::interleave;
 use tracealign_predict::{build_rows, Checker, PredictOptions, Task};
 use tracealign_trace::render::Style;
 
 use crate::args::{
     BuildCommand, BuildDpoArgs, BuildInputs, BuildRepairArgs, BuildRewardsArgs, BuildSftArgs,
-    BuildTracedArgs, ContrastArg, FaitArgs, PairingArg, ReprArg, SchemeArg, TracedKindArg,
+    BuildTracedArgs, ContrastArg, FaitArgs, PairingArg, ReprArg, SchemeArg,
 };
 use crate::commands::workers::{refuse_to_replace, with_workers};
 use crate::printer;
@@ -54,14 +55,7 @@ fn build_traced(args: BuildTracedArgs) -> Result<()> {
         );
     }
     let options = PredictOptions {
-        tasks: (args.kinds.iter())
-            .map(|k| match k {
-                TracedKindArg::Output => Task::Output,
-                TracedKindArg::Path => Task::Path,
-                TracedKindArg::State => Task::State,
-                TracedKindArg::Rationale => Task::Rationale,
-            })
-            .collect(),
+        tasks: args.kinds.iter().map(|&k| Task::from(k)).collect(),
         per_problem: args.per_problem,
         failing: !args.passing_only,
     };
@@ -171,7 +165,31 @@ fn build_sft(args: BuildSftArgs) -> Result<()> {
         Ok(rows::sft_rows(&inputs.rows(), &settings, workers)?)
     })
     .with_context(|| runs(&args.inputs))?;
-    finish(&args.inputs, built)
+    if args.traced_kinds.is_empty() {
+        return finish(&args.inputs, built);
+    }
+    let options = PredictOptions {
+        tasks: args.traced_kinds.iter().map(|&k| Task::from(k)).collect(),
+        per_problem: 1,
+        failing: true,
+    };
+    let predictions = build_rows(&inputs.problems, &inputs.executions, &options);
+    if predictions.is_empty() {
+        bail!(
+            "{} gives no execution-prediction rows: --traced-kinds needs runs from `tracealign run --trace full`",
+            args.inputs.runs.display()
+        );
+    }
+    let mixed = interleave(&built.rows, &predictions);
+    let added = mixed.len() - built.rows.len();
+    printer::out(&built);
+    write_jsonl(&args.inputs.output, &mixed)?;
+    printer::line(format_args!(
+        "{added} execution-prediction rows interleaved ({} rows in all)",
+        mixed.len()
+    ));
+    printer::line(format_args!("  → {}", args.inputs.output.display()));
+    Ok(())
 }
 
 fn build_dpo(args: BuildDpoArgs) -> Result<()> {

@@ -293,3 +293,102 @@ fn a_quick_experiment_writes_every_output_and_reuses_its_stages() {
     let results = read_json(&ws, "out/results.json");
     assert_eq!(results["curves"]["dpo"].as_array().unwrap().len(), 1);
 }
+
+/// `traced_sft` (uniform SFT rows interleaved with execution-prediction rows) against
+/// `uniform_sft`, and every model's output prediction on an eval set's traced references.
+const TRACED_CONFIG: &str = r#"
+model = "tiny"
+
+[training]
+path = "train.jsonl"
+
+[[eval_sets]]
+name = "ours"
+path = "eval.jsonl"
+format = "tracealign"
+
+[sampling]
+n = 2
+temperature = 0.8
+max_tokens = 12
+
+[train]
+steps = 2
+lr = 1e-3
+rank = 4
+alpha = 8.0
+batch = 2
+seed = 0
+max_len = 512
+threads = 1
+
+[eval]
+max_tokens = 12
+
+[prediction]
+eval_set = "ours"
+max_tokens = 8
+
+[[arms]]
+name = "uniform_sft"
+objective = "sft"
+data = "uniform_sft"
+
+[[arms]]
+name = "traced_sft"
+objective = "sft"
+data = "traced_sft"
+"#;
+
+#[test]
+fn traced_sft_is_compared_with_uniform_sft_on_programs_and_output_prediction() {
+    let ws = Workspace::new();
+    setup(&ws);
+    ws.write("traced.toml", TRACED_CONFIG);
+    ws.run_ok(&["experiment", "--config", "traced.toml", "-o", "out", "-q"]);
+    let lines = |name: &str| -> Vec<Json> {
+        let text = std::fs::read_to_string(ws.path(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let uniform = lines("out/data/uniform_sft.jsonl");
+    let traced = lines("out/data/traced_sft.jsonl");
+    // Every uniform row, each followed by a prediction row while they last.
+    let predictions: Vec<&Json> = traced.iter().filter(|r| r.get("kind").is_some()).collect();
+    assert_eq!(traced.len() - predictions.len(), uniform.len());
+    assert!(!predictions.is_empty() && predictions.len() <= uniform.len());
+    assert_eq!(traced[0]["completion"], uniform[0]["completion"]);
+    assert!(traced[1].get("kind").is_some(), "{}", traced[1]);
+    // One output row per problem of the eval set, from its traced references.
+    let rows = lines("out/prediction/rows/rows.jsonl");
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows.iter().all(|r| r["kind"] == "output"));
+    for model in ["base", "uniform_sft", "traced_sft"] {
+        let answers = lines(&format!("out/prediction/{model}/answers.jsonl"));
+        assert_eq!(answers.len(), 2, "{model}");
+        assert!(answers.iter().all(|a| a["correct"].is_boolean()));
+    }
+    let results = read_json(&ws, "out/results.json");
+    let rows = results["rows"].as_array().unwrap();
+    let named: Vec<(&str, &str)> = (rows.iter())
+        .map(|r| (r["eval_set"].as_str().unwrap(), r["arm"].as_str().unwrap()))
+        .collect();
+    let sets = ["ours", "ours output prediction"];
+    let expected: Vec<(&str, &str)> = (sets.iter())
+        .flat_map(|&s| ["base", "uniform_sft", "traced_sft"].map(|m| (s, m)))
+        .collect();
+    assert_eq!(named, expected);
+    for row in rows {
+        let against = &row["vs_arm"];
+        match row["arm"].as_str() {
+            Some("traced_sft") => assert_eq!(against[0], "uniform_sft", "{row}"),
+            _ => assert!(against.is_null(), "{row}"),
+        }
+    }
+    let table = std::fs::read_to_string(ws.path("out/results.md")).unwrap();
+    assert!(
+        table.contains("| ours output prediction | traced_sft | uniform_sft |"),
+        "{table}"
+    );
+}

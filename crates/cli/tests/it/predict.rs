@@ -45,6 +45,8 @@ fn traced_rows_need_traces_and_every_humaneval_row_verifies() {
         "runs.jsonl",
         "--per-problem",
         "1",
+        "--kinds",
+        "output,input,path,state,state-category",
         "--verify",
         "-o",
         "rows.jsonl",
@@ -60,6 +62,10 @@ fn traced_rows_need_traces_and_every_humaneval_row_verifies() {
     // or raise, give none.
     assert!(
         count("output") > 120 && count("path") == count("output") && count("state") > 80,
+        "{text}"
+    );
+    assert!(
+        count("input") == count("output") && count("state_category") == count("state"),
         "{text}"
     );
     assert!(
@@ -138,4 +144,87 @@ fn eval_task_answers_cruxeval_rows_and_judges_each() {
     // A second run does not overwrite the answers without --fresh.
     let error = ws.run_err(&args);
     assert!(error.contains("--fresh"), "{error}");
+}
+
+/// Answers the execution-prediction prompts of the test below as an OpenAI-compatible
+/// completions server would: right for the doubling row (with text after a blank line, which
+/// the answer's stop cuts), wrong for the reversal, and any literal for the input row.
+const PREDICTOR: &str = r#"
+import json
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        prompt = body["prompt"]
+        text = "42\n\nBecause 21 * 2." if "x * 2" in prompt else "'ab'"
+        reply = json.dumps({"choices": [{"text": text, "index": 0}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+
+/// `eval --task output` through an OpenAI-compatible server on loopback: each answer cut at
+/// its stop, judged by running it, and the accuracy counted.
+#[test]
+fn eval_task_answers_through_an_endpoint() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let ws = Workspace::new();
+    let crux = [
+        serde_json::json!({"id": "sample_0", "code": "def f(x):\n    return x * 2\n", "input": "21", "output": "42"}),
+        serde_json::json!({"id": "sample_1", "code": "def f(s):\n    return s[::-1]\n", "input": "'ab'", "output": "'ba'"}),
+    ];
+    ws.write_jsonl("crux.jsonl", &crux);
+    let mut server = Command::new("python3")
+        .args(["-c", PREDICTOR])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 starts the server");
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = format!("http://127.0.0.1:{}", line.trim());
+    let args = [
+        "eval",
+        "--task",
+        "output",
+        "--rows",
+        "crux.jsonl",
+        "--endpoint",
+        &url,
+        "--model-name",
+        "m",
+        "-o",
+        "out",
+    ];
+    let output = ws.command().args(args).output().unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::workspace::describe(&args, &ws.path(""), &output)
+    );
+    let answers: Vec<Json> = std::fs::read_to_string(ws.path("out/answers.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        (&answers[0]["answer"], &answers[0]["correct"]),
+        (&Json::from("42"), &Json::from(true))
+    );
+    assert_eq!(answers[1]["correct"], false);
+    let summary: Json =
+        serde_json::from_str(&std::fs::read_to_string(ws.path("out/eval.json")).unwrap()).unwrap();
+    assert_eq!(summary["correct"], 1, "{summary}");
+    assert_eq!(summary["endpoint"], url.as_str());
 }
