@@ -124,7 +124,7 @@ pub fn answer_rows_at(
 
 /// Where an answer ends: a blank line, or two after a rationale (whose steps may be
 /// separated by one).
-fn stop(task: Task) -> &'static str {
+pub fn stop(task: Task) -> &'static str {
     match task {
         Task::Rationale => "\n\n\n",
         _ => "\n\n",

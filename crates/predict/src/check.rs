@@ -1,8 +1,9 @@
 //! Judging a model's answer to a row, by execution where the semantics are Python's.
 //!
-//! - `output`: the answer and the right value are both evaluated by Python in the sandbox
-//!   (a model's answer is untrusted code) and compared with `==` and the same type
-//!   (`True` is not `1` here); a wrong or unparsable answer scores 0.
+//! - `output`: the answer and the right value are both read as Python literals
+//!   (`ast.literal_eval`, in the sandbox: a model's answer is untrusted, and nothing in it
+//!   runs) and compared with `==` and the same type (`True` is not `1` here); a wrong,
+//!   unparsable or non-literal answer scores 0.
 //! - `input`: the row's program called with the answer's arguments, in the sandbox as a
 //!   sample's test is, its result compared outside that process (by the executor's own
 //!   judgement) with what the row's own call returned: answer text never runs where the
@@ -82,10 +83,12 @@ pub struct Checker {
 }
 
 /// Compares the pairs on stdin (`[[answer, expected], ...]`), printing one JSON list of
-/// booleans: each side evaluated with no globals but builtins, equal by `==` with the same
-/// type at every level of lists, tuples and dicts (so `1` is not `True` inside them either).
+/// booleans: each side read by `ast.literal_eval` (literals only: an answer is untrusted
+/// text, and one that ran could print a verdict and exit before the real one), equal by
+/// `==` with the same type at every level of lists, tuples and dicts (so `1` is not `True`
+/// inside them either).
 const COMPARE: &str = r#"
-import json, sys
+import ast, json, sys
 def same(a, e):
     if type(a) is not type(e):
         return False
@@ -97,7 +100,7 @@ def same(a, e):
 verdicts = []
 for answer, expected in json.loads(sys.stdin.read()):
     try:
-        verdicts.append(same(eval(answer, {}), eval(expected, {})))
+        verdicts.append(same(ast.literal_eval(answer), ast.literal_eval(expected)))
     except BaseException:
         verdicts.append(False)
 print(json.dumps(verdicts))

@@ -104,6 +104,9 @@ fn every_row_is_reverified_by_a_fresh_execution_and_wrong_answers_are_judged_wro
     assert!(!judge("(['BB', 'CC'], 1)"));
     assert!(!judge("(['BB', 'CC'],"));
     assert!(!judge("__import__('os').system('true')"));
+    // An answer that would print a verdict and leave before the real one runs nothing.
+    assert!(!judge("print('[true]') or __import__('os')._exit(0)"));
+    assert!(!judge("(['BB', 'CC'], True) if print('[true]') else 0"));
     let partial = checker.judge(path, "2, 3, 4, 3").unwrap();
     assert!(
         !partial.correct && (partial.credit - 4.0 / 9.0).abs() < 1e-9,

@@ -1,7 +1,10 @@
-//! Online GRPO on a LoRA adapter: per step, `prompts` problems × `samples` completions
-//! sampled from the current policy, each run (traced) and scored, credited per token
-//! ([`crate::credit`]), and trained on with the clipped policy-gradient loss
-//! ([`tracealign_train::policy`]) in one update.
+//! Online GRPO on a LoRA adapter: per step, `prompts` items of a [`Task`] × `samples`
+//! completions sampled from the current policy, each scored by execution, credited per
+//! token ([`crate::credit`]), and trained on with the clipped policy-gradient loss
+//! ([`tracealign_train::policy`]) in one update. The tasks: writing programs for problems
+//! ([`ProgramTask`]: each sample run traced against the tests, localized, compared with the
+//! reference trace) and execution prediction ([`crate::prediction::PredictionTask`]: each
+//! answer judged by running it, the checker's verdict an exact reward).
 //!
 //! Choices:
 //! - One update per batch of samples (μ = 1, as DeepSeekMath's GRPO): the ratio's old
@@ -40,8 +43,8 @@ use tracealign_train::peft::{load_adapter, save_adapter};
 use tracealign_train::policy::{policy_loss, PolicyExample, PolicyLossConfig};
 use tracealign_train::{DecodeWeights, LoadedModel, LoraConfig, TrainError};
 
-use crate::credit::{assign, Credit, CreditSettings, SignalShare, TokenCredit};
-use crate::rollout::{Candidate, ScoreError, Scored, Scoring};
+use crate::credit::{assign, Credit, CreditSettings, Rollout, SignalShare, TokenCredit};
+use crate::rollout::{Candidate, ScoreError, Scoring};
 
 /// How to train (serialized, it fingerprints a run).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -154,12 +157,68 @@ pub struct GrpoSummary {
     pub history: Vec<GrpoStep>,
 }
 
+/// What GRPO trains on: items with prompts, and a group of completions of one item scored
+/// by execution into what credit assignment reads.
+pub trait Task {
+    /// Items to draw prompts from.
+    fn items(&self) -> usize;
+    /// Item `i`'s name (a problem or row id), in sample ids and errors.
+    fn key(&self, i: usize) -> &str;
+    /// The text the completions of item `i` continue.
+    fn prompt(&self, i: usize) -> String;
+    /// Where a completion of item `i` ends.
+    fn stops(&self, i: usize) -> Vec<String>;
+    /// Item `i`'s completions scored, in order.
+    fn score(
+        &self,
+        i: usize,
+        candidates: &[Candidate],
+        credit: Credit,
+    ) -> Result<Vec<Rollout>, ScoreError>;
+}
+
+/// Writing programs: a problem's samples run traced against its tests and scored
+/// ([`Scoring`]).
+pub struct ProgramTask<'a> {
+    pub problems: &'a [Problem],
+    pub scoring: &'a Scoring<'a>,
+}
+
+impl Task for ProgramTask<'_> {
+    fn items(&self) -> usize {
+        self.problems.len()
+    }
+
+    fn key(&self, i: usize) -> &str {
+        &self.problems[i].id
+    }
+
+    fn prompt(&self, i: usize) -> String {
+        self.problems[i].prompt.trim_end().to_string()
+    }
+
+    fn stops(&self, i: usize) -> Vec<String> {
+        (stop_sequences(&self.problems[i]).iter())
+            .map(|s| s.to_string())
+            .collect()
+    }
+
+    fn score(
+        &self,
+        _: usize,
+        candidates: &[Candidate],
+        credit: Credit,
+    ) -> Result<Vec<Rollout>, ScoreError> {
+        let scored = self.scoring.score(candidates, credit)?;
+        Ok(scored.into_iter().map(|s| s.rollout).collect())
+    }
+}
+
 /// The policy being trained and what it trains with.
 pub struct Grpo<'a> {
     pub settings: &'a GrpoSettings,
     pub loaded: LoadedModel,
-    pub problems: &'a [Problem],
-    pub scoring: &'a Scoring<'a>,
+    pub task: &'a dyn Task,
     /// Named in the saved adapter's `base_model_name_or_path`.
     pub base: Option<String>,
 }
@@ -175,7 +234,7 @@ impl Grpo<'_> {
         resume: bool,
         on_step: &mut dyn FnMut(&GrpoStep) -> ControlFlow<()>,
     ) -> Result<GrpoSummary, GrpoError> {
-        if self.problems.is_empty() {
+        if self.task.items() == 0 {
             return Err(GrpoError::NoProblems);
         }
         let settings = self.settings;
@@ -248,9 +307,9 @@ impl Grpo<'_> {
         })
     }
 
-    /// The problems of 0-based `step`: the next `prompts` of a permutation per epoch.
-    fn problems_of(&self, step: usize) -> Vec<&Problem> {
-        let (n, size) = (self.problems.len(), self.settings.prompts.max(1));
+    /// The items of 0-based `step`: the next `prompts` of a permutation per epoch.
+    fn items_of(&self, step: usize) -> Vec<usize> {
+        let (n, size) = (self.task.items(), self.settings.prompts.max(1));
         let mut orders: HashMap<usize, Vec<usize>> = HashMap::new();
         (step * size..(step + 1) * size)
             .map(|i| {
@@ -261,7 +320,7 @@ impl Grpo<'_> {
                     order.shuffle(&mut StdRng::seed_from_u64(seed));
                     order
                 });
-                &self.problems[order[position]]
+                order[position]
             })
             .collect()
     }
@@ -274,25 +333,22 @@ impl Grpo<'_> {
         optimizer: &mut AdamW,
     ) -> Result<GrpoStep, GrpoError> {
         let settings = self.settings;
-        let problems = self.problems_of(step);
+        let items = self.items_of(step);
         let started = Instant::now();
-        let prompts: Vec<String> = problems
-            .iter()
-            .map(|p| p.prompt.trim_end().to_string())
-            .collect();
-        let completions = self.sample(step, &problems, &prompts)?;
+        let prompts: Vec<String> = items.iter().map(|&i| self.task.prompt(i)).collect();
+        let completions = self.sample(step, &items, &prompts)?;
         let seconds_sampling = started.elapsed().as_secs_f64();
         let started = Instant::now();
         let mut groups = Vec::new();
         let mut examples = Vec::new();
         let (mut rewards, mut passed, mut tokens) = (Vec::new(), 0, 0);
-        for (g, problem) in problems.iter().enumerate() {
+        for (g, &item) in items.iter().enumerate() {
             let group = &completions[g];
             tokens += group.iter().map(|c| c.tokens).sum::<usize>();
             let eos = self.loaded.tokenizer.eos_ids.first().copied();
-            let (candidates, ids) = candidates(aligner, eos, problem, &prompts[g], step, group)?;
-            let scored: Vec<Scored> = self.scoring.score(&candidates, settings.credit)?;
-            let rollouts: Vec<_> = scored.iter().map(|s| s.rollout.clone()).collect();
+            let key = self.task.key(item);
+            let (candidates, ids) = candidates(aligner, eos, key, &prompts[g], step, group)?;
+            let rollouts = self.task.score(item, &candidates, settings.credit)?;
             rewards.extend(rollouts.iter().map(|r| r.reward));
             passed += rollouts.iter().filter(|r| r.passed).count();
             let credits = assign(settings.credit, &rollouts, &settings.credit_settings);
@@ -332,27 +388,24 @@ impl Grpo<'_> {
         })
     }
 
-    /// `samples` completions of each problem, sample k of problem g at step s drawn with a
+    /// `samples` completions of each item, sample k of item g at step s drawn with a
     /// generator seeded by (seed, s, g).
     fn sample(
         &self,
         step: usize,
-        problems: &[&Problem],
+        items: &[usize],
         prompts: &[String],
     ) -> Result<Vec<Vec<Completion>>, GrpoError> {
         let settings = self.settings;
-        let requests: Vec<Request> = (problems.iter().zip(prompts).enumerate())
-            .map(|(g, (problem, prompt))| Request {
+        let requests: Vec<Request> = (items.iter().zip(prompts).enumerate())
+            .map(|(g, (&item, prompt))| Request {
                 prompt: prompt.clone(),
                 n: settings.samples,
                 seed: settings
                     .seed
                     .wrapping_mul(1_000_003)
                     .wrapping_add((step * settings.prompts.max(1) + g) as u64),
-                stop: stop_sequences(problem)
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect(),
+                stop: self.task.stops(item),
             })
             .collect();
         let config = SamplingConfig {
@@ -422,7 +475,7 @@ fn carries_signal(credit: &TokenCredit) -> bool {
 fn candidates(
     aligner: &Aligner,
     eos: Option<u32>,
-    problem: &Problem,
+    key: &str,
     prompt: &str,
     step: usize,
     group: &[Completion],
@@ -433,7 +486,7 @@ fn candidates(
         let encoded = aligner
             .encode(&completion.text, false)
             .map_err(|e| GrpoError::Tokenize {
-                problem: problem.id.clone(),
+                problem: key.to_string(),
                 message: format!("{e:?}"),
             })?;
         let (mut token_ids, mut spans): (Vec<u32>, Vec<Range<usize>>) =
@@ -444,8 +497,8 @@ fn candidates(
             spans.push(end..end);
         }
         candidates.push(Candidate {
-            problem_id: problem.id.clone(),
-            sample_id: format!("{}#s{step}k{k}", problem.id),
+            problem_id: key.to_string(),
+            sample_id: format!("{key}#s{step}k{k}"),
             prompt: prompt.to_string(),
             completion: completion.text.clone(),
             spans,
@@ -498,11 +551,14 @@ pub fn train_grpo(
         prepared: &prepared,
         references: &references,
     };
+    let task = ProgramTask {
+        problems: run.problems,
+        scoring: &scoring,
+    };
     let grpo = Grpo {
         settings: run.settings,
         loaded,
-        problems: run.problems,
-        scoring: &scoring,
+        task: &task,
         base: Some(run.model.display().to_string()),
     };
     grpo.train(out, resume, on_step)

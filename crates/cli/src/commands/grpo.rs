@@ -5,12 +5,15 @@
 //! (rewritten after every step; `--resume` continues from it).
 
 use std::ops::ControlFlow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
+use tracealign_exec::resolve_python;
 use tracealign_pipeline::ProblemSource;
-use tracealign_rl::grpo::{train_grpo, GrpoRun, GrpoSettings, GrpoStep};
+use tracealign_predict::read_rows;
+use tracealign_rl::grpo::{train_grpo, GrpoRun, GrpoSettings, GrpoStep, GrpoSummary};
+use tracealign_rl::prediction::{train_prediction_grpo, PredictionRun};
 use tracealign_rl::Credit;
 use tracealign_train::{DecodeWeights, LoraConfig, ATTENTION_TARGETS, MLP_TARGETS};
 
@@ -49,8 +52,13 @@ impl CreditArg {
 #[command(next_help_heading = "GRPO (--objective grpo)")]
 pub struct GrpoArgs {
     /// Training problems (any problem-file format); their prompts are sampled.
-    #[arg(long, short = 'p', value_name = "FILE")]
+    #[arg(long, short = 'p', value_name = "FILE", conflicts_with = "rows")]
     pub problems: Option<PathBuf>,
+    /// Execution prediction rows instead (`tracealign build traced`, or CRUXEval's JSONL):
+    /// each sampled answer is judged by running it, the verdict its reward (`sequence`
+    /// credit: right or wrong; any other: the checker's partial credit).
+    #[arg(long, value_name = "FILE")]
+    pub rows: Option<PathBuf>,
     /// The problems' format, when detection guesses wrong.
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
@@ -100,8 +108,11 @@ pub enum DecodeArg {
 /// Runs GRPO per the flags.
 pub fn train(args: &TrainArgs) -> Result<()> {
     let grpo = &args.grpo;
+    if let Some(rows) = &grpo.rows {
+        return train_on_rows(args, rows);
+    }
     let Some(path) = &grpo.problems else {
-        bail!("--objective grpo samples training problems: give them with --problems FILE");
+        bail!("--objective grpo samples training problems or prediction rows: give them with --problems FILE or --rows FILE");
     };
     let source = ProblemSource {
         path: Some(path.clone()),
@@ -125,18 +136,54 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         settings.samples,
         settings.credit
     ));
-    let quiet = args.quiet;
-    let summary = train_grpo(&run, &args.out, args.resume, &mut |step| {
+    let summary = train_grpo(&run, &args.out, args.resume, &mut print_step(args.quiet))?;
+    finished(args, &summary);
+    Ok(())
+}
+
+/// GRPO on execution prediction rows.
+fn train_on_rows(args: &TrainArgs, path: &Path) -> Result<()> {
+    let rows = read_rows(path)?;
+    if rows.is_empty() {
+        bail!("{} holds no rows", path.display());
+    }
+    let python = resolve_python(args.grpo.exec.python.as_deref())?;
+    let settings = settings(args);
+    let run = PredictionRun {
+        model: &args.model,
+        rows: &rows,
+        python: &python,
+        settings: &settings,
+        threads: args.threads,
+    };
+    printer::note(format_args!(
+        "GRPO on {} prediction rows: {} steps of {} rows x {} samples, {:?} credit",
+        rows.len(),
+        settings.steps,
+        settings.prompts,
+        settings.samples,
+        settings.credit
+    ));
+    let summary = train_prediction_grpo(&run, &args.out, args.resume, &mut print_step(args.quiet))?;
+    finished(args, &summary);
+    Ok(())
+}
+
+/// Prints each step's line unless quiet.
+fn print_step(quiet: bool) -> impl FnMut(&GrpoStep) -> ControlFlow<()> {
+    move |step| {
         if !quiet {
             printer::line(format_args!("{}", step_line(step)));
         }
         ControlFlow::Continue(())
-    })?;
+    }
+}
+
+fn finished(args: &TrainArgs, summary: &GrpoSummary) {
     if summary.resumed_at > 0 {
         printer::note(format_args!("resumed at step {}", summary.resumed_at));
     }
     printer::note(format_args!("wrote the adapter to {}", args.out.display()));
-    Ok(())
 }
 
 fn settings(args: &TrainArgs) -> GrpoSettings {

@@ -140,4 +140,26 @@ fn grpo_trains_online_and_refuses_what_it_cannot_use() {
         error.contains("--force") || error.contains("--resume"),
         "{error}"
     );
+    // Execution prediction rows instead of problems: each answer judged by running it.
+    let crux = serde_json::json!({"id": "c0", "code": "def f(x):\n    return x * 2\n", "input": "21", "output": "42"});
+    ws.write_jsonl("crux.jsonl", &[crux]);
+    let error = ws.run_err(&with(&["-p", "problems.jsonl", "--rows", "crux.jsonl"]));
+    assert!(error.contains("cannot be used with"), "{error}");
+    let rows = [
+        "--rows",
+        "crux.jsonl",
+        "--credit",
+        "sequence",
+        "--steps",
+        "1",
+        "--samples",
+        "2",
+        "--max-tokens",
+        "4",
+        "-q",
+        "--force",
+    ];
+    ws.run_ok(&with(&rows));
+    let text = std::fs::read_to_string(ws.path("out/metrics.jsonl")).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
 }
