@@ -794,14 +794,23 @@ impl Planner<'_> {
     }
 }
 
-/// `command` with the trace caps after each `tracealign run` or `localize` in it.
+/// `command` with the trace caps after each `tracealign run`, `localize` or (GRPO) `train`
+/// in it.
 fn exec_caps(command: &str, caps: &str) -> String {
     if caps.is_empty() {
         return command.to_string();
     }
+    // Not `build traced`: it reads traces, it does not make them.
+    let traced = |part: &str| {
+        let commands = ["tracealign run", "tracealign localize", "tracealign train"];
+        commands.iter().any(|c| part.starts_with(c))
+    };
     command
         .split(" && ")
-        .map(|part| format!("{part}{caps}"))
+        .map(|part| match traced(part) {
+            true => format!("{part}{caps}"),
+            false => part.to_string(),
+        })
         .collect::<Vec<_>>()
         .join(" && ")
 }
@@ -989,6 +998,10 @@ mod tests {
                 .count(),
             2
         );
+        let rows = stages.iter().find(|s| s.name == "prediction/rows").unwrap();
+        let (run, build) = rows.command.split_once(" && ").unwrap();
+        assert!(run.ends_with("--trace-max-events 20000"), "{run}");
+        assert!(!build.contains("--trace-max"), "{build}");
         assert_ne!(stages[1].settings, runs.settings);
         let trace = stages
             .iter()
