@@ -531,8 +531,6 @@ pub fn train_grpo(
     use tracealign_exec::TraceMode;
     use tracealign_pipeline::{NoProgress, Workers};
 
-    let device = tracealign_train::training::device(run.threads)?;
-    let loaded = tracealign_train::load_model(run.model, Some(&run.settings.lora), &device)?;
     let workers = Workers {
         settings: run.exec,
         progress: &NoProgress,
@@ -555,11 +553,40 @@ pub fn train_grpo(
         problems: run.problems,
         scoring: &scoring,
     };
-    let grpo = Grpo {
+    let policy = Policy {
+        model: run.model,
         settings: run.settings,
-        loaded,
-        task: &task,
-        base: Some(run.model.display().to_string()),
+        threads: run.threads,
     };
-    grpo.train(out, resume, on_step)
+    policy.train(&task, out, resume, on_step)
+}
+
+/// The base model a run starts from and how it trains.
+pub struct Policy<'a> {
+    pub model: &'a Path,
+    pub settings: &'a GrpoSettings,
+    /// Threads for tensor math (`None`: one per core).
+    pub threads: Option<usize>,
+}
+
+impl Policy<'_> {
+    /// Loads the model with fresh adapters and trains it on `task` into `out`
+    /// ([`Grpo::train`]).
+    pub fn train(
+        &self,
+        task: &dyn Task,
+        out: &Path,
+        resume: bool,
+        on_step: &mut dyn FnMut(&GrpoStep) -> ControlFlow<()>,
+    ) -> Result<GrpoSummary, GrpoError> {
+        let device = tracealign_train::training::device(self.threads)?;
+        let loaded = tracealign_train::load_model(self.model, Some(&self.settings.lora), &device)?;
+        let grpo = Grpo {
+            settings: self.settings,
+            loaded,
+            task,
+            base: Some(self.model.display().to_string()),
+        };
+        grpo.train(out, resume, on_step)
+    }
 }

@@ -15,7 +15,7 @@ use tracealign_predict::check::CheckError;
 use tracealign_predict::{Checker, PredictRow};
 
 use crate::credit::{Credit, Rollout};
-use crate::grpo::{Grpo, GrpoError, GrpoSettings, GrpoStep, GrpoSummary, Task};
+use crate::grpo::{GrpoError, GrpoSettings, GrpoStep, GrpoSummary, Policy, Task};
 use crate::rollout::{Candidate, ScoreError};
 
 /// Prediction rows and the checker that judges their answers.
@@ -85,26 +85,23 @@ pub struct PredictionRun<'a> {
     pub threads: Option<usize>,
 }
 
-/// Loads the model with fresh adapters, starts a checker, then trains into `out` on the
-/// rows ([`Grpo::train`]: the same checkpoints, metrics and resumption as on problems).
+/// Starts a checker, then trains a fresh adapter on the rows ([`Policy::train`]: the same
+/// checkpoints, metrics and resumption as on problems).
 pub fn train_prediction_grpo(
     run: &PredictionRun,
     out: &Path,
     resume: bool,
     on_step: &mut dyn FnMut(&GrpoStep) -> ControlFlow<()>,
 ) -> Result<GrpoSummary, GrpoError> {
-    let device = tracealign_train::training::device(run.threads)?;
-    let loaded = tracealign_train::load_model(run.model, Some(&run.settings.lora), &device)?;
     let checker = Checker::start(run.python.to_path_buf()).map_err(judge_error)?;
     let task = PredictionTask {
         rows: run.rows,
         checker: &checker,
     };
-    let grpo = Grpo {
+    let policy = Policy {
+        model: run.model,
         settings: run.settings,
-        loaded,
-        task: &task,
-        base: Some(run.model.display().to_string()),
+        threads: run.threads,
     };
-    grpo.train(out, resume, on_step)
+    policy.train(&task, out, resume, on_step)
 }

@@ -1,12 +1,9 @@
 //! `tracealign eval`: pass@k and failure categories of real runs; sampling from an
 //! OpenAI-compatible server started by the test (retries, concurrency, resume).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use serde_json::{json, Value as Json};
 
-use crate::workspace::{increment_problem, sample, Workspace};
+use crate::workspace::{increment_problem, python_server, sample, Workspace};
 
 fn read_json(ws: &Workspace, name: &str) -> Json {
     let text = std::fs::read_to_string(ws.path(name)).unwrap();
@@ -119,35 +116,12 @@ print(server.server_address[1], flush=True)
 server.serve_forever()
 "#;
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_server(ws: &Workspace) -> (Server, u16) {
-    let mut child = Command::new("python3")
-        .args(["-c", SERVER])
-        .arg(ws.path("requests.jsonl"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 starts the server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line.trim().parse().expect("the server prints its port");
-    (Server(child), port)
-}
-
 #[test]
 fn eval_samples_an_openai_compatible_server_with_retries() {
     let ws = Workspace::new();
     ws.write_jsonl("problems.jsonl", &[increment_problem()]);
-    let (_server, port) = start_server(&ws);
+    let log = ws.path("requests.jsonl");
+    let (_server, port) = python_server(SERVER, &[log.to_str().unwrap()]);
     let url = format!("http://127.0.0.1:{port}");
     let args = [
         "eval",

@@ -174,24 +174,14 @@ server.serve_forever()
 /// its stop, judged by running it, and the accuracy counted.
 #[test]
 fn eval_task_answers_through_an_endpoint() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
     let ws = Workspace::new();
     let crux = [
         serde_json::json!({"id": "sample_0", "code": "def f(x):\n    return x * 2\n", "input": "21", "output": "42"}),
         serde_json::json!({"id": "sample_1", "code": "def f(s):\n    return s[::-1]\n", "input": "'ab'", "output": "'ba'"}),
     ];
     ws.write_jsonl("crux.jsonl", &crux);
-    let mut server = Command::new("python3")
-        .args(["-c", PREDICTOR])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 starts the server");
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = format!("http://127.0.0.1:{}", line.trim());
+    let (server, port) = crate::workspace::python_server(PREDICTOR, &[]);
+    let url = format!("http://127.0.0.1:{port}");
     let args = [
         "eval",
         "--task",
@@ -206,8 +196,7 @@ fn eval_task_answers_through_an_endpoint() {
         "out",
     ];
     let output = ws.command().args(args).output().unwrap();
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     assert!(
         output.status.success(),
         "{}",

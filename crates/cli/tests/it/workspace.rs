@@ -2,8 +2,9 @@
 //! failures print the command, the directory and both output streams.
 
 use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value as Json;
 
@@ -148,4 +149,30 @@ pub fn all_pids() -> Vec<i32> {
         .flatten()
         .filter_map(|entry| entry.file_name().to_string_lossy().parse().ok())
         .collect()
+}
+
+/// A loopback server written in Python (`python3 -c script args...`), killed when dropped.
+pub struct PythonServer(Child);
+
+impl Drop for PythonServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `script`, which prints the port it listens on as its first line.
+pub fn python_server(script: &str, args: &[&str]) -> (PythonServer, u16) {
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 starts the server");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line.trim().parse().expect("the server prints its port");
+    (PythonServer(child), port)
 }
