@@ -23,11 +23,10 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 use serde_json::json;
-use tracealign_core::python::{named_children, parse};
 use tracealign_core::{Args, Execution, Language, Problem, Sample, TestCase, TestKind};
 use tracealign_exec::{ExecConfig, ExecError, Executor, Script, ScriptEnd, TraceMode};
-use tree_sitter::Node;
 
+use crate::literal::literal_arguments;
 use crate::path;
 use crate::rows::{build_rows, Answer, PredictOptions, PredictRow, Task};
 
@@ -270,49 +269,6 @@ fn call_problem(row: &PredictRow, args: &str) -> Problem {
     }
 }
 
-/// Whether `answer` is an argument list of literals only (numbers, strings without
-/// interpolation, `True`/`False`/`None`, and lists, tuples, sets and dicts of them, by
-/// position or keyword): nothing in it can run code.
-pub fn literal_arguments(answer: &str) -> bool {
-    let source = format!("f({answer})\n");
-    let tree = parse(&source);
-    let root = tree.root_node();
-    let call = (root.named_child_count() == 1)
-        .then(|| root.named_child(0))
-        .flatten()
-        .filter(|s| s.kind() == "expression_statement" && s.named_child_count() == 1)
-        .and_then(|s| s.named_child(0))
-        .filter(|c| c.kind() == "call");
-    let Some(arguments) = call.and_then(|c| c.child_by_field_name("arguments")) else {
-        return false;
-    };
-    !root.has_error()
-        && arguments.kind() == "argument_list"
-        && named_children(arguments).all(|a| match a.kind() {
-            "keyword_argument" => a.child_by_field_name("value").is_some_and(literal),
-            _ => literal(a),
-        })
-}
-
-fn literal(node: Node<'_>) -> bool {
-    match node.kind() {
-        "integer" | "float" | "true" | "false" | "none" => true,
-        "string" => named_children(node).all(|part| part.kind() != "interpolation"),
-        "list"
-        | "tuple"
-        | "set"
-        | "parenthesized_expression"
-        | "concatenated_string"
-        | "dictionary"
-        | "pair" => named_children(node).all(literal),
-        "unary_operator" => {
-            let operand = node.child_by_field_name("argument");
-            operand.is_some_and(|o| matches!(o.kind(), "integer" | "float"))
-        }
-        _ => false,
-    }
-}
-
 /// The row's program as a sample of `problem`.
 fn sample(row: &PredictRow, problem: &Problem) -> Sample {
     Sample {
@@ -348,35 +304,4 @@ fn unwrap_answer(answer: &str) -> &str {
         text = inner.trim_end().strip_suffix("```").unwrap_or(inner).trim();
     }
     text.trim_matches('`').trim()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::literal_arguments;
-
-    #[test]
-    fn only_literal_argument_lists_are_answers() {
-        for answer in [
-            "1",
-            "[1, -2.5], 'a'",
-            "x=(1,), y={'k': None}",
-            "",
-            "{1, 2}, b'x'",
-        ] {
-            assert!(literal_arguments(answer), "{answer}");
-        }
-        for answer in [
-            "len('ab')",
-            "[f'{1}']",
-            "x := 1",
-            "1) or (2",
-            "*[1, 2]",
-            "**{'x': 1}",
-            "lambda: 1",
-            "-x",
-            "[1] + [2]",
-        ] {
-            assert!(!literal_arguments(answer), "{answer}");
-        }
-    }
 }

@@ -10,9 +10,12 @@
 //!   by running both sides in the sandbox, paths by their expansion; [`Score`] of a set.
 //! - [`read`]: rows to answer, ours or CRUXEval's JSONL as published.
 //! - [`answer`]: a local model's greedy answers to rows.
+//! - [`literal`]: Python literals recognised in source text (values asked about, `input`
+//!   answers run).
 
 pub mod answer;
 pub mod check;
+pub mod literal;
 pub mod path;
 pub mod read;
 pub mod rows;

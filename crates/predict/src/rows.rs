@@ -29,6 +29,7 @@ use tracealign_core::{EventKind, Execution, Problem, Trace, TraceEvent, Vars};
 
 use tracealign_trace::render::{render, CharsPerToken, RenderInput, RenderOptions};
 
+use crate::literal::literal_value;
 use crate::path;
 
 /// What a row asks for.
@@ -289,16 +290,14 @@ fn top_call<'a>(
 }
 
 /// Whether a bounded `repr` is the value itself: not cut short (`…` in a long string,
-/// `...` ending a summarised container), not an object's address, and not a dict (the
-/// tracer writes a dict's keys sorted, so its insertion order, which iteration follows, is
-/// lost; a string that looks like one is left out with them).
+/// `...` ending a summarised container), a Python literal (not an object such as
+/// `<__candidate__.Pair object>`, alone or inside a list: the checker reads values with
+/// `ast.literal_eval`), and not a dict (the tracer writes a dict's keys sorted, so its
+/// insertion order, which iteration follows, is lost; a string that looks like one is
+/// left out with them).
 fn exact(repr: &str) -> bool {
     let dict = repr.contains('{') && repr.contains(':');
-    !dict
-        && !repr.contains('…')
-        && !repr.contains("...")
-        && !repr.contains(" object at 0x")
-        && !repr.starts_with('<')
+    !dict && !repr.contains('…') && !repr.contains("...") && literal_value(repr)
 }
 
 fn row(task: Task, call: &Call) -> Option<PredictRow> {
