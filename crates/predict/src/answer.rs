@@ -7,7 +7,8 @@ use tracealign_train::generate::{generate_batched, Request, SamplingConfig};
 use tracealign_train::sampling::{GenerateSettings, SamplingError};
 use tracealign_train::{load_model, load_with_adapter, training::device};
 
-use crate::rows::{PredictRow, Task};
+use crate::reply::{stop, trimmed};
+use crate::rows::PredictRow;
 
 /// Each row's answer, in order: greedy (whatever `settings.temperature` says), through the
 /// chat template when `settings.chat`, ending at a blank line (at three for a rationale) or
@@ -72,24 +73,6 @@ pub fn answer_rows(
     Ok(answers)
 }
 
-/// A reply cut to its answer: what follows any leading blank lines, and for a value, an
-/// argument list or a path outside a code fence, its first line.
-pub fn trimmed(reply: &str, task: Task) -> String {
-    let reply = reply.trim_start();
-    match task {
-        Task::Output | Task::Input | Task::Path if !reply.starts_with("```") => {
-            reply.lines().next().unwrap_or_default().to_string()
-        }
-        _ => reply.to_string(),
-    }
-}
-
-/// The prompt with the rationale before its question (the text after the code block).
-pub fn with_rationale(prompt: &str, rationale: &str) -> String {
-    let (code, question) = prompt.rsplit_once("```\n").unwrap_or((prompt, ""));
-    format!("{code}```\n\nIts execution, step by step:\n```\n{rationale}\n```\n{question}")
-}
-
 /// Each row's answer from a server (greedy, one request per row, `concurrency` in flight),
 /// stopped and cut as [`answer_rows`] does; a row whose request failed after the client's
 /// retries is an error.
@@ -120,13 +103,4 @@ pub fn answer_rows_at(
         .into_iter()
         .map(|a| a.expect("every request finishes"))
         .collect()
-}
-
-/// Where an answer ends: a blank line, or two after a rationale (whose steps may be
-/// separated by one).
-pub fn stop(task: Task) -> &'static str {
-    match task {
-        Task::Rationale => "\n\n\n",
-        _ => "\n\n",
-    }
 }

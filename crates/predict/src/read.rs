@@ -51,19 +51,27 @@ pub fn read_rows(path: &Path) -> Result<Vec<PredictRow>, ReadError> {
         };
         let value: serde_json::Value =
             serde_json::from_str(line).map_err(|e| error(e.to_string()))?;
-        let row = match value.get("kind") {
-            Some(_) => serde_json::from_value(value)
-                .map_err(|e| error(format!("not a `build traced` row: {e}")))?,
-            None => {
-                let crux: CruxRow = serde_json::from_value(value).map_err(|e| {
-                    error(format!("neither a `build traced` row nor CRUXEval's (id, code, input, output): {e}"))
-                })?;
-                cruxeval_row(crux)
-            }
-        };
-        rows.push(row);
+        rows.push(parse_row(value).map_err(error)?);
     }
     Ok(rows)
+}
+
+/// One row from its JSON: ours (it has a `kind`) or CRUXEval's; the message says which
+/// was expected and what is wrong.
+pub fn parse_row(value: serde_json::Value) -> Result<PredictRow, String> {
+    match value.get("kind") {
+        Some(_) => {
+            serde_json::from_value(value).map_err(|e| format!("not a `build traced` row: {e}"))
+        }
+        None => {
+            let crux: CruxRow = serde_json::from_value(value).map_err(|e| {
+                format!(
+                    "neither a `build traced` row nor CRUXEval's (id, code, input, output): {e}"
+                )
+            })?;
+            Ok(cruxeval_row(crux))
+        }
+    }
 }
 
 /// CRUXEval-O: what `f(input)` returns.

@@ -30,6 +30,8 @@ use tracealign_pipeline::{
     evaluate, localize_with, Built, ExecSettings, LocalizeInputs, LocalizeSettings, NoProgress,
     RowInputs, SftSettings, Workers,
 };
+use tracealign_predict::reply::trimmed;
+use tracealign_predict::{parse_row, Checker};
 use tracealign_trace::divergence::first_failing_divergence;
 use tracealign_trace::render::{
     render, CharsPerToken, RenderInput, RenderOptions, Style, TestContext,
@@ -381,6 +383,38 @@ impl Executor {
     }
 }
 
+/// Judges answers to execution-prediction rows by running them: `tracealign eval --task`'s
+/// checker, on a warm sandboxed worker of its own.
+#[pyclass(module = "tracealign._native", frozen)]
+struct PredictionChecker {
+    checker: Checker,
+}
+
+#[pymethods]
+impl PredictionChecker {
+    #[new]
+    #[pyo3(signature = (*, python=None))]
+    fn new(py: Python<'_>, python: Option<PathBuf>) -> PyResult<Self> {
+        let python = resolve_python(python.as_deref()).map_err(value_error)?;
+        let checker = py
+            .detach(|| Checker::start(python))
+            .map_err(runtime_error)?;
+        Ok(PredictionChecker { checker })
+    }
+
+    /// `(correct, credit)` of a model's reply to `row` (a `build traced` row or a CRUXEval
+    /// record, as JSON): the reply is cut to its answer as `eval --task` cuts it.
+    fn judge(&self, py: Python<'_>, row: &str, reply: &str) -> PyResult<(bool, f64)> {
+        let value: serde_json::Value = serde_json::from_str(row).map_err(value_error)?;
+        let row = parse_row(value).map_err(value_error)?;
+        let answer = trimmed(reply, row.kind);
+        let judged = py
+            .detach(|| self.checker.judge(&row, &answer))
+            .map_err(runtime_error)?;
+        Ok((judged.correct, judged.credit))
+    }
+}
+
 /// The scalar reward of an execution (a runs-file record as JSON) under `scheme`:
 /// `binary`, `pass_ratio`, `rltf` or `adaptive`.
 #[pyfunction]
@@ -432,6 +466,7 @@ fn runtime_error(error: impl std::fmt::Display) -> PyErr {
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Executor>()?;
+    module.add_class::<PredictionChecker>()?;
     module.add_function(wrap_pyfunction!(reward, module)?)?;
     module.add_function(wrap_pyfunction!(dense, module)?)?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;

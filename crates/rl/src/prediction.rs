@@ -10,8 +10,8 @@
 use std::ops::ControlFlow;
 use std::path::Path;
 
-use tracealign_predict::answer::{stop, trimmed};
 use tracealign_predict::check::CheckError;
+use tracealign_predict::reply::{stop, trimmed};
 use tracealign_predict::{Checker, PredictRow};
 
 use crate::credit::{Credit, Rollout};

@@ -5,6 +5,9 @@
   arguments; returns one float per completion (``None`` where the row has no problem id).
 - :func:`verl_compute_score`: verl's ``custom_reward_function`` signature,
   ``compute_score(data_source, solution_str, ground_truth, extra_info=None)``.
+- :class:`PredictionReward`: a ``reward_funcs`` entry for execution prediction (TRACED,
+  CRUXEval): the dataset is ``tracealign build traced``'s rows (or CRUXEval's records), and
+  each completion is judged by running it, the checker's verdict its reward.
 
 Both run the completions on a shared :class:`tracealign.Executor` (one per problem file and
 process), so a trainer pays for preparing the problems once.
@@ -16,7 +19,9 @@ import os
 import threading
 from typing import Any, Dict, List, Optional, Sequence
 
-from . import Executor, SCALAR_SCHEMES, reward
+import json
+
+from . import Executor, SCALAR_SCHEMES, _native, reward
 
 _executors: Dict[str, Executor] = {}
 _lock = threading.Lock()
@@ -90,3 +95,53 @@ def verl_compute_score(data_source: str, solution_str: str, ground_truth: Any, e
     problem_id = extra_info.get("problem_id") or ground_truth
     run = shared_executor(problems).evaluate([solution_str], [str(problem_id)])[0]
     return reward(run, extra_info.get("scheme", "pass_ratio"))
+
+
+_checkers: Dict[str, "_native.PredictionChecker"] = {}
+
+
+def _checker(python: Optional[str]) -> "_native.PredictionChecker":
+    """One checker per interpreter in this process, started on first use."""
+    key = python or ""
+    with _lock:
+        if key not in _checkers:
+            _checkers[key] = _native.PredictionChecker(python=python)
+        return _checkers[key]
+
+
+def _plain(value: Any) -> Any:
+    """A dataset cell as JSON-ready data (Arrow hands back lists and dicts already)."""
+    return value.tolist() if hasattr(value, "tolist") else value
+
+
+class PredictionReward:
+    """``GRPOTrainer(reward_funcs=[PredictionReward()], train_dataset=rows)`` on execution
+    prediction rows: ``tracealign build traced``'s JSONL (``load_dataset("json", ...)``) or
+    CRUXEval's records (``id``, ``code``, ``input``, ``output``: output prediction). Each
+    completion is cut to its answer and judged by running it in tracealign's sandbox (values
+    read as literals and compared with Python's ``==`` and types; ``input`` answers called;
+    paths and states per element): 1.0 right, 0.0 wrong, or with ``partial=True`` the
+    checker's partial credit (a path's common prefix, a state's share of variables).
+    """
+
+    def __init__(self, partial: bool = False, python: Optional[str] = None):
+        self.partial, self.python = partial, python
+        self.__name__ = "tracealign_prediction_credit" if partial else "tracealign_prediction"
+
+    def __call__(self, prompts: Sequence[Any] = (), completions: Sequence[Any] = (), completion_ids: Any = None, **columns: Any) -> List[float]:
+        checker = _checker(self.python)
+        # The dataset's columns, one value per completion; TRL passes other keywords too
+        # (``trainer_state``).
+        cells = {key: values for key, values in columns.items()
+                 if isinstance(values, (list, tuple)) and len(values) == len(completions)}
+        rewards = []
+        for i, completion in enumerate(completions):
+            row = {key: _plain(values[i]) for key, values in cells.items()}
+            # TRL passes the prompt apart; a row of ours carries it (and its right completion).
+            if "kind" in row:
+                prompt = prompts[i] if i < len(prompts) else ""
+                row.setdefault("prompt", prompt if isinstance(prompt, str) else "")
+                row.setdefault("completion", "")
+            correct, credit = checker.judge(json.dumps(row), _text(completion))
+            rewards.append(credit if self.partial else float(correct))
+        return rewards
