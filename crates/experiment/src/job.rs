@@ -394,18 +394,12 @@ impl<'a> ExperimentJob<'a> {
         self.progress.end();
         let checker = Checker::start(self.exec.config.python.clone())?;
         let score = checker.score(&rows, &answers)?;
-        let lines: String = (rows.iter().zip(&answers).zip(&score.judgements))
-            .map(|((row, answer), judged)| {
-                let line = serde_json::json!({"id": row.id, "answer": answer,
-                    "expected": row.completion, "correct": judged.correct});
-                line.to_string() + "\n"
-            })
-            .collect();
         std::fs::create_dir_all(&step.dir).map_err(|source| StepError::Write {
             path: step.dir.clone(),
             source,
         })?;
-        write(&step.dir.join(eval_files::ANSWERS), lines)?;
+        let answers_path = step.dir.join(eval_files::ANSWERS);
+        write(&answers_path, score.answer_lines(&rows, &answers))?;
         let verdicts: Vec<(String, bool)> = (rows.iter().zip(&score.judgements))
             .map(|(row, judged)| (row.id.clone(), judged.correct))
             .collect();

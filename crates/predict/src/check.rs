@@ -65,6 +65,19 @@ pub struct Score {
 }
 
 impl Score {
+    /// `answers.jsonl`'s text: per row its id, the answer, the right one, the verdict and
+    /// the partial credit (`answers[i]` answers `rows[i]`, as judged here).
+    pub fn answer_lines(&self, rows: &[PredictRow], answers: &[String]) -> String {
+        (rows.iter().zip(answers).zip(&self.judgements))
+            .map(|((row, answer), judged)| {
+                json!({"id": row.id, "answer": answer, "expected": row.completion,
+                       "correct": judged.correct, "credit": judged.credit})
+                .to_string()
+                    + "\n"
+            })
+            .collect()
+    }
+
     /// The share answered right.
     pub fn accuracy(&self) -> f64 {
         self.correct as f64 / self.rows.max(1) as f64

@@ -51,15 +51,7 @@ pub fn eval_task(args: &EvalArgs, kind: TracedKindArg) -> Result<()> {
     let checker = Checker::start(resolve_python(args.exec.python.as_deref())?)?;
     let score = checker.score(&rows, &answers)?;
     std::fs::create_dir_all(&args.out)?;
-    let lines: String = (rows.iter().zip(&answers).zip(&score.judgements))
-        .map(|((row, answer), judged)| {
-            json!({"id": row.id, "answer": answer, "expected": row.completion,
-                   "correct": judged.correct, "credit": judged.credit})
-            .to_string()
-                + "\n"
-        })
-        .collect();
-    std::fs::write(&answers_path, lines)?;
+    std::fs::write(&answers_path, score.answer_lines(&rows, &answers))?;
     let corrects: Vec<f64> = score
         .judgements
         .iter()
