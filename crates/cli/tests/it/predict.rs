@@ -92,11 +92,7 @@ fn traced_rows_need_traces_and_every_humaneval_row_verifies() {
 fn eval_task_answers_cruxeval_rows_and_judges_each() {
     let ws = Workspace::new();
     tracealign_train::tiny::write_tiny_model(&ws.path("tiny"), "llama").unwrap();
-    let crux = [
-        serde_json::json!({"id": "sample_0", "code": "def f(x):\n    return x * 2\n", "input": "21", "output": "42"}),
-        serde_json::json!({"id": "sample_1", "code": "def f(s):\n    return s[::-1]\n", "input": "'ab'", "output": "'ba'"}),
-    ];
-    ws.write_jsonl("crux.jsonl", &crux);
+    write_crux_rows(&ws);
     let error = ws.run_err(&["eval", "--task", "output", "--rows", "crux.jsonl"]);
     assert!(error.contains("--model"), "{error}");
     let error = ws.run_err(&[
@@ -175,11 +171,7 @@ server.serve_forever()
 #[test]
 fn eval_task_answers_through_an_endpoint() {
     let ws = Workspace::new();
-    let crux = [
-        serde_json::json!({"id": "sample_0", "code": "def f(x):\n    return x * 2\n", "input": "21", "output": "42"}),
-        serde_json::json!({"id": "sample_1", "code": "def f(s):\n    return s[::-1]\n", "input": "'ab'", "output": "'ba'"}),
-    ];
-    ws.write_jsonl("crux.jsonl", &crux);
+    write_crux_rows(&ws);
     let (server, port) = crate::workspace::python_server(PREDICTOR, &[]);
     let url = format!("http://127.0.0.1:{port}");
     let args = [
@@ -216,4 +208,13 @@ fn eval_task_answers_through_an_endpoint() {
         serde_json::from_str(&std::fs::read_to_string(ws.path("out/eval.json")).unwrap()).unwrap();
     assert_eq!(summary["correct"], 1, "{summary}");
     assert_eq!(summary["endpoint"], url.as_str());
+}
+
+/// Two rows in CRUXEval's own format (`crux.jsonl`): `f(21)` doubles, `f('ab')` reverses.
+fn write_crux_rows(ws: &Workspace) {
+    let crux = [
+        serde_json::json!({"id": "sample_0", "code": "def f(x):\n    return x * 2\n", "input": "21", "output": "42"}),
+        serde_json::json!({"id": "sample_1", "code": "def f(s):\n    return s[::-1]\n", "input": "'ab'", "output": "'ba'"}),
+    ];
+    ws.write_jsonl("crux.jsonl", &crux);
 }
